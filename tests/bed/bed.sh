@@ -1,0 +1,660 @@
+#!/bin/bash
+# bed.sh: a private real-libvirt test bed for virtdiag on Debian 12 (root, systemd not required).
+#
+# A root libvirtd + virtlogd whose sockets, logs and pid files live in the bed folder, and tiny
+# TCG guests (Debian cloud kernel + busybox-static initramfs) that do real I/O every second:
+# read vda, write vdb (O_DIRECT), ping ff02::1 on eth0. Guest networking is IPv6 link-local only:
+# no IPv4 address is configured anywhere, on the guest or on the host end of its tap.
+#
+# Usage: bed.sh COMMAND [ARGS]
+#   install              install missing Debian packages (libvirt daemon/clients/dev, QEMU, socat,
+#                        jq, cpio); QEMU comes from <codename>-backports through a private apt
+#                        sources list when the plain one conflicts with a backported qemu-utils
+#   guest                build (or reuse) the guest kernel + initramfs in $VIRTDIAG_BED/guest
+#   up                   start the private libvirtd + virtlogd and wait until they answer
+#   setup                install + guest + up (install and guest run in parallel)
+#   vm NAME IDX [--nova] [--busy]
+#                        boot one guest (128 MiB, 1 vCPU, vda+vdb, NIC with tap NAME-t0, balloon
+#                        stats every 5 s, serial console in vm/NAME.console) and wait for it;
+#                        IDX (0-255) fixes its MAC and UUID; --nova adds Nova instance metadata;
+#                        --busy makes the guest spin one vCPU in a loop
+#   down                 destroy the bed's guests, stop its daemons by PID, remove leftovers
+#                        (also after a failed or partial up)
+#   status               daemons, sockets, guests, taps
+#   env                  print shell exports: VIRTDIAG_BED, BED_URI, BED_URI_RO, BED_TEST_URI
+#   unprivileged         check that user nobody can use the read-only socket (mode 0777, path
+#                        traversable, `virsh -r list` works)
+#   unprivileged CMD...  run CMD as nobody:nogroup with no supplementary groups
+#
+# Environment:
+#   VIRTDIAG_BED          bed folder, absolute (default /var/tmp/virtdiag-bed)
+#   BED_UP_TIMEOUT        seconds to wait for the daemons (default 60)
+#   BED_BOOT_TIMEOUT      seconds to wait for a guest to come up (default 180)
+#   BED_STOP_TIMEOUT      seconds to wait for a process to exit after SIGTERM (default 20)
+#
+# Client URIs (see `bed.sh env`):
+#   qemu+unix:///system?socket=$VIRTDIAG_BED/run/libvirt-sock        read-write, root only
+#   qemu+unix:///system?socket=$VIRTDIAG_BED/run/libvirt-sock-ro     read-only, any user
+#   test+unix:///default?socket=$VIRTDIAG_BED/run/libvirt-sock       test driver via the daemon
+set -euo pipefail
+
+BED=${VIRTDIAG_BED:-/var/tmp/virtdiag-bed}
+UP_TIMEOUT=${BED_UP_TIMEOUT:-60}
+APT_UPDATED=0
+BOOT_TIMEOUT=${BED_BOOT_TIMEOUT:-180}
+STOP_TIMEOUT=${BED_STOP_TIMEOUT:-20}
+
+RUN=$BED/run        # sockets
+LOGD=$BED/log       # daemon logs and their stdout/stderr
+PIDD=$BED/pid       # pids recorded at start (ours) and the daemons' own pid files
+ETC=$BED/etc        # daemon configuration
+GUEST=$BED/guest    # kernel, modules, busybox, initramfs (cached)
+VMD=$BED/vm         # per-guest disks, XML, console
+APTD=$BED/apt       # private apt state for the backports route
+URI="qemu+unix:///system?socket=$RUN/libvirt-sock"
+URI_RO="qemu+unix:///system?socket=$RUN/libvirt-sock-ro"
+TEST_URI="test+unix:///default?socket=$RUN/libvirt-sock"
+QEMU=/usr/bin/qemu-system-x86_64
+PKGS=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config socat jq cpio iproute2)
+# Guest kernel modules, in load order (missing ones must be built into the kernel).
+MODS=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
+      failover net_failover virtio_net virtio_balloon)
+
+log() { echo "bed: $*" >&2; }
+die() { echo "bed: error: $*" >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+case $BED in
+  /*) ;;
+  *) die "VIRTDIAG_BED must be an absolute path (got '$BED')" ;;
+esac
+[[ $BED =~ ^[A-Za-z0-9._/-]+$ ]] || die "VIRTDIAG_BED may only contain [A-Za-z0-9._/-] (got '$BED')"
+
+vsh() { virsh -q -c "$URI" "$@"; }
+
+# poll TIMEOUT CMD...: run CMD every 0.2 s until it succeeds (0) or TIMEOUT seconds pass (1).
+poll() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  while :; do
+    "$@" && return 0
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# pid_of NAME FILE: print the pid recorded in FILE if that process is alive and is NAME.
+# /proc/PID/comm guards against a stale file whose pid was reused by another program.
+pid_of() {
+  local comm=$1 file=$2 pid
+  pid=$(cat "$file" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+  echo "$pid"
+}
+
+gone() { [[ "$(cat "/proc/$1/comm" 2>/dev/null)" != "$2" ]]; }
+
+# stop_pid PID COMM WHAT: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL; verified by comm.
+stop_pid() {
+  local pid=$1 comm=$2 what=$3
+  gone "$pid" "$comm" && return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if poll "$STOP_TIMEOUT" gone "$pid" "$comm"; then
+    log "stopped $what (pid $pid)"
+    return 0
+  fi
+  log "$what (pid $pid) still running after ${STOP_TIMEOUT}s of SIGTERM: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200); sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  poll 10 gone "$pid" "$comm" || { log "$what (pid $pid) survived SIGKILL"; return 1; }
+  log "killed $what (pid $pid)"
+}
+
+# ---------------------------------------------------------------------------------------- install
+pkg_missing() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || echo "$p"
+  done
+}
+
+os_codename() {
+  local c
+  c=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '"')
+  [[ -n $c ]] || die "no VERSION_CODENAME in /etc/os-release"
+  echo "$c"
+}
+
+# apt with the machine's own sources plus <codename>-backports, without touching /etc/apt or the
+# machine's apt lists and caches. The mirror is read from this machine's apt configuration at run
+# time (apt-get indextargets); it is never written into this repository.
+bpo_apt() {
+  local codename
+  codename=$(os_codename)
+  mkdir -p "$APTD/lists/partial" "$APTD/cache/archives/partial"
+  # shellcheck disable=SC2016 # $(...) are apt's format fields, not shell
+  apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Identifier: Packages' |
+    awk -v c="$codename" '$2 == c { print "deb " $1 " " c "-backports " $3 }' | sort -u \
+    >"$APTD/sources.list"
+  [[ -s $APTD/sources.list ]] || die "no apt source for '$codename' found in apt-get indextargets"
+  apt-get -o Dir::Etc::sourcelist="$APTD/sources.list" \
+    -o Dir::State::lists="$APTD/lists" -o Dir::Cache="$APTD/cache" "$@"
+}
+
+cmd_install() {
+  local missing need_qemu=0 inst_log
+  mapfile -t missing < <(pkg_missing "${PKGS[@]}")
+  [[ -x $QEMU ]] || need_qemu=1
+  if ((${#missing[@]} == 0 && need_qemu == 0)); then
+    log "install: all packages present ($(libvirtd --version 2>/dev/null | awk '{print $NF}'), QEMU $($QEMU --version | awk 'NR==1{print $4}'))"
+    return 0
+  fi
+  mkdir -p "$LOGD"
+  inst_log=$LOGD/install.log
+  : >"$inst_log"
+  log "install: missing: ${missing[*]}$( ((need_qemu)) && echo ' qemu-system-x86') (apt output in $inst_log)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_run() { "$@" >>"$inst_log" 2>&1 || { tail -n 30 "$inst_log" >&2; die "failed: $*"; }; }
+  ((APT_UPDATED)) || apt_run apt-get update -q
+  if ((need_qemu == 0)); then
+    apt_run apt-get install -y -q --no-install-recommends "${missing[@]}"
+  elif apt-get install -s -q --no-install-recommends "${missing[@]}" qemu-system-x86 >>"$inst_log" 2>&1; then
+    apt_run apt-get install -y -q --no-install-recommends "${missing[@]}" qemu-system-x86
+  else
+    log "install: plain qemu-system-x86 is not installable here (a backported qemu-utils?): using backports"
+    # Seed the private lists with the machine's so only the backports index is fetched.
+    mkdir -p "$APTD/lists"
+    cp -a /var/lib/apt/lists/. "$APTD/lists/" 2>/dev/null || true
+    rm -f "$APTD/lists/lock"
+    apt_run bpo_apt update -q
+    # pkg/release takes QEMU (and only what it needs) from backports; libvirt stays the stable one.
+    local codename
+    codename=$(os_codename)
+    apt_run bpo_apt install -y -q --no-install-recommends "${missing[@]}" "qemu-system-x86/$codename-backports"
+  fi
+  [[ -x $QEMU ]] || die "install: $QEMU still missing"
+  log "install: done: libvirt $(libvirtd --version | awk '{print $NF}'), QEMU $($QEMU --version | awk 'NR==1{print $4}')"
+}
+
+# ------------------------------------------------------------------------------------------ guest
+write_init() {
+  cat <<'EOF'
+#!/bin/busybox sh
+# virtdiag bed guest: real disk and network I/O every second; IPv6 link-local only.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+for m in $(cat /lib/mod/order); do insmod "/lib/mod/$m.ko" || echo "BEDGUEST error insmod $m"; done
+arg() { sed -n "s/.*bed\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+IDX=$(arg idx)
+[ "$(arg busy)" = 1 ] && { while :; do :; done & }
+# No IPv4 address, no router solicitation handling, no SLAAC: only the fe80:: address of eth0.
+n=0
+while [ ! -d /proc/sys/net/ipv6/conf/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+[ -d /proc/sys/net/ipv6/conf/eth0 ] || echo "BEDGUEST error no eth0"
+echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_ra
+echo 0 > /proc/sys/net/ipv6/conf/eth0/autoconf
+ip link set lo up
+ip link set eth0 up
+LL=
+n=0
+while [ -z "$LL" ] && [ $n -lt 100 ]; do    # wait for DAD: if_inet6 flag 0x40 = tentative
+  set -- $(grep ' eth0$' /proc/net/if_inet6 | grep '^fe80')
+  if [ -n "${1:-}" ] && [ $((0x$5 & 0x40)) = 0 ]; then LL=$(echo "$1" | sed 's/..../&:/g; s/:$//'); fi
+  [ -z "$LL" ] && sleep 0.1
+  n=$((n+1))
+done
+# First traffic: wait up to ~10 s for a reply to ff02::1 from someone else (the host's tap end).
+PEER=
+n=0
+while [ -z "$PEER" ] && [ $n -lt 10 ]; do
+  PEER=$(ping -6 -c 2 -w 1 -I eth0 ff02::1 2>/dev/null | sed -n 's/.* from \([0-9a-f:]*\):.*/\1/p' |
+    grep -v "^$(echo "$LL" | sed 's/:0*\([0-9a-f]\)/:\1/g; s/:0:0:0:/::/')\$" | head -n 1)
+  n=$((n+1))
+done
+echo "BEDGUEST up idx=$IDX ll=$LL peer=${PEER:-none}"
+i=0
+while :; do
+  dd if=/dev/vda of=/dev/null bs=64k count=16 skip=$((i % 200)) iflag=direct 2>/dev/null
+  dd if=/dev/zero of=/dev/vdb bs=64k count=4 seek=$((i % 200)) oflag=direct 2>/dev/null
+  ping -6 -c 1 -W 1 -I eth0 ff02::1 >/dev/null 2>&1
+  i=$((i+1))
+  sleep 1
+done
+EOF
+}
+
+cmd_guest() {
+  local dl=$GUEST/dl kpkg kdeb bdeb tmp m f
+  mkdir -p "$GUEST/mod" "$dl"
+  chmod 755 "$BED" "$GUEST"
+  if [[ ! -s $GUEST/vmlinuz || ! -s $GUEST/busybox || ! -s $GUEST/mod/order ]]; then
+    if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+      log "guest: apt lists do not know linux-image-cloud-amd64: apt-get update"
+      apt-get update -q >/dev/null
+    fi
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+    [[ -n $kpkg ]] || die "guest: cannot resolve linux-image-cloud-amd64 to a kernel package"
+    log "guest: downloading $kpkg and busybox-static"
+    rm -f "$dl"/*.deb
+    (cd "$dl" && apt-get download -q "$kpkg" busybox-static >/dev/null) || die "guest: apt-get download failed"
+    kdeb=$(ls "$dl"/linux-image-*.deb)
+    bdeb=$(ls "$dl"/busybox-static_*.deb)
+    tmp=$(mktemp -d "$GUEST/x.XXXXXX")
+    # Only the kernel image, the virtio modules and modules.builtin: much faster than dpkg-deb -x.
+    dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards --no-wildcards-match-slash \
+      './boot/vmlinuz-*' './lib/modules/*/modules.builtin' \
+      --wildcards-match-slash '*/virtio*.ko*' '*/failover.ko*' '*/net_failover.ko*'
+    dpkg-deb --fsys-tarfile "$bdeb" | tar -x -C "$tmp" ./bin/busybox
+    rm -f "$GUEST"/mod/*
+    : >"$GUEST/mod/order.new"
+    for m in "${MODS[@]}"; do
+      f=$(find "$tmp/lib/modules" -name "$m.ko*" | head -n 1)
+      if [[ -z $f ]]; then
+        grep -q "/$m.ko\$" "$tmp"/lib/modules/*/modules.builtin ||
+          die "guest: module $m is neither in $kpkg nor built in"
+        continue
+      fi
+      case $f in
+        *.ko) cp "$f" "$GUEST/mod/$m.ko" ;;
+        *.ko.xz) xz -dc "$f" >"$GUEST/mod/$m.ko" ;;
+        *.ko.zst) zstd -qdc "$f" >"$GUEST/mod/$m.ko" ;;
+        *) die "guest: unknown module format $f" ;;
+      esac
+      echo "$m" >>"$GUEST/mod/order.new"
+    done
+    cp "$tmp"/boot/vmlinuz-* "$GUEST/vmlinuz.new"
+    cp "$tmp/bin/busybox" "$GUEST/busybox.new"
+    mv "$GUEST/vmlinuz.new" "$GUEST/vmlinuz"
+    mv "$GUEST/busybox.new" "$GUEST/busybox"
+    mv "$GUEST/mod/order.new" "$GUEST/mod/order"
+    echo "$(basename "$kdeb") $(basename "$bdeb")" >"$GUEST/SOURCE"
+    rm -rf "$tmp" "$dl"
+  fi
+  # The initramfs is cheap: rebuild it whenever the init script or the inputs changed.
+  write_init >"$GUEST/init.new"
+  if [[ -s $GUEST/initrd.gz ]] && cmp -s "$GUEST/init.new" "$GUEST/init" &&
+     [[ ! $GUEST/busybox -nt $GUEST/initrd.gz && ! $GUEST/mod/order -nt $GUEST/initrd.gz ]]; then
+    rm -f "$GUEST/init.new"
+  else
+    tmp=$(mktemp -d "$GUEST/r.XXXXXX")
+    mkdir -p "$tmp"/{bin,lib/mod,proc,sys,dev,tmp}
+    cp "$GUEST/busybox" "$tmp/bin/busybox"
+    cp "$GUEST"/mod/*.ko "$GUEST/mod/order" "$tmp/lib/mod/"
+    install -m 755 "$GUEST/init.new" "$tmp/init"
+    (cd "$tmp" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 >"$GUEST/initrd.gz.new")
+    mv "$GUEST/initrd.gz.new" "$GUEST/initrd.gz"
+    mv "$GUEST/init.new" "$GUEST/init"
+    rm -rf "$tmp"
+  fi
+  chmod 644 "$GUEST/vmlinuz" "$GUEST/initrd.gz"
+  log "guest: $(cat "$GUEST/SOURCE"): vmlinuz $(stat -c %s "$GUEST/vmlinuz") B, initrd.gz $(stat -c %s "$GUEST/initrd.gz") B"
+}
+
+# --------------------------------------------------------------------------------------- daemons
+# The root libvirtd keeps its driver state in /run/libvirt whatever its socket dir, and the QEMU
+# driver talks to virtlogd at a fixed path: only one of each per machine, never shared.
+foreign_daemons() {
+  local comm pid mine
+  for comm in libvirtd virtlogd; do
+    mine=$(pid_of "$comm" "$PIDD/$comm.pid" || true)
+    for pid in $(pgrep -x "$comm" || true); do
+      [[ $pid == "$mine" ]] || echo "$comm:$pid"
+    done
+  done
+}
+
+daemon_answers() {
+  vsh version >/dev/null 2>&1 && [[ -S $RUN/libvirt-sock-ro ]] &&
+    vsh capabilities 2>/dev/null | grep -q "<domain type='qemu'"
+}
+
+up_seen() {
+  local f
+  log "what was seen:"
+  for f in virtlogd libvirtd; do
+    if pid_of "$f" "$PIDD/$f.pid" >/dev/null; then log "  $f running (pid $(cat "$PIDD/$f.pid"))"
+    else log "  $f NOT running (recorded pid $(cat "$PIDD/$f.pid" 2>/dev/null || echo none))"; fi
+  done
+  log "  $RUN: $(find "$RUN" -mindepth 1 -printf '%f %m %y, ' 2>/dev/null)"
+  log "  virsh version: $(vsh version 2>&1 | tail -n 2 | paste -sd' ' -)"
+  log "  qemu domain type in capabilities: $(vsh capabilities 2>/dev/null | grep -c "<domain type='qemu'" || true)"
+  for f in "$LOGD"/virtlogd.out "$LOGD"/libvirtd.out "$LOGD"/libvirtd.log; do
+    [[ -s $f ]] && { log "  --- tail $f"; tail -n 15 "$f" >&2; }
+  done
+  return 0
+}
+
+up_failed() {
+  local rc=$?
+  trap - EXIT
+  ((rc == 0)) && return 0
+  log "up failed (exit $rc): tearing down what was started"
+  cmd_down || true
+  exit "$rc"
+}
+
+check_traversable() {
+  local d=$BED
+  while [[ $d != / ]]; do
+    d=$(dirname "$d")
+    (( 8#$(stat -c %a "$d") & 1 )) ||
+      die "$d is not traversable by other users: qemu (libvirt-qemu) and nobody need it; choose another VIRTDIAG_BED"
+  done
+}
+
+cmd_up() {
+  local f foreign t0=$SECONDS
+  for f in libvirtd virtlogd; do
+    command -v "$f" >/dev/null || die "$f not installed: run '$0 install'"
+  done
+  [[ -x $QEMU ]] || die "$QEMU not installed: run '$0 install'"
+  if pid_of libvirtd "$PIDD/libvirtd.pid" >/dev/null && pid_of virtlogd "$PIDD/virtlogd.pid" >/dev/null &&
+     daemon_answers; then
+    log "up: already running (libvirtd $(cat "$PIDD/libvirtd.pid"), virtlogd $(cat "$PIDD/virtlogd.pid"))"
+    return 0
+  fi
+  if pid_of libvirtd "$PIDD/libvirtd.pid" >/dev/null || pid_of virtlogd "$PIDD/virtlogd.pid" >/dev/null; then
+    log "up: a partial bed from an earlier run is there: taking it down first"
+    cmd_down
+  fi
+  foreign=$(foreign_daemons | paste -sd' ' -)
+  [[ -z $foreign ]] || die "up: a libvirtd/virtlogd not started by this bed is running ($foreign): stop it first"
+  mkdir -p "$BED" "$RUN" "$LOGD" "$PIDD" "$ETC" "$VMD"
+  chmod 755 "$BED" "$RUN" "$VMD"
+  check_traversable
+  rm -f "$RUN"/* "$PIDD"/*
+  cat >"$ETC/virtlogd.conf" <<EOF
+log_outputs = "3:file:$LOGD/virtlogd.log"
+EOF
+  cat >"$ETC/libvirtd.conf" <<EOF
+unix_sock_dir = "$RUN"
+unix_sock_group = "root"
+unix_sock_ro_perms = "0777"
+unix_sock_rw_perms = "0770"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+listen_tcp = 0
+listen_tls = 0
+log_outputs = "3:file:$LOGD/libvirtd.log"
+EOF
+  for f in libvirtd.log virtlogd.log libvirtd.out virtlogd.out; do : >"$LOGD/$f"; done
+  trap up_failed EXIT
+  trap 'exit 130' INT TERM
+  # setsid: the daemons leave the caller's session and process group (a CI job killing its own
+  # group must not take them down half-way); being exec'd, their pid is $!.
+  setsid virtlogd -f "$ETC/virtlogd.conf" -p "$PIDD/virtlogd.own.pid" </dev/null >"$LOGD/virtlogd.out" 2>&1 &
+  echo $! >"$PIDD/virtlogd.pid"
+  setsid libvirtd -f "$ETC/libvirtd.conf" -p "$PIDD/libvirtd.own.pid" </dev/null >"$LOGD/libvirtd.out" 2>&1 &
+  echo $! >"$PIDD/libvirtd.pid"
+  if ! poll "$UP_TIMEOUT" daemon_answers; then
+    log "up: libvirtd did not answer on $RUN/libvirt-sock with the QEMU driver within ${UP_TIMEOUT}s"
+    up_seen
+    exit 1
+  fi
+  for f in virtlogd libvirtd; do
+    pid_of "$f" "$PIDD/$f.pid" >/dev/null || { log "up: $f exited"; up_seen; exit 1; }
+  done
+  trap - EXIT INT TERM
+  log "up: libvirtd pid $(cat "$PIDD/libvirtd.pid"), virtlogd pid $(cat "$PIDD/virtlogd.pid"), ready after $((SECONDS - t0))s"
+  log "up: $URI"
+}
+
+# ------------------------------------------------------------------------------------------- vms
+nova_metadata() {
+  local name=$1 idx=$2
+  cat <<EOF
+  <metadata>
+    <nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
+      <nova:package version="bed"/>
+      <nova:name>$name</nova:name>
+      <nova:creationTime>$(date -u '+%Y-%m-%d %H:%M:%S')</nova:creationTime>
+      <nova:flavor name="bed.tiny">
+        <nova:memory>128</nova:memory>
+        <nova:disk>1</nova:disk>
+        <nova:swap>0</nova:swap>
+        <nova:ephemeral>0</nova:ephemeral>
+        <nova:vcpus>1</nova:vcpus>
+      </nova:flavor>
+      <nova:owner>
+        <nova:user uuid="b3d0a5e7-0000-4000-8000-00000000a001">bed-user</nova:user>
+        <nova:project uuid="b3d0a5e7-0000-4000-8000-00000000b001">bed-project</nova:project>
+      </nova:owner>
+      <nova:root type="image" uuid="b3d0a5e7-0000-4000-8000-$(printf '%012x' "$((0xc00 + idx))")"/>
+    </nova:instance>
+  </metadata>
+EOF
+}
+
+domain_xml() {
+  local name=$1 idx=$2 nova=$3 busy=$4
+  cat <<EOF
+<domain type='qemu'>
+  <name>$name</name>
+  <uuid>b3d0b3d0-0000-4000-8000-$(printf '%012x' "$idx")</uuid>
+$( ((nova)) && nova_metadata "$name" "$idx")
+  <memory unit='MiB'>128</memory>
+  <currentMemory unit='MiB'>128</currentMemory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$GUEST/vmlinuz</kernel>
+    <initrd>$GUEST/initrd.gz</initrd>
+    <cmdline>console=ttyS0 loglevel=4 panic=0 bed.idx=$idx bed.busy=$busy</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$QEMU</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$VMD/$name-a.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$VMD/$name-b.img'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <interface type='ethernet'>
+      <mac address='52:54:00:b3:d0:$(printf '%02x' "$idx")'/>
+      <target dev='$name-t0'/>
+      <model type='virtio'/>
+      <rom enabled='no'/>
+    </interface>
+    <memballoon model='virtio'>
+      <stats period='5'/>
+    </memballoon>
+    <serial type='file'>
+      <source path='$VMD/$name.console'/>
+    </serial>
+    <console type='file'>
+      <source path='$VMD/$name.console'/>
+      <target type='serial'/>
+    </console>
+  </devices>
+</domain>
+EOF
+}
+
+guest_up() { grep -q '^BEDGUEST up' "$1" 2>/dev/null || grep -q 'BEDGUEST error' "$1" 2>/dev/null; }
+
+cmd_vm() {
+  local name=${1:-} idx=${2:-} nova=0 busy=0 tap con start state
+  [[ -n $name && -n $idx ]] || { usage >&2; exit 2; }
+  shift 2
+  while (($#)); do
+    case $1 in
+      --nova) nova=1 ;;
+      --busy) busy=1 ;;
+      *) die "vm: unknown option $1" ;;
+    esac
+    shift
+  done
+  [[ $name =~ ^[a-z0-9][a-z0-9-]{0,11}$ ]] ||
+    die "vm: NAME must match [a-z0-9][a-z0-9-]{0,11} (the tap NAME-t0 has at most 15 characters)"
+  if ! [[ $idx =~ ^[0-9]{1,3}$ ]] || ((10#$idx > 255)); then die "vm: IDX must be 0..255"; fi
+  idx=$((10#$idx))
+  [[ -s $GUEST/vmlinuz && -s $GUEST/initrd.gz ]] || die "vm: no guest image: run '$0 guest'"
+  vsh version >/dev/null 2>&1 || die "vm: the bed's libvirtd does not answer: run '$0 up'"
+  tap=$name-t0
+  con=$VMD/$name.console
+  state=$(vsh domstate "$name" 2>/dev/null || true)
+  if [[ $state == running ]]; then
+    log "vm $name: already running"
+    return 0
+  elif [[ -n $state ]]; then
+    die "vm $name: exists in state '$state'"
+  fi
+  start=$SECONDS
+  mkdir -p "$VMD"
+  truncate -s 16M "$VMD/$name-a.img" "$VMD/$name-b.img"
+  domain_xml "$name" "$idx" "$nova" "$busy" >"$VMD/$name.xml"
+  rm -f "$con"
+  vsh create "$VMD/$name.xml" >/dev/null
+  # Host end of the tap: IPv6 link-local only (no address is added; the kernel makes the fe80::
+  # one), no router advertisements taken; the guest's pings to ff02::1 are answered from it.
+  if [[ -d /proc/sys/net/ipv6/conf/$tap ]]; then
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/accept_ra"
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/autoconf"
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/disable_ipv6"
+  else
+    log "vm $name: warning: no tap $tap after create"
+  fi
+  if ! poll "$BOOT_TIMEOUT" guest_up "$con" || grep -q 'BEDGUEST error' "$con"; then
+    log "vm $name: not up after $((SECONDS - start))s (limit ${BOOT_TIMEOUT}s); state: $(vsh domstate "$name" 2>&1 || true)"
+    log "--- last lines of $con"
+    tail -n 25 "$con" >&2 2>/dev/null || log "(no console output)"
+    vsh destroy "$name" >/dev/null 2>&1 || true
+    exit 1
+  fi
+  log "vm $name: $(grep -m1 '^BEDGUEST up' "$con"), tap $tap $(ip -br -6 addr show dev "$tap" 2>/dev/null | awk '{print $2, $3}'), up in $((SECONDS - start))s"
+}
+
+# ------------------------------------------------------------------------------------------- down
+# Our qemu processes: their command line names this bed's guest kernel.
+bed_qemu_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ "$(cat "$p/comm" 2>/dev/null)" == qemu-system-x86 ]] || continue
+    tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF "$GUEST/vmlinuz" && echo "${p#/proc/}"
+  done
+  return 0
+}
+
+cmd_down() {
+  local d pid f x rc=0
+  if pid_of libvirtd "$PIDD/libvirtd.pid" >/dev/null && vsh version >/dev/null 2>&1; then
+    for d in $(vsh list --name 2>/dev/null); do
+      if vsh destroy "$d" >/dev/null 2>&1; then log "destroyed $d"; else log "destroy $d failed"; fi
+    done
+  fi
+  for pid in $(bed_qemu_pids); do
+    stop_pid "$pid" qemu-system-x86 "qemu" || rc=1
+  done
+  for f in libvirtd virtlogd; do
+    for x in "$PIDD/$f.pid" "$PIDD/$f.own.pid"; do
+      pid=$(pid_of "$f" "$x" || true)
+      [[ -n $pid ]] && { stop_pid "$pid" "$f" "$f" || rc=1; }
+    done
+  done
+  # Taps of our guests that a killed daemon left behind.
+  for x in "$VMD"/*.xml; do
+    [[ -e $x ]] || continue
+    d=$(basename "$x" .xml)-t0
+    [[ -e /sys/class/net/$d ]] && ip link del "$d" 2>/dev/null && log "removed leftover tap $d"
+  done
+  rm -f "$RUN"/* "$PIDD"/* "$VMD"/*.img
+  ((rc == 0)) && log "down: nothing of the bed is running (logs kept in $LOGD, consoles in $VMD)"
+  return "$rc"
+}
+
+# ----------------------------------------------------------------------------------------- status
+cmd_status() {
+  local f pid
+  echo "bed: $BED"
+  for f in libvirtd virtlogd; do
+    if pid=$(pid_of "$f" "$PIDD/$f.pid"); then echo "$f: running, pid $pid"
+    else echo "$f: not running"; fi
+  done
+  echo "sockets: $(find "$RUN" -mindepth 1 -type s -printf '%f %m, ' 2>/dev/null)"
+  [[ -s $GUEST/SOURCE ]] && echo "guest: $(cat "$GUEST/SOURCE")" || echo "guest: not built"
+  if vsh version >/dev/null 2>&1; then
+    echo "domains:"
+    vsh list --all | sed 's/^/  /'
+  fi
+  echo "taps: $(ip -br link 2>/dev/null | awk '$1 ~ /-t0(@|$)/ {print $1}' | paste -sd' ' -)"
+  echo "qemu pids: $(bed_qemu_pids | paste -sd' ' -)"
+}
+
+cmd_env() {
+  printf 'export VIRTDIAG_BED=%q\n' "$BED"
+  printf 'export BED_URI=%q\n' "$URI"
+  printf 'export BED_URI_RO=%q\n' "$URI_RO"
+  printf 'export BED_TEST_URI=%q\n' "$TEST_URI"
+}
+
+# ----------------------------------------------------------------------------------- unprivileged
+as_nobody() {
+  setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env -- env HOME=/ "$@"
+}
+
+cmd_unprivileged() {
+  local mode sock=$RUN/libvirt-sock-ro out
+  if (($#)); then
+    as_nobody "$@"
+    return
+  fi
+  [[ -S $sock ]] || die "unprivileged: no $sock: run '$0 up'"
+  mode=$(stat -c %a "$sock")
+  [[ $mode == 777 ]] || die "unprivileged: $sock has mode $mode, want 777"
+  as_nobody test -x "$RUN" || die "unprivileged: nobody cannot traverse to $RUN"
+  as_nobody test -w "$sock" || die "unprivileged: nobody cannot write to $sock"
+  if as_nobody test -w "$RUN/libvirt-sock"; then die "unprivileged: nobody can write to the read-write socket"; fi
+  out=$(as_nobody virsh -c "$URI_RO" -r -q list --all 2>&1) ||
+    die "unprivileged: virsh -r as nobody failed: $out"
+  log "unprivileged: $sock is $mode; nobody lists $(printf '%s\n' "$out" | grep -c . || true) domain(s) read-only"
+  if as_nobody virsh -c "$URI" -q list >/dev/null 2>&1; then
+    die "unprivileged: nobody could open the read-write socket"
+  fi
+}
+
+cmd_setup() {
+  local gpid
+  # The guest download only needs apt lists; it runs while the packages install.
+  if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || [[ -n $(pkg_missing "${PKGS[@]}") || ! -x $QEMU ]]; then
+    if [[ ! -s $GUEST/vmlinuz ]]; then
+      log "setup: apt-get update"
+      apt-get update -q >/dev/null
+      APT_UPDATED=1
+    fi
+  fi
+  cmd_guest &
+  gpid=$!
+  cmd_install
+  wait "$gpid" || die "setup: guest build failed"
+  cmd_up
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  case $cmd in
+    install) cmd_install ;;
+    guest) cmd_guest ;;
+    up) cmd_up ;;
+    setup) cmd_setup ;;
+    vm) cmd_vm "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    unprivileged) cmd_unprivileged "$@" ;;
+    -h | --help | help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

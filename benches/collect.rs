@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the collector benchmark.
+fn main() {}

@@ -1,0 +1,84 @@
+//! The command line: subcommands and flags.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::log::Level;
+
+const EXAMPLES: &str = "\
+Examples:
+  virtdiag once --uri test:///default
+  virtdiag once --uri qemu:///system --format table --domain instance-0000002a
+  virtdiag once --uri test:///$PWD/contrib/demo/node.xml --format legacy";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "virtdiag",
+    version,
+    about = "Diagnostics of libvirt guests: per-vCPU CPU time, memory and balloon, disks, NICs",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// Most verbose log level on stderr: error, warning, info or debug.
+    #[arg(long, global = true, default_value = "info", value_parser = parse_level)]
+    pub log_level: Level,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect twice, a short interval apart (so rates are filled), print every domain.
+    Once(OnceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OnceArgs {
+    /// libvirt connection URI.
+    #[arg(long, default_value = "qemu:///system")]
+    pub uri: String,
+
+    /// Open a read-write connection instead of a read-only one.
+    #[arg(long)]
+    pub read_write: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// Only this domain (name or UUID); repeat for several.
+    #[arg(long = "domain", value_name = "NAME|UUID")]
+    pub domains: Vec<String>,
+
+    /// Seconds between the two samples.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
+    pub sample_interval: f64,
+
+    /// Host name in records (default: this machine's).
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One record per line (the schema of docs/record.md).
+    Json,
+    /// One line per domain: {"domain","uuid","diagnostics"} with the seed's flat keys.
+    Legacy,
+    /// The seed's Property | Value table per domain.
+    Table,
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    Level::parse(text).ok_or_else(|| format!("'{text}' is not one of error, warning, info, debug"))
+}
+
+fn parse_interval(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&value) || !value.is_finite() {
+        return Err(format!("{value} is outside 0..=3600 seconds"));
+    }
+    Ok(value)
+}

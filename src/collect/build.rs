@@ -1,0 +1,323 @@
+//! Assembles one [`DomainRecord`] from the inventory, this cycle's raw statistics and
+//! the domain's previous record (for rates). Pure: no libvirt, no clock reads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::inventory::Inventory;
+use super::names::{reason_name, state_name, vcpu_state_name};
+use super::stats::{RawDisk, RawNic, RawStats};
+use crate::rates::{per_second, round3, utilisation_pct};
+use crate::record::{
+    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, MemoryStats,
+    Missing, NicRecord, VcpuRecord, SCHEMA_VERSION,
+};
+
+/// Everything about one domain's sample that is not a statistic.
+pub struct Sample<'a> {
+    pub ts: &'a Arc<str>,
+    pub ts_unix_s: u64,
+    pub host: &'a Arc<str>,
+    pub seq: u64,
+    pub name: Arc<str>,
+    pub uuid: Arc<str>,
+    pub id: Option<u32>,
+    pub active: bool,
+    pub inventory: &'a Inventory,
+    pub collect: CollectInfo,
+}
+
+/// The previous record of the same domain and how long ago it was sampled.
+pub struct Previous<'a> {
+    pub record: &'a DomainRecord,
+    pub elapsed: Duration,
+}
+
+pub fn build_record(
+    sample: Sample<'_>,
+    raw: &RawStats,
+    previous: Option<Previous<'_>>,
+) -> DomainRecord {
+    // A different hypervisor id means the domain was restarted: its counters started
+    // over, so the previous sample gives no rates.
+    let previous = previous.filter(|p| p.record.domain.id == sample.id && sample.id.is_some());
+    let elapsed = previous.as_ref().map(|p| p.elapsed);
+    let mut collect = sample.collect;
+    collect.interval_s = elapsed.map(|e| round3(e.as_secs_f64()));
+    let state = raw.state.unwrap_or(if sample.active { 1 } else { 5 });
+
+    DomainRecord {
+        kind: "domain",
+        schema: SCHEMA_VERSION,
+        ts: Arc::clone(sample.ts),
+        host: Arc::clone(sample.host),
+        seq: sample.seq,
+        domain: DomainIdentity {
+            name: sample.name,
+            uuid: sample.uuid,
+            id: sample.id,
+            state: state_name(state),
+            reason: reason_name(state, raw.reason.unwrap_or(0)),
+        },
+        nova: sample.inventory.nova.clone(),
+        cpu: sample.active.then(|| cpu_stats(raw, previous.as_ref())),
+        memory: memory_stats(raw, sample.inventory, sample.active, sample.ts_unix_s),
+        disks: disk_records(raw, sample.inventory, previous.as_ref()),
+        nics: nic_records(raw, sample.inventory, previous.as_ref()),
+        collect,
+    }
+}
+
+fn rate(prev: Option<u64>, cur: Option<u64>, elapsed: Option<Duration>) -> Option<f64> {
+    per_second(prev, cur, elapsed?).map(round3)
+}
+
+fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
+    let prev_cpu = previous.and_then(|p| p.record.cpu.as_ref());
+    let elapsed = previous.map(|p| p.elapsed);
+    let pct =
+        |prev: Option<u64>, cur: Option<u64>| utilisation_pct(prev, cur, elapsed?).map(round3);
+    let vcpus = raw
+        .vcpus
+        .iter()
+        .map(|v| {
+            let prev_time = prev_cpu
+                .and_then(|c| c.vcpus.iter().find(|p| p.id == v.id))
+                .and_then(|p| p.time_ns);
+            VcpuRecord {
+                id: v.id,
+                state: v.state.map(vcpu_state_name),
+                time_ns: v.time_ns,
+                utilisation_pct: pct(prev_time, v.time_ns),
+            }
+        })
+        .collect();
+    CpuStats {
+        time_ns: raw.cpu_time_ns,
+        user_ns: raw.cpu_user_ns,
+        system_ns: raw.cpu_system_ns,
+        utilisation_pct: pct(prev_cpu.and_then(|c| c.time_ns), raw.cpu_time_ns),
+        vcpus,
+    }
+}
+
+fn memory_stats(
+    raw: &RawStats,
+    inventory: &Inventory,
+    active: bool,
+    now_unix_s: u64,
+) -> MemoryStats {
+    let max_kib = raw.max_kib.or(inventory.max_memory_kib);
+    if !active {
+        return MemoryStats {
+            max_kib,
+            current_kib: None,
+            used_kib: None,
+            balloon: None,
+        };
+    }
+    let b = &raw.balloon;
+    let balloon = (*b != Default::default()).then(|| BalloonRecord {
+        actual_kib: b.actual,
+        unused_kib: b.unused,
+        available_kib: b.available,
+        usable_kib: b.usable,
+        rss_kib: b.rss,
+        disk_caches_kib: b.disk_caches,
+        swap_in_kib: b.swap_in,
+        swap_out_kib: b.swap_out,
+        major_faults: b.major_fault,
+        minor_faults: b.minor_fault,
+        hugetlb_pgalloc: b.hugetlb_pgalloc,
+        hugetlb_pgfail: b.hugetlb_pgfail,
+        last_update_unix_s: b.last_update.filter(|&t| t > 0),
+        last_update_age_s: b
+            .last_update
+            .filter(|&t| t > 0)
+            .map(|t| now_unix_s as i64 - t as i64),
+    });
+    MemoryStats {
+        max_kib,
+        current_kib: raw.current_kib.or(b.actual),
+        used_kib: match (b.available, b.usable) {
+            (Some(available), Some(usable)) => available.checked_sub(usable),
+            _ => None,
+        },
+        balloon,
+    }
+}
+
+/// Disks in XML order, with their statistics; disks libvirt reports that the XML does
+/// not name (a hot-plug between the XML fetch and this cycle) are appended.
+fn disk_records(
+    raw: &RawStats,
+    inventory: &Inventory,
+    previous: Option<&Previous<'_>>,
+) -> Vec<DiskRecord> {
+    let elapsed = previous.map(|p| p.elapsed);
+    let stats_for = |dev: Option<&str>| -> Option<&RawDisk> {
+        let dev = dev?;
+        raw.disks
+            .iter()
+            .find(|d| !d.backing && d.name.as_deref() == Some(dev))
+    };
+    let mut records: Vec<DiskRecord> = inventory
+        .disks
+        .iter()
+        .map(|info| {
+            let stats = stats_for(info.dev.as_deref());
+            DiskRecord {
+                dev: info.dev.clone(),
+                bus: info.bus.clone(),
+                device: info.device.clone(),
+                source_type: info.source_type.clone(),
+                path: info
+                    .path
+                    .clone()
+                    .or_else(|| stats.and_then(|s| s.path.clone())),
+                ..disk_counters(stats)
+            }
+        })
+        .collect();
+    for stats in raw.disks.iter().filter(|d| !d.backing) {
+        let known = inventory
+            .disks
+            .iter()
+            .any(|info| info.dev.is_some() && info.dev == stats.name);
+        if !known {
+            records.push(DiskRecord {
+                dev: stats.name.clone(),
+                path: stats.path.clone(),
+                ..disk_counters(Some(stats))
+            });
+        }
+    }
+    if let Some(previous) = previous {
+        for disk in records.iter_mut() {
+            let prev = previous
+                .record
+                .disks
+                .iter()
+                .find(|p| p.dev.is_some() && p.dev == disk.dev);
+            disk.read_bytes_per_s = rate(prev.and_then(|p| p.read_bytes), disk.read_bytes, elapsed);
+            disk.write_bytes_per_s =
+                rate(prev.and_then(|p| p.write_bytes), disk.write_bytes, elapsed);
+            disk.read_ops_per_s = rate(
+                prev.and_then(|p| p.read_requests),
+                disk.read_requests,
+                elapsed,
+            );
+            disk.write_ops_per_s = rate(
+                prev.and_then(|p| p.write_requests),
+                disk.write_requests,
+                elapsed,
+            );
+        }
+    }
+    records
+}
+
+fn disk_counters(stats: Option<&RawDisk>) -> DiskRecord {
+    DiskRecord {
+        dev: None,
+        bus: None,
+        device: None,
+        source_type: None,
+        path: None,
+        read_requests: stats.and_then(|s| s.rd_reqs),
+        read_bytes: stats.and_then(|s| s.rd_bytes),
+        write_requests: stats.and_then(|s| s.wr_reqs),
+        write_bytes: stats.and_then(|s| s.wr_bytes),
+        errors: stats.and_then(|s| s.errors),
+        read_bytes_per_s: None,
+        write_bytes_per_s: None,
+        read_ops_per_s: None,
+        write_ops_per_s: None,
+    }
+}
+
+/// NICs in XML order with their statistics, matched by host device name; others that
+/// libvirt reports are appended.
+fn nic_records(
+    raw: &RawStats,
+    inventory: &Inventory,
+    previous: Option<&Previous<'_>>,
+) -> Vec<NicRecord> {
+    let elapsed = previous.map(|p| p.elapsed);
+    let mut used = vec![false; raw.nics.len()];
+    let mut records: Vec<NicRecord> = inventory
+        .nics
+        .iter()
+        .map(|info| {
+            let position = raw.nics.iter().enumerate().position(|(i, n)| {
+                !used[i]
+                    && n.name.is_some()
+                    && (n.name == info.dev || (info.dev.is_none() && n.name == info.mac))
+            });
+            if let Some(i) = position {
+                used[i] = true;
+            }
+            NicRecord {
+                dev: info.dev.clone(),
+                mac: info.mac.clone(),
+                model: info.model.clone(),
+                kind: info.kind.clone(),
+                source: info.source.clone(),
+                ..nic_counters(position.map(|i| &raw.nics[i]))
+            }
+        })
+        .collect();
+    for (i, stats) in raw.nics.iter().enumerate() {
+        if !used[i] && stats.name.is_some() {
+            records.push(NicRecord {
+                dev: stats.name.clone(),
+                ..nic_counters(Some(stats))
+            });
+        }
+    }
+    if let Some(previous) = previous {
+        for nic in records.iter_mut() {
+            let prev = previous.record.nics.iter().find(|p| {
+                (p.dev.is_some() && p.dev == nic.dev) || (p.dev.is_none() && p.mac == nic.mac)
+            });
+            nic.rx_bytes_per_s = rate(prev.and_then(|p| p.rx_bytes), nic.rx_bytes, elapsed);
+            nic.tx_bytes_per_s = rate(prev.and_then(|p| p.tx_bytes), nic.tx_bytes, elapsed);
+            nic.rx_packets_per_s = rate(prev.and_then(|p| p.rx_packets), nic.rx_packets, elapsed);
+            nic.tx_packets_per_s = rate(prev.and_then(|p| p.tx_packets), nic.tx_packets, elapsed);
+        }
+    }
+    records
+}
+
+fn nic_counters(stats: Option<&RawNic>) -> NicRecord {
+    NicRecord {
+        dev: None,
+        mac: None,
+        model: None,
+        kind: None,
+        source: None,
+        rx_bytes: stats.and_then(|s| s.rx_bytes),
+        rx_packets: stats.and_then(|s| s.rx_pkts),
+        rx_errors: stats.and_then(|s| s.rx_errs),
+        rx_drop: stats.and_then(|s| s.rx_drop),
+        tx_bytes: stats.and_then(|s| s.tx_bytes),
+        tx_packets: stats.and_then(|s| s.tx_pkts),
+        tx_errors: stats.and_then(|s| s.tx_errs),
+        tx_drop: stats.and_then(|s| s.tx_drop),
+        rx_bytes_per_s: None,
+        tx_bytes_per_s: None,
+        rx_packets_per_s: None,
+        tx_packets_per_s: None,
+    }
+}
+
+/// A `missing` entry.
+pub fn missing(field: impl Into<String>, reason: impl Into<String>) -> Missing {
+    Missing {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Record assembly tests.

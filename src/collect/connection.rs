@@ -1,0 +1,84 @@
+//! The collector's libvirt connection: open, keepalive, and which statistics groups the
+//! driver serves in bulk (probed once per connection).
+
+use virt::connect::Connect;
+use virt::sys;
+
+use super::stats::Group;
+use crate::libvirt::bulk::BulkStats;
+use crate::libvirt::events::ensure_event_loop;
+use crate::libvirt::{ErrorClass, LibvirtError};
+use crate::{log_debug, log_warn};
+
+const KEEPALIVE_INTERVAL_S: i32 = 5;
+const KEEPALIVE_COUNT: u32 = 3;
+
+/// An open connection and what its driver supports.
+pub struct Connection {
+    pub conn: Connect,
+    /// Groups the bulk call serves (`VIR_DOMAIN_STATS_*` bits).
+    pub bulk_groups: u32,
+    /// Flags for the bulk call (NOWAIT where the driver accepts it).
+    pub bulk_flags: u32,
+}
+
+impl Connection {
+    /// Opens `uri` (read-only unless told otherwise), turns on keepalive where the driver
+    /// has it, and probes the bulk groups.
+    pub fn open(uri: &str, read_only: bool) -> Result<Self, LibvirtError> {
+        if let Err(e) = ensure_event_loop() {
+            log_warn!("no libvirt event loop, so no keepalive: {e}");
+        }
+        let conn = if read_only {
+            Connect::open_read_only(Some(uri))
+        } else {
+            Connect::open(Some(uri))
+        }
+        .map_err(LibvirtError::from)?;
+        if let Err(e) = conn.set_keep_alive(KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT) {
+            log_debug!(
+                "keepalive not available on {uri}: {}",
+                LibvirtError::from(e)
+            );
+        }
+        let (bulk_groups, bulk_flags) = probe(&conn)?;
+        Ok(Self {
+            conn,
+            bulk_groups,
+            bulk_flags,
+        })
+    }
+
+    pub fn in_bulk(&self, group: Group) -> bool {
+        self.bulk_groups & group.bit() != 0
+    }
+
+    /// Whether libvirt still considers the connection usable.
+    pub fn is_alive(&self) -> bool {
+        self.conn.is_alive().unwrap_or(false)
+    }
+}
+
+/// Asks for each group alone with ENFORCE_STATS: a driver that cannot serve a group in
+/// bulk refuses it instead of silently returning nothing. Then checks NOWAIT.
+fn probe(conn: &Connect) -> Result<(u32, u32), LibvirtError> {
+    let enforce = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
+    let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+    let mut groups = 0;
+    for group in Group::ALL {
+        match BulkStats::get_all(conn, group.bit(), enforce) {
+            Ok(_) => groups |= group.bit(),
+            Err(e) if e.class() == ErrorClass::Connection => return Err(e),
+            Err(e) => log_debug!("bulk group {} not supported: {e}", group.name()),
+        }
+    }
+    let flags = match BulkStats::get_all(conn, Group::State.bit(), nowait) {
+        Ok(_) => nowait,
+        Err(e) if e.class() == ErrorClass::Connection => return Err(e),
+        Err(e) => {
+            log_debug!("bulk flag NOWAIT not supported: {e}");
+            0
+        }
+    };
+    Ok((groups, flags))
+}

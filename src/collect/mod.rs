@@ -1,0 +1,499 @@
+//! The collector: one libvirt connection, one cycle at a time, a snapshot per cycle.
+//!
+//! Each cycle makes ONE bulk stats call for every domain, then per-domain calls only for
+//! the groups the driver does not serve in bulk. Inventory (the domain XML) is fetched
+//! when a domain is first seen or its definition changed. A failure costs only the
+//! field it hit; a lost connection turns into a "disconnected" cycle and a reconnect
+//! on the next one. The collector never fails its caller.
+
+pub mod build;
+pub mod connection;
+pub mod filter;
+pub mod inventory;
+pub mod names;
+pub mod per_domain;
+pub mod stats;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use self::build::{build_record, missing, Previous, Sample};
+use self::connection::Connection;
+pub use self::filter::DomainFilter;
+use self::inventory::Inventory;
+use self::per_domain::{Call, Stop};
+use self::stats::{Group, RawStats};
+use crate::clock;
+use crate::libvirt::bulk::BulkStats;
+use crate::libvirt::{ErrorClass, LibvirtError};
+use crate::log::RateLimiter;
+use crate::record::{
+    AgentRecord, CollectInfo, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION,
+};
+use crate::{log_debug, log_info, log_warn};
+
+/// What the collector needs to know.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    pub uri: String,
+    pub read_only: bool,
+    /// The `host` of every record.
+    pub host: String,
+    pub filter: DomainFilter,
+}
+
+/// The result of one cycle.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub records: Vec<Arc<DomainRecord>>,
+    pub cycle: CycleRecord,
+    /// Connection changes during this cycle, in order.
+    pub events: Vec<AgentRecord>,
+}
+
+/// What the collector remembers about a domain between cycles.
+struct Known {
+    id: Option<u32>,
+    inventory: Arc<Inventory>,
+    /// (disks, NICs) counted by the bulk call last cycle: a change means a hot-plug.
+    device_counts: Option<(usize, usize)>,
+    unsupported: HashSet<Call>,
+    last: Option<(Instant, Arc<DomainRecord>)>,
+}
+
+pub struct Collector {
+    config: CollectorConfig,
+    uri: Arc<str>,
+    host: Arc<str>,
+    connection: Option<Connection>,
+    /// Whether the last cycle was connected (None before the first attempt).
+    was_connected: Option<bool>,
+    known: HashMap<Arc<str>, Known>,
+    seq: u64,
+    churn_log: RateLimiter,
+}
+
+/// Time spent inside libvirt during one cycle.
+#[derive(Default)]
+struct Costs {
+    bulk: Duration,
+    per_domain: Duration,
+    inventory: Duration,
+    inventory_fetches: usize,
+    missing_fields: usize,
+    churned: usize,
+}
+
+impl Collector {
+    pub fn new(config: CollectorConfig) -> Self {
+        crate::libvirt::errors::silence_default_handler();
+        Self {
+            uri: Arc::from(config.uri.as_str()),
+            host: Arc::from(config.host.as_str()),
+            config,
+            connection: None,
+            was_connected: None,
+            known: HashMap::new(),
+            seq: 0,
+            churn_log: RateLimiter::new(Duration::from_secs(300)),
+        }
+    }
+
+    pub fn config(&self) -> &CollectorConfig {
+        &self.config
+    }
+
+    /// Replaces the domain filter (config reload); the connection is kept.
+    pub fn set_filter(&mut self, filter: DomainFilter) {
+        self.config.filter = filter;
+    }
+
+    /// Continues the sequence after `seq` (a daemon resuming its spool).
+    pub fn set_seq(&mut self, seq: u64) {
+        self.seq = seq;
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connection.is_some()
+    }
+
+    /// Connects now if not connected. The daemon does not need this (cycles connect by
+    /// themselves); one-shot commands use it to fail fast.
+    pub fn connect(&mut self) -> Result<(), LibvirtError> {
+        if self.connection.is_none() {
+            self.connection = Some(Connection::open(&self.config.uri, self.config.read_only)?);
+        }
+        Ok(())
+    }
+
+    /// Runs one cycle. Never fails: problems are in the snapshot.
+    pub fn collect(&mut self) -> Snapshot {
+        self.seq += 1;
+        let started = Instant::now();
+        let ts: Arc<str> = Arc::from(clock::now_rfc3339());
+        let mut events = Vec::new();
+
+        if self.connection.is_none() {
+            match Connection::open(&self.config.uri, self.config.read_only) {
+                Ok(connection) => self.connection = Some(connection),
+                Err(error) => {
+                    self.note_connection(false, &ts, error.to_string(), &mut events);
+                    return self.disconnected_snapshot(ts, started, error.to_string(), events);
+                }
+            }
+        }
+        self.note_connection(true, &ts, String::new(), &mut events);
+
+        let mut costs = Costs::default();
+        match self.collect_domains(&ts, &mut costs) {
+            Ok(records) => {
+                let cycle = self.cycle_record(&ts, started, &costs, &records, None);
+                Snapshot {
+                    seq: self.seq,
+                    records,
+                    cycle,
+                    events,
+                }
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                let alive = self.connection.as_ref().is_some_and(Connection::is_alive);
+                if error.class() == ErrorClass::Connection || !alive {
+                    self.connection = None;
+                    self.note_connection(false, &ts, reason.clone(), &mut events);
+                    self.disconnected_snapshot(ts, started, reason, events)
+                } else {
+                    log_warn!("cycle {} failed: {reason}", self.seq);
+                    let cycle = self.cycle_record(&ts, started, &costs, &[], Some(reason));
+                    Snapshot {
+                        seq: self.seq,
+                        records: Vec::new(),
+                        cycle,
+                        events,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Emits an agent event when the connection state changes.
+    fn note_connection(
+        &mut self,
+        connected: bool,
+        ts: &Arc<str>,
+        reason: String,
+        events: &mut Vec<AgentRecord>,
+    ) {
+        if self.was_connected == Some(connected) {
+            return;
+        }
+        let first = self.was_connected.is_none();
+        self.was_connected = Some(connected);
+        let (event, message) = if connected {
+            log_info!("connected to {}", self.uri);
+            ("libvirt_connected", format!("connected to {}", self.uri))
+        } else {
+            if first {
+                log_warn!("cannot connect to {}: {reason}", self.uri);
+            } else {
+                log_warn!("lost the connection to {}: {reason}", self.uri);
+            }
+            ("libvirt_disconnected", reason)
+        };
+        events.push(AgentRecord::new(
+            Arc::clone(ts),
+            Arc::clone(&self.host),
+            event,
+            Some(Arc::clone(&self.uri)),
+            message,
+        ));
+    }
+
+    fn disconnected_snapshot(
+        &mut self,
+        ts: Arc<str>,
+        started: Instant,
+        reason: String,
+        events: Vec<AgentRecord>,
+    ) -> Snapshot {
+        let mut cycle = self.cycle_record(&ts, started, &Costs::default(), &[], Some(reason));
+        cycle.connected = false;
+        Snapshot {
+            seq: self.seq,
+            records: Vec::new(),
+            cycle,
+            events,
+        }
+    }
+
+    /// The bulk call, inventory, per-domain fallback and record assembly.
+    fn collect_domains(
+        &mut self,
+        ts: &Arc<str>,
+        costs: &mut Costs,
+    ) -> Result<Vec<Arc<DomainRecord>>, LibvirtError> {
+        let connection = self.connection.as_ref().expect("connected");
+        let call_started = Instant::now();
+        let bulk = BulkStats::get_all(
+            &connection.conn,
+            connection.bulk_groups,
+            connection.bulk_flags,
+        )?;
+        let bulk_done = Instant::now();
+        costs.bulk = bulk_done - call_started;
+
+        let mut seen: HashSet<Arc<str>> = HashSet::with_capacity(bulk.len());
+        let mut records = Vec::with_capacity(bulk.len());
+        let ts_unix_s = clock::unix_seconds_now();
+        let filter = &self.config.filter;
+
+        for record in bulk.records() {
+            let domain = record.domain();
+            let (Ok(name), Ok(uuid)) = (domain.name(), domain.uuid_string()) else {
+                continue;
+            };
+            if !filter.matches(&name, &uuid) {
+                continue;
+            }
+            let mut raw = RawStats::default();
+            for (param, value) in record.params() {
+                raw.apply_param(param, value);
+            }
+            let id = domain.id();
+            let active = raw.state.map_or(id.is_some(), names::state_is_active);
+            let uuid: Arc<str> = self
+                .known
+                .get_key_value(uuid.as_str())
+                .map(|(k, _)| Arc::clone(k))
+                .unwrap_or_else(|| Arc::from(uuid));
+            seen.insert(Arc::clone(&uuid));
+
+            // Inventory: on first sight, a new id (restart) or a device count change.
+            let counts = (connection.in_bulk(Group::Block) && connection.in_bulk(Group::Interface))
+                .then(|| {
+                    (
+                        raw.disks.iter().filter(|d| !d.backing).count(),
+                        raw.nics.len(),
+                    )
+                });
+            let stale = match self.known.get(&uuid) {
+                None => true,
+                Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),
+            };
+            if stale {
+                let fetch_started = Instant::now();
+                let xml = domain.xml_desc(0);
+                costs.inventory += fetch_started.elapsed();
+                costs.inventory_fetches += 1;
+                let inventory = match xml {
+                    Ok(xml) => inventory::parse(&xml).unwrap_or_else(|e| {
+                        log_warn!("domain {name}: unparsable XML: {e}");
+                        Inventory::default()
+                    }),
+                    Err(e) => {
+                        let e = LibvirtError::from(e);
+                        if e.class() == ErrorClass::Connection {
+                            return Err(e);
+                        }
+                        note_churn(&mut self.churn_log, &name, &e.to_string());
+                        costs.churned += 1;
+                        seen.remove(&uuid);
+                        continue;
+                    }
+                };
+                let entry = self
+                    .known
+                    .entry(Arc::clone(&uuid))
+                    .or_insert_with(|| Known {
+                        id,
+                        inventory: Arc::default(),
+                        device_counts: None,
+                        unsupported: HashSet::new(),
+                        last: None,
+                    });
+                entry.id = id;
+                entry.inventory = Arc::new(inventory);
+                entry.unsupported.clear();
+            }
+            let known = self.known.get_mut(&uuid).expect("inserted above");
+            if active {
+                known.device_counts = counts;
+            }
+
+            let mut sources = GroupSources::default();
+            let mut missing_fields = Vec::new();
+            let mut sampled_at = bulk_done;
+            let mut duration = Duration::ZERO;
+            if active {
+                let per_domain_started = Instant::now();
+                let outcome = per_domain::fill(
+                    &domain,
+                    connection,
+                    &known.inventory,
+                    &mut raw,
+                    &mut known.unsupported,
+                    &mut missing_fields,
+                );
+                sampled_at = Instant::now();
+                duration = sampled_at - per_domain_started;
+                costs.per_domain += duration;
+                match outcome {
+                    Ok(()) => {}
+                    Err(Stop::Connection(e)) => return Err(e),
+                    Err(Stop::Vanished) => {
+                        note_churn(&mut self.churn_log, &name, "undefined during the cycle");
+                        costs.churned += 1;
+                        seen.remove(&uuid);
+                        self.known.remove(&uuid);
+                        continue;
+                    }
+                    Err(Stop::Stopped) => {
+                        note_churn(&mut self.churn_log, &name, "stopped during the cycle");
+                        costs.churned += 1;
+                        missing_fields.push(missing("*", "domain stopped during the cycle"));
+                    }
+                }
+                sources = group_sources(connection, &raw, &mut missing_fields);
+            } else {
+                sources.state = source_of(connection, Group::State, &raw);
+            }
+            costs.missing_fields += missing_fields.len();
+
+            let known = self.known.get_mut(&uuid).expect("still known");
+            let previous = known.last.as_ref().map(|(at, record)| Previous {
+                record,
+                elapsed: sampled_at.saturating_duration_since(*at),
+            });
+            let sample = Sample {
+                ts,
+                ts_unix_s,
+                host: &self.host,
+                seq: self.seq,
+                name: Arc::from(name),
+                uuid: Arc::clone(&uuid),
+                id,
+                active,
+                inventory: &known.inventory,
+                collect: CollectInfo {
+                    sources,
+                    interval_s: None,
+                    duration_ms: ms(duration),
+                    missing: missing_fields,
+                },
+            };
+            let record = Arc::new(build_record(sample, &raw, previous));
+            known.last = active.then(|| (sampled_at, Arc::clone(&record)));
+            records.push(record);
+        }
+        drop(bulk);
+
+        // Domains not listed any more were undefined between cycles.
+        let before = self.known.len();
+        self.known.retain(|uuid, _| seen.contains(uuid));
+        costs.churned += before - self.known.len();
+        Ok(records)
+    }
+
+    fn cycle_record(
+        &self,
+        ts: &Arc<str>,
+        started: Instant,
+        costs: &Costs,
+        records: &[Arc<DomainRecord>],
+        error: Option<String>,
+    ) -> CycleRecord {
+        let duration = started.elapsed();
+        let libvirt = costs.bulk + costs.per_domain + costs.inventory;
+        let paths = match &self.connection {
+            Some(c) => GroupSources {
+                state: path_of(c, Group::State),
+                cpu: path_of(c, Group::CpuTotal),
+                vcpus: path_of(c, Group::Vcpu),
+                balloon: path_of(c, Group::Balloon),
+                disks: path_of(c, Group::Block),
+                nics: path_of(c, Group::Interface),
+            },
+            None => GroupSources::default(),
+        };
+        CycleRecord {
+            kind: "cycle",
+            schema: SCHEMA_VERSION,
+            ts: Arc::clone(ts),
+            host: Arc::clone(&self.host),
+            seq: self.seq,
+            uri: Arc::clone(&self.uri),
+            connected: self.connection.is_some(),
+            error,
+            domains: records.len(),
+            active: records.iter().filter(|r| r.domain.id.is_some()).count(),
+            duration_ms: ms(duration),
+            libvirt_ms: ms(libvirt),
+            own_ms: ms(duration.saturating_sub(libvirt)),
+            bulk_ms: ms(costs.bulk),
+            per_domain_ms: ms(costs.per_domain),
+            inventory_ms: ms(costs.inventory),
+            paths,
+            inventory_fetches: costs.inventory_fetches,
+            missing_fields: costs.missing_fields,
+            churned_domains: costs.churned,
+            skipped_ticks: 0,
+            spool_lost_lines: 0,
+        }
+    }
+}
+
+/// Logs a domain vanishing or stopping mid-cycle: debug level, rate-limited per domain.
+fn note_churn(limiter: &mut RateLimiter, name: &str, what: &str) {
+    if let Some(suppressed) = limiter.check(name, Instant::now()) {
+        log_debug!("domain {name}: {what} (normal churn; {suppressed} similar lines suppressed)");
+    }
+}
+
+fn path_of(connection: &Connection, group: Group) -> Source {
+    if connection.in_bulk(group) {
+        Source::Bulk
+    } else {
+        Source::PerDomain
+    }
+}
+
+fn source_of(connection: &Connection, group: Group, raw: &RawStats) -> Source {
+    if raw.has(group) {
+        path_of(connection, group)
+    } else {
+        Source::None
+    }
+}
+
+/// Each group's source for an active domain; a bulk group that came back empty was
+/// skipped by NOWAIT (the domain was busy with a job) and is reported missing.
+fn group_sources(
+    connection: &Connection,
+    raw: &RawStats,
+    missing_fields: &mut Vec<crate::record::Missing>,
+) -> GroupSources {
+    let mut source = |group: Group, field: &str| {
+        let source = source_of(connection, group, raw);
+        if source == Source::None && connection.in_bulk(group) {
+            missing_fields.push(missing(
+                field,
+                "not returned by the bulk call (domain busy with a job)",
+            ));
+        }
+        source
+    };
+    GroupSources {
+        state: source(Group::State, "state"),
+        cpu: source(Group::CpuTotal, "cpu"),
+        vcpus: source(Group::Vcpu, "cpu.vcpus"),
+        balloon: source(Group::Balloon, "memory.balloon"),
+        disks: source(Group::Block, "disks"),
+        nics: source(Group::Interface, "nics"),
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    crate::rates::round3(duration.as_secs_f64() * 1000.0)
+}

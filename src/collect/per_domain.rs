@@ -1,0 +1,231 @@
+//! The per-domain path: one call per statistic, for groups the driver does not serve in
+//! bulk (libvirt's test driver serves only `state`). Fills the same [`RawStats`] as the
+//! bulk path. Calls the driver refuses are remembered per domain and not retried.
+
+use std::collections::HashSet;
+
+use virt::domain::Domain;
+
+use super::build::missing;
+use super::connection::Connection;
+use super::inventory::Inventory;
+use super::stats::{Group, RawDisk, RawNic, RawStats};
+use crate::libvirt::vcpus::get_vcpus;
+use crate::libvirt::{ErrorClass, LibvirtError};
+use crate::record::Missing;
+
+/// A call that the driver refused as unsupported, by kind and device index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Call {
+    Info,
+    Vcpus,
+    Memory,
+    Block(usize),
+    Interface(usize),
+}
+
+/// Why the per-domain path stopped early for a domain.
+#[derive(Debug)]
+pub enum Stop {
+    /// The domain was undefined or destroyed mid-cycle (NO_DOMAIN).
+    Vanished,
+    /// The domain stopped running mid-cycle (OPERATION_INVALID).
+    Stopped,
+    /// The connection broke: the cycle ends.
+    Connection(LibvirtError),
+}
+
+/// Fills in `raw` every group the connection does not serve in bulk.
+pub fn fill(
+    domain: &Domain,
+    connection: &Connection,
+    inventory: &Inventory,
+    raw: &mut RawStats,
+    unsupported: &mut HashSet<Call>,
+    missing_fields: &mut Vec<Missing>,
+) -> Result<(), Stop> {
+    let mut calls = Calls {
+        unsupported,
+        missing_fields,
+    };
+    let need_info = !connection.in_bulk(Group::CpuTotal) || !connection.in_bulk(Group::Balloon);
+    let mut vcpu_count = inventory.vcpus_current.or(inventory.vcpus_max);
+    if need_info {
+        if let Some(info) = calls.run(Call::Info, "cpu", || domain.info())? {
+            if !connection.in_bulk(Group::CpuTotal) {
+                raw.cpu_time_ns = Some(info.cpu_time);
+                raw.mark(Group::CpuTotal);
+            }
+            if !connection.in_bulk(Group::Balloon) {
+                raw.current_kib = Some(info.memory);
+                raw.max_kib = Some(info.max_mem);
+            }
+            if raw.state.is_none() {
+                raw.state = Some(info.state.to_raw() as i32);
+            }
+            vcpu_count = Some(info.nr_virt_cpu);
+        }
+    }
+    if !connection.in_bulk(Group::Vcpu) {
+        let max = vcpu_count.unwrap_or(0);
+        if let Some(vcpus) = calls.run(Call::Vcpus, "cpu.vcpus", || get_vcpus(domain, max))? {
+            raw.vcpus = vcpus
+                .into_iter()
+                .map(|v| super::stats::RawVcpu {
+                    id: v.number,
+                    state: Some(v.state),
+                    time_ns: Some(v.cpu_time_ns),
+                })
+                .collect();
+            raw.mark(Group::Vcpu);
+        }
+    }
+    if !connection.in_bulk(Group::Balloon) {
+        if let Some(stats) = calls.run(Call::Memory, "memory.balloon", || domain.memory_stats(0))? {
+            for stat in stats {
+                apply_memory_tag(raw, stat.tag, stat.val);
+            }
+            raw.mark(Group::Balloon);
+        }
+    }
+    if !connection.in_bulk(Group::Block) {
+        for (index, disk) in inventory.disks.iter().enumerate() {
+            // A drive without a target or without media has nothing to ask about.
+            let (Some(dev), Some(_)) = (&disk.dev, &disk.path) else {
+                continue;
+            };
+            let field = format!("disks[{dev}]");
+            if let Some(s) = calls.run(Call::Block(index), &field, || domain.block_stats(dev))? {
+                raw.disks.push(RawDisk {
+                    name: Some(dev.clone()),
+                    path: None,
+                    rd_reqs: u64::try_from(s.rd_req).ok(),
+                    rd_bytes: u64::try_from(s.rd_bytes).ok(),
+                    wr_reqs: u64::try_from(s.wr_req).ok(),
+                    wr_bytes: u64::try_from(s.wr_bytes).ok(),
+                    errors: u64::try_from(s.errs).ok(),
+                    backing: false,
+                });
+            }
+        }
+        raw.mark(Group::Block);
+    }
+    if !connection.in_bulk(Group::Interface) {
+        for (index, nic) in inventory.nics.iter().enumerate() {
+            // libvirt finds a NIC by its host device, or by MAC where it has none.
+            let Some(key) = nic.dev.as_ref().or(nic.mac.as_ref()) else {
+                continue;
+            };
+            let field = format!("nics[{key}]");
+            if let Some(s) = calls.run(Call::Interface(index), &field, || {
+                domain.interface_stats(key)
+            })? {
+                raw.nics.push(RawNic {
+                    name: Some(key.clone()),
+                    rx_bytes: u64::try_from(s.rx_bytes).ok(),
+                    rx_pkts: u64::try_from(s.rx_packets).ok(),
+                    rx_errs: u64::try_from(s.rx_errs).ok(),
+                    rx_drop: u64::try_from(s.rx_drop).ok(),
+                    tx_bytes: u64::try_from(s.tx_bytes).ok(),
+                    tx_pkts: u64::try_from(s.tx_packets).ok(),
+                    tx_errs: u64::try_from(s.tx_errs).ok(),
+                    tx_drop: u64::try_from(s.tx_drop).ok(),
+                });
+            }
+        }
+        raw.mark(Group::Interface);
+    }
+    Ok(())
+}
+
+/// `virDomainMemoryStatTags` onto the balloon fields.
+fn apply_memory_tag(raw: &mut RawStats, tag: u32, value: u64) {
+    let b = &mut raw.balloon;
+    let slot = match tag {
+        0 => &mut b.swap_in,
+        1 => &mut b.swap_out,
+        2 => &mut b.major_fault,
+        3 => &mut b.minor_fault,
+        4 => &mut b.unused,
+        5 => &mut b.available,
+        6 => &mut b.actual,
+        7 => &mut b.rss,
+        8 => &mut b.usable,
+        9 => &mut b.last_update,
+        10 => &mut b.disk_caches,
+        11 => &mut b.hugetlb_pgalloc,
+        12 => &mut b.hugetlb_pgfail,
+        _ => return,
+    };
+    *slot = Some(value);
+}
+
+/// Runs calls with the shared error policy.
+struct Calls<'a> {
+    unsupported: &'a mut HashSet<Call>,
+    missing_fields: &'a mut Vec<Missing>,
+}
+
+impl Calls<'_> {
+    /// `Ok(Some(value))` on success; `Ok(None)` when the field is missing for this cycle
+    /// (recorded in `missing`); `Err` when the domain or the connection is gone.
+    fn run<T, E: Into<LibvirtError>>(
+        &mut self,
+        call: Call,
+        field: &str,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Option<T>, Stop> {
+        if self.unsupported.contains(&call) {
+            self.missing_fields
+                .push(missing(field, "not supported by the driver"));
+            return Ok(None);
+        }
+        let error = match f() {
+            Ok(value) => return Ok(Some(value)),
+            Err(e) => e.into(),
+        };
+        match error.class() {
+            ErrorClass::Churn if error.code == virt::sys::VIR_ERR_NO_DOMAIN as i32 => {
+                Err(Stop::Vanished)
+            }
+            ErrorClass::Churn => Err(Stop::Stopped),
+            ErrorClass::Connection => Err(Stop::Connection(error)),
+            ErrorClass::Unsupported => {
+                self.unsupported.insert(call);
+                self.missing_fields
+                    .push(missing(field, "not supported by the driver"));
+                Ok(None)
+            }
+            ErrorClass::Other => {
+                self.missing_fields.push(missing(field, error.to_string()));
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_tags_map_onto_balloon_fields() {
+        let mut raw = RawStats::default();
+        for (tag, value) in [
+            (6, 524_288),
+            (7, 200_000),
+            (5, 500_000),
+            (8, 310_000),
+            (9, 17),
+            (99, 1),
+        ] {
+            apply_memory_tag(&mut raw, tag, value);
+        }
+        assert_eq!(raw.balloon.actual, Some(524_288));
+        assert_eq!(raw.balloon.rss, Some(200_000));
+        assert_eq!(raw.balloon.available, Some(500_000));
+        assert_eq!(raw.balloon.usable, Some(310_000));
+        assert_eq!(raw.balloon.last_update, Some(17));
+        assert_eq!(raw.balloon.swap_in, None);
+    }
+}

@@ -1,0 +1,365 @@
+//! Raw statistics of one domain for one cycle, as libvirt reports them.
+//!
+//! Both collection paths fill this same structure: the bulk path from typed parameter
+//! names (`block.0.rd.bytes`), the per-domain path from individual calls. Pure.
+
+use std::sync::Arc;
+
+use crate::libvirt::bulk::ParamValue;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawStats {
+    pub state: Option<i32>,
+    pub reason: Option<i32>,
+    pub cpu_time_ns: Option<u64>,
+    pub cpu_user_ns: Option<u64>,
+    pub cpu_system_ns: Option<u64>,
+    pub current_kib: Option<u64>,
+    pub max_kib: Option<u64>,
+    pub balloon: RawBalloon,
+    pub vcpus: Vec<RawVcpu>,
+    pub disks: Vec<RawDisk>,
+    pub nics: Vec<RawNic>,
+    /// Which groups produced anything (bit per [`Group`]).
+    pub filled: u32,
+}
+
+/// The balloon's memory statistics, by libvirt's memoryStats tags.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RawBalloon {
+    pub actual: Option<u64>,
+    pub swap_in: Option<u64>,
+    pub swap_out: Option<u64>,
+    pub major_fault: Option<u64>,
+    pub minor_fault: Option<u64>,
+    pub unused: Option<u64>,
+    pub available: Option<u64>,
+    pub usable: Option<u64>,
+    pub rss: Option<u64>,
+    pub last_update: Option<u64>,
+    pub disk_caches: Option<u64>,
+    pub hugetlb_pgalloc: Option<u64>,
+    pub hugetlb_pgfail: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawVcpu {
+    pub id: u32,
+    pub state: Option<i32>,
+    pub time_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawDisk {
+    pub name: Option<Arc<str>>,
+    pub path: Option<Arc<str>>,
+    pub rd_reqs: Option<u64>,
+    pub rd_bytes: Option<u64>,
+    pub wr_reqs: Option<u64>,
+    pub wr_bytes: Option<u64>,
+    pub errors: Option<u64>,
+    /// A backing-chain element (only with the BACKING flag), not a guest disk.
+    pub backing: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawNic {
+    pub name: Option<Arc<str>>,
+    pub rx_bytes: Option<u64>,
+    pub rx_pkts: Option<u64>,
+    pub rx_errs: Option<u64>,
+    pub rx_drop: Option<u64>,
+    pub tx_bytes: Option<u64>,
+    pub tx_pkts: Option<u64>,
+    pub tx_errs: Option<u64>,
+    pub tx_drop: Option<u64>,
+}
+
+/// The statistics groups, with libvirt's `VIR_DOMAIN_STATS_*` bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    State = 1,
+    CpuTotal = 2,
+    Balloon = 4,
+    Vcpu = 8,
+    Interface = 16,
+    Block = 32,
+}
+
+impl Group {
+    pub const ALL: [Group; 6] = [
+        Group::State,
+        Group::CpuTotal,
+        Group::Balloon,
+        Group::Vcpu,
+        Group::Interface,
+        Group::Block,
+    ];
+
+    pub fn bit(self) -> u32 {
+        self as u32
+    }
+
+    /// libvirt's name of the group (`virsh domstats --<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::State => "state",
+            Group::CpuTotal => "cpu-total",
+            Group::Balloon => "balloon",
+            Group::Vcpu => "vcpu",
+            Group::Interface => "interface",
+            Group::Block => "block",
+        }
+    }
+}
+
+impl RawStats {
+    pub fn has(&self, group: Group) -> bool {
+        self.filled & group.bit() != 0
+    }
+
+    pub fn mark(&mut self, group: Group) {
+        self.filled |= group.bit();
+    }
+
+    /// Applies one bulk-stats parameter. Unknown names are ignored, so newer libvirt
+    /// versions with more fields are fine.
+    pub fn apply_param(&mut self, name: &str, value: ParamValue<'_>) {
+        let (prefix, rest) = name.split_once('.').unwrap_or((name, ""));
+        match prefix {
+            "state" => {
+                self.mark(Group::State);
+                let v = value.as_i64().and_then(|v| i32::try_from(v).ok());
+                match rest {
+                    "state" => self.state = v,
+                    "reason" => self.reason = v,
+                    _ => {}
+                }
+            }
+            "cpu" => {
+                let slot = match rest {
+                    "time" => &mut self.cpu_time_ns,
+                    "user" => &mut self.cpu_user_ns,
+                    "system" => &mut self.cpu_system_ns,
+                    _ => return,
+                };
+                self.filled |= Group::CpuTotal.bit();
+                *slot = value.as_u64();
+            }
+            "balloon" => self.apply_balloon(rest, value),
+            "vcpu" => self.apply_vcpu(rest, value),
+            "net" => self.apply_net(rest, value),
+            "block" => self.apply_block(rest, value),
+            _ => {}
+        }
+    }
+
+    fn apply_balloon(&mut self, field: &str, value: ParamValue<'_>) {
+        let b = &mut self.balloon;
+        let slot = match field {
+            "current" => {
+                self.current_kib = value.as_u64();
+                &mut b.actual
+            }
+            "maximum" => &mut self.max_kib,
+            "swap_in" => &mut b.swap_in,
+            "swap_out" => &mut b.swap_out,
+            "major_fault" => &mut b.major_fault,
+            "minor_fault" => &mut b.minor_fault,
+            "unused" => &mut b.unused,
+            "available" => &mut b.available,
+            "usable" => &mut b.usable,
+            "rss" => &mut b.rss,
+            "last-update" => &mut b.last_update,
+            "disk_caches" => &mut b.disk_caches,
+            "hugetlb_pgalloc" => &mut b.hugetlb_pgalloc,
+            "hugetlb_pgfail" => &mut b.hugetlb_pgfail,
+            _ => return,
+        };
+        *slot = value.as_u64();
+        self.filled |= Group::Balloon.bit();
+    }
+
+    fn apply_vcpu(&mut self, field: &str, value: ParamValue<'_>) {
+        self.mark(Group::Vcpu);
+        let Some((index, suffix)) = indexed(field) else {
+            return; // vcpu.current / vcpu.maximum: the vcpus list says it all
+        };
+        let Some(vcpu) = slot_at(&mut self.vcpus, index) else {
+            return;
+        };
+        vcpu.id = index as u32;
+        match suffix {
+            "state" => vcpu.state = value.as_i64().and_then(|v| i32::try_from(v).ok()),
+            "time" => vcpu.time_ns = value.as_u64(),
+            _ => {}
+        }
+    }
+
+    fn apply_net(&mut self, field: &str, value: ParamValue<'_>) {
+        self.mark(Group::Interface);
+        let Some((index, suffix)) = indexed(field) else {
+            return; // net.count
+        };
+        let Some(nic) = slot_at(&mut self.nics, index) else {
+            return;
+        };
+        let slot = match suffix {
+            "name" => {
+                nic.name = value.as_str().map(|s| Arc::from(s.as_ref()));
+                return;
+            }
+            "rx.bytes" => &mut nic.rx_bytes,
+            "rx.pkts" => &mut nic.rx_pkts,
+            "rx.errs" => &mut nic.rx_errs,
+            "rx.drop" => &mut nic.rx_drop,
+            "tx.bytes" => &mut nic.tx_bytes,
+            "tx.pkts" => &mut nic.tx_pkts,
+            "tx.errs" => &mut nic.tx_errs,
+            "tx.drop" => &mut nic.tx_drop,
+            _ => return,
+        };
+        *slot = value.as_u64();
+    }
+
+    fn apply_block(&mut self, field: &str, value: ParamValue<'_>) {
+        self.mark(Group::Block);
+        let Some((index, suffix)) = indexed(field) else {
+            return; // block.count
+        };
+        let Some(disk) = slot_at(&mut self.disks, index) else {
+            return;
+        };
+        let slot = match suffix {
+            "name" => {
+                disk.name = value.as_str().map(|s| Arc::from(s.as_ref()));
+                return;
+            }
+            "path" => {
+                disk.path = value.as_str().map(|s| Arc::from(s.as_ref()));
+                return;
+            }
+            "backingIndex" => {
+                disk.backing = value.as_u64().is_some_and(|i| i > 0);
+                return;
+            }
+            "rd.reqs" => &mut disk.rd_reqs,
+            "rd.bytes" => &mut disk.rd_bytes,
+            "wr.reqs" => &mut disk.wr_reqs,
+            "wr.bytes" => &mut disk.wr_bytes,
+            "errors" => &mut disk.errors,
+            _ => return,
+        };
+        *slot = value.as_u64();
+    }
+}
+
+/// Splits `3.rx.bytes` into (3, "rx.bytes").
+fn indexed(field: &str) -> Option<(usize, &str)> {
+    let (index, suffix) = field.split_once('.')?;
+    Some((index.parse().ok()?, suffix))
+}
+
+/// The element at `index`, growing the list with defaults as needed. Indices come from
+/// libvirt and are dense; an absurd one is ignored so a bad name cannot exhaust memory.
+fn slot_at<T: Default>(list: &mut Vec<T>, index: usize) -> Option<&mut T> {
+    const MAX_DEVICES: usize = 4096;
+    if index >= MAX_DEVICES {
+        return None;
+    }
+    if list.len() <= index {
+        list.resize_with(index + 1, T::default);
+    }
+    list.get_mut(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply_all(params: &[(&str, ParamValue<'_>)]) -> RawStats {
+        let mut stats = RawStats::default();
+        for (name, value) in params {
+            stats.apply_param(name, *value);
+        }
+        stats
+    }
+
+    #[test]
+    fn maps_bulk_names_onto_fields() {
+        let stats = apply_all(&[
+            ("state.state", ParamValue::Int(1)),
+            ("state.reason", ParamValue::Int(1)),
+            ("cpu.time", ParamValue::ULLong(2_870_000_000)),
+            ("cpu.user", ParamValue::ULLong(1_000)),
+            ("balloon.current", ParamValue::ULLong(524_288)),
+            ("balloon.maximum", ParamValue::ULLong(1_048_576)),
+            ("balloon.available", ParamValue::ULLong(500_000)),
+            ("balloon.usable", ParamValue::ULLong(310_000)),
+            ("balloon.last-update", ParamValue::ULLong(1_795_461_650)),
+            ("vcpu.current", ParamValue::UInt(2)),
+            ("vcpu.maximum", ParamValue::UInt(2)),
+            ("vcpu.0.state", ParamValue::Int(1)),
+            ("vcpu.0.time", ParamValue::ULLong(10)),
+            ("vcpu.1.time", ParamValue::ULLong(20)),
+            ("net.count", ParamValue::UInt(1)),
+            ("net.0.name", ParamValue::String(c"tap1")),
+            ("net.0.rx.bytes", ParamValue::ULLong(63_343)),
+            ("net.0.tx.pkts", ParamValue::ULLong(45)),
+            ("block.count", ParamValue::UInt(1)),
+            ("block.0.name", ParamValue::String(c"vda")),
+            ("block.0.path", ParamValue::String(c"/img/a.raw")),
+            ("block.0.rd.reqs", ParamValue::ULLong(112)),
+            ("block.0.wr.bytes", ParamValue::ULLong(5_606_400)),
+            ("block.0.allocation", ParamValue::ULLong(1)),
+            ("perf.cmt", ParamValue::ULLong(1)),
+        ]);
+        assert_eq!((stats.state, stats.reason), (Some(1), Some(1)));
+        assert_eq!(stats.cpu_time_ns, Some(2_870_000_000));
+        assert_eq!(stats.cpu_user_ns, Some(1_000));
+        assert_eq!(stats.current_kib, Some(524_288));
+        assert_eq!(stats.balloon.actual, Some(524_288));
+        assert_eq!(stats.max_kib, Some(1_048_576));
+        assert_eq!(stats.balloon.last_update, Some(1_795_461_650));
+        assert_eq!(stats.vcpus.len(), 2);
+        assert_eq!(stats.vcpus[1].id, 1);
+        assert_eq!(stats.vcpus[1].time_ns, Some(20));
+        assert_eq!(stats.nics[0].name.as_deref(), Some("tap1"));
+        assert_eq!(stats.nics[0].rx_bytes, Some(63_343));
+        assert_eq!(stats.nics[0].tx_pkts, Some(45));
+        assert_eq!(stats.disks[0].name.as_deref(), Some("vda"));
+        assert_eq!(stats.disks[0].path.as_deref(), Some("/img/a.raw"));
+        assert_eq!(stats.disks[0].wr_bytes, Some(5_606_400));
+        assert_eq!(stats.disks[0].errors, None);
+        for group in Group::ALL {
+            assert!(stats.has(group), "{group:?} filled");
+        }
+    }
+
+    #[test]
+    fn only_state_means_only_the_state_group() {
+        let stats = apply_all(&[
+            ("state.state", ParamValue::Int(5)),
+            ("state.reason", ParamValue::Int(2)),
+        ]);
+        assert!(stats.has(Group::State));
+        assert!(!stats.has(Group::CpuTotal));
+        assert!(!stats.has(Group::Block));
+    }
+
+    #[test]
+    fn negative_counters_are_not_values() {
+        let stats = apply_all(&[("block.0.errors", ParamValue::LLong(-1))]);
+        assert_eq!(stats.disks[0].errors, None);
+    }
+
+    #[test]
+    fn malformed_and_absurd_indices_are_ignored() {
+        let stats = apply_all(&[
+            ("block.x.rd.reqs", ParamValue::ULLong(1)),
+            ("net.99999999.rx.bytes", ParamValue::ULLong(1)),
+        ]);
+        assert!(stats.disks.is_empty());
+        assert!(stats.nics.is_empty());
+    }
+}

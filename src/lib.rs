@@ -1,0 +1,19 @@
+//! virtdiag: a host agent for libvirt guest diagnostics.
+//!
+//! The collector ([`collect`]) takes one snapshot of every domain per cycle through
+//! libvirt ([`libvirt`] holds the raw calls); each snapshot is a list of
+//! [`record`]s, the one schema every output is made of. [`views`] project a record for
+//! people and legacy consumers. [`commands`] are the CLI's subcommands.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod cli;
+pub mod clock;
+pub mod collect;
+pub mod commands;
+pub mod error;
+pub mod host;
+pub mod libvirt;
+pub mod log;
+pub mod rates;
+pub mod record;
+pub mod views;

@@ -1,0 +1,243 @@
+//! The schema of every NDJSON line: domain records, cycle summaries and agent events.
+//!
+//! Schema version 1, frozen: `docs/record.md` describes every field and
+//! `docs/record.schema.json` is the machine-checked form. Every output (spool line,
+//! socket answer, legacy view) is one of these types or a projection of one. A value
+//! libvirt does not provide is `null`, never -1; names carry their unit.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One domain at one cycle.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DomainRecord {
+    pub kind: &'static str,
+    pub schema: u32,
+    pub ts: Arc<str>,
+    pub host: Arc<str>,
+    pub seq: u64,
+    pub domain: DomainIdentity,
+    pub nova: Option<Arc<NovaInfo>>,
+    pub cpu: Option<CpuStats>,
+    pub memory: MemoryStats,
+    pub disks: Vec<DiskRecord>,
+    pub nics: Vec<NicRecord>,
+    pub collect: CollectInfo,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DomainIdentity {
+    pub name: Arc<str>,
+    pub uuid: Arc<str>,
+    /// The hypervisor's id while running; null when inactive.
+    pub id: Option<u32>,
+    pub state: &'static str,
+    pub reason: &'static str,
+}
+
+/// OpenStack Nova's metadata from the domain XML.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct NovaInfo {
+    pub instance: Option<String>,
+    pub flavor: Option<String>,
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CpuStats {
+    pub time_ns: Option<u64>,
+    pub user_ns: Option<u64>,
+    pub system_ns: Option<u64>,
+    /// 100 = one host CPU fully busy; up to 100 x vCPUs.
+    pub utilisation_pct: Option<f64>,
+    pub vcpus: Vec<VcpuRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VcpuRecord {
+    pub id: u32,
+    pub state: Option<&'static str>,
+    pub time_ns: Option<u64>,
+    pub utilisation_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MemoryStats {
+    pub max_kib: Option<u64>,
+    pub current_kib: Option<u64>,
+    /// available - usable, when the balloon reports both.
+    pub used_kib: Option<u64>,
+    pub balloon: Option<BalloonRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct BalloonRecord {
+    pub actual_kib: Option<u64>,
+    pub unused_kib: Option<u64>,
+    pub available_kib: Option<u64>,
+    pub usable_kib: Option<u64>,
+    pub rss_kib: Option<u64>,
+    pub disk_caches_kib: Option<u64>,
+    pub swap_in_kib: Option<u64>,
+    pub swap_out_kib: Option<u64>,
+    pub major_faults: Option<u64>,
+    pub minor_faults: Option<u64>,
+    pub hugetlb_pgalloc: Option<u64>,
+    pub hugetlb_pgfail: Option<u64>,
+    /// When the guest last updated its balloon statistics (Unix seconds).
+    pub last_update_unix_s: Option<u64>,
+    /// Seconds between that update and this record's `ts`.
+    pub last_update_age_s: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DiskRecord {
+    pub dev: Option<Arc<str>>,
+    pub bus: Option<Arc<str>>,
+    pub device: Option<Arc<str>>,
+    pub source_type: Option<Arc<str>>,
+    pub path: Option<Arc<str>>,
+    pub read_requests: Option<u64>,
+    pub read_bytes: Option<u64>,
+    pub write_requests: Option<u64>,
+    pub write_bytes: Option<u64>,
+    pub errors: Option<u64>,
+    pub read_bytes_per_s: Option<f64>,
+    pub write_bytes_per_s: Option<f64>,
+    pub read_ops_per_s: Option<f64>,
+    pub write_ops_per_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NicRecord {
+    pub dev: Option<Arc<str>>,
+    pub mac: Option<Arc<str>>,
+    pub model: Option<Arc<str>>,
+    #[serde(rename = "type")]
+    pub kind: Option<Arc<str>>,
+    pub source: Option<Arc<str>>,
+    pub rx_bytes: Option<u64>,
+    pub rx_packets: Option<u64>,
+    pub rx_errors: Option<u64>,
+    pub rx_drop: Option<u64>,
+    pub tx_bytes: Option<u64>,
+    pub tx_packets: Option<u64>,
+    pub tx_errors: Option<u64>,
+    pub tx_drop: Option<u64>,
+    pub rx_bytes_per_s: Option<f64>,
+    pub tx_bytes_per_s: Option<f64>,
+    pub rx_packets_per_s: Option<f64>,
+    pub tx_packets_per_s: Option<f64>,
+}
+
+/// Where each group of a record came from, and what could not be read.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CollectInfo {
+    pub sources: GroupSources,
+    /// Measured seconds since this domain's previous sample (the rates' interval);
+    /// null on the first sample.
+    pub interval_s: Option<f64>,
+    /// Time spent on this domain's own libvirt calls (per-domain path), in ms.
+    pub duration_ms: f64,
+    pub missing: Vec<Missing>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct GroupSources {
+    pub state: Source,
+    pub cpu: Source,
+    pub vcpus: Source,
+    pub balloon: Source,
+    pub disks: Source,
+    pub nics: Source,
+}
+
+/// How a group was filled.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// From the one bulk call of the cycle.
+    Bulk,
+    /// From per-domain calls (the driver does not support the group in bulk).
+    PerDomain,
+    /// Not collected (inactive domain, or the call failed: see `missing`).
+    #[default]
+    None,
+}
+
+/// One field that could not be read this cycle.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Missing {
+    pub field: String,
+    pub reason: String,
+}
+
+/// One line per cycle: what the cycle did and what it cost.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CycleRecord {
+    pub kind: &'static str,
+    pub schema: u32,
+    pub ts: Arc<str>,
+    pub host: Arc<str>,
+    pub seq: u64,
+    pub uri: Arc<str>,
+    pub connected: bool,
+    pub error: Option<String>,
+    pub domains: usize,
+    pub active: usize,
+    pub duration_ms: f64,
+    pub libvirt_ms: f64,
+    pub own_ms: f64,
+    pub bulk_ms: f64,
+    pub per_domain_ms: f64,
+    pub inventory_ms: f64,
+    /// How each group is collected on this connection.
+    pub paths: GroupSources,
+    pub inventory_fetches: usize,
+    pub missing_fields: usize,
+    pub churned_domains: usize,
+    /// Ticks skipped because a cycle overran (daemon only).
+    pub skipped_ticks: u64,
+    /// Spool lines lost to write errors since the previous cycle (daemon only).
+    pub spool_lost_lines: u64,
+}
+
+/// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentRecord {
+    pub kind: &'static str,
+    pub schema: u32,
+    pub ts: Arc<str>,
+    pub host: Arc<str>,
+    pub event: &'static str,
+    pub uri: Option<Arc<str>>,
+    pub message: String,
+    pub version: &'static str,
+}
+
+impl AgentRecord {
+    pub fn new(
+        ts: Arc<str>,
+        host: Arc<str>,
+        event: &'static str,
+        uri: Option<Arc<str>>,
+        message: String,
+    ) -> Self {
+        Self {
+            kind: "agent",
+            schema: SCHEMA_VERSION,
+            ts,
+            host,
+            event,
+            uri,
+            message,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}

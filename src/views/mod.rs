@@ -1,0 +1,4 @@
+//! Projections of a record for people and legacy consumers. Pure functions.
+
+pub mod legacy;
+pub mod table;

@@ -115,6 +115,12 @@ impl Collector {
         self.seq = seq;
     }
 
+    /// The open libvirt connection, if any: for tools and tests that act on the same
+    /// connection (the test driver keeps state per connection).
+    pub fn libvirt(&self) -> Option<&virt::connect::Connect> {
+        self.connection.as_ref().map(|c| &c.conn)
+    }
+
     pub fn is_connected(&self) -> bool {
         self.connection.is_some()
     }
@@ -388,6 +394,7 @@ impl Collector {
             records.push(record);
         }
         drop(bulk);
+        records.sort_unstable_by(|a, b| a.domain.name.cmp(&b.domain.name));
 
         // Domains not listed any more were undefined between cycles.
         let before = self.known.len();

@@ -39,7 +39,7 @@ pub fn run(args: OnceArgs) -> Result<()> {
             .iter()
             .any(|r| &*r.domain.name == wanted || r.domain.uuid.eq_ignore_ascii_case(wanted));
         if !found {
-            return Err(Error::Data(format!(
+            return Err(Error::Usage(format!(
                 "no domain named or with UUID '{wanted}' at {}",
                 args.uri
             )));

@@ -53,9 +53,14 @@ pub struct Snapshot {
     pub events: Vec<AgentRecord>,
 }
 
+/// A domain's UUID as raw bytes: the key of everything remembered about it.
+type UuidKey = [u8; 16];
+
 /// What the collector remembers about a domain between cycles.
 struct Known {
     id: Option<u32>,
+    name: Arc<str>,
+    uuid: Arc<str>,
     inventory: Arc<Inventory>,
     /// (disks, NICs) counted by the bulk call last cycle: a change means a hot-plug.
     device_counts: Option<(usize, usize)>,
@@ -70,7 +75,7 @@ pub struct Collector {
     connection: Option<Connection>,
     /// Whether the last cycle was connected (None before the first attempt).
     was_connected: Option<bool>,
-    known: HashMap<Arc<str>, Known>,
+    known: HashMap<UuidKey, Known>,
     seq: u64,
     churn_log: RateLimiter,
 }
@@ -250,15 +255,30 @@ impl Collector {
         let bulk_done = Instant::now();
         costs.bulk = bulk_done - call_started;
 
-        let mut seen: HashSet<Arc<str>> = HashSet::with_capacity(bulk.len());
+        let mut seen: HashSet<UuidKey> = HashSet::with_capacity(bulk.len());
         let mut records = Vec::with_capacity(bulk.len());
         let ts_unix_s = clock::unix_seconds_now();
         let filter = &self.config.filter;
 
         for record in bulk.records() {
             let domain = record.domain();
-            let (Ok(name), Ok(uuid)) = (domain.name(), domain.uuid_string()) else {
+            let Ok(key) = domain.uuid().map(|u| *u.as_bytes()) else {
                 continue;
+            };
+            let id = domain.id();
+            // Names and UUID strings of running domains are cached: a rename needs the
+            // domain shut off, and a restart changes the id.
+            let cached = self
+                .known
+                .get(&key)
+                .filter(|k| id.is_some() && k.id == id)
+                .map(|k| (Arc::clone(&k.name), Arc::clone(&k.uuid)));
+            let (name, uuid) = match cached {
+                Some(names) => names,
+                None => match (domain.name(), domain.uuid_string()) {
+                    (Ok(name), Ok(uuid)) => (Arc::from(name), Arc::from(uuid)),
+                    _ => continue,
+                },
             };
             if !filter.matches(&name, &uuid) {
                 continue;
@@ -267,14 +287,8 @@ impl Collector {
             for (param, value) in record.params() {
                 raw.apply_param(param, value);
             }
-            let id = domain.id();
             let active = raw.state.map_or(id.is_some(), names::state_is_active);
-            let uuid: Arc<str> = self
-                .known
-                .get_key_value(uuid.as_str())
-                .map(|(k, _)| Arc::clone(k))
-                .unwrap_or_else(|| Arc::from(uuid));
-            seen.insert(Arc::clone(&uuid));
+            seen.insert(key);
 
             // Inventory: on first sight, a new id (restart) or a device count change.
             let counts = (connection.in_bulk(Group::Block) && connection.in_bulk(Group::Interface))
@@ -284,7 +298,7 @@ impl Collector {
                         raw.nics.len(),
                     )
                 });
-            let stale = match self.known.get(&uuid) {
+            let stale = match self.known.get(&key) {
                 None => true,
                 Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),
             };
@@ -305,25 +319,25 @@ impl Collector {
                         }
                         note_churn(&mut self.churn_log, &name, &e.to_string());
                         costs.churned += 1;
-                        seen.remove(&uuid);
+                        seen.remove(&key);
                         continue;
                     }
                 };
-                let entry = self
-                    .known
-                    .entry(Arc::clone(&uuid))
-                    .or_insert_with(|| Known {
-                        id,
-                        inventory: Arc::default(),
-                        device_counts: None,
-                        unsupported: HashSet::new(),
-                        last: None,
-                    });
+                let entry = self.known.entry(key).or_insert_with(|| Known {
+                    id,
+                    name: Arc::clone(&name),
+                    uuid: Arc::clone(&uuid),
+                    inventory: Arc::default(),
+                    device_counts: None,
+                    unsupported: HashSet::new(),
+                    last: None,
+                });
                 entry.id = id;
+                entry.name = Arc::clone(&name);
                 entry.inventory = Arc::new(inventory);
                 entry.unsupported.clear();
             }
-            let known = self.known.get_mut(&uuid).expect("inserted above");
+            let known = self.known.get_mut(&key).expect("inserted above");
             if active {
                 known.device_counts = counts;
             }
@@ -351,8 +365,8 @@ impl Collector {
                     Err(Stop::Vanished) => {
                         note_churn(&mut self.churn_log, &name, "undefined during the cycle");
                         costs.churned += 1;
-                        seen.remove(&uuid);
-                        self.known.remove(&uuid);
+                        seen.remove(&key);
+                        self.known.remove(&key);
                         continue;
                     }
                     Err(Stop::Stopped) => {
@@ -367,7 +381,7 @@ impl Collector {
             }
             costs.missing_fields += missing_fields.len();
 
-            let known = self.known.get_mut(&uuid).expect("still known");
+            let known = self.known.get_mut(&key).expect("still known");
             let previous = known.last.as_ref().map(|(at, record)| Previous {
                 record,
                 elapsed: sampled_at.saturating_duration_since(*at),
@@ -377,8 +391,8 @@ impl Collector {
                 ts_unix_s,
                 host: &self.host,
                 seq: self.seq,
-                name: Arc::from(name),
-                uuid: Arc::clone(&uuid),
+                name,
+                uuid,
                 id,
                 active,
                 inventory: &known.inventory,
@@ -398,7 +412,7 @@ impl Collector {
 
         // Domains not listed any more were undefined between cycles.
         let before = self.known.len();
-        self.known.retain(|uuid, _| seen.contains(uuid));
+        self.known.retain(|key, _| seen.contains(key));
         costs.churned += before - self.known.len();
         Ok(records)
     }

@@ -51,7 +51,7 @@ pub fn fill(
     let need_info = !connection.in_bulk(Group::CpuTotal) || !connection.in_bulk(Group::Balloon);
     let mut vcpu_count = inventory.vcpus_current.or(inventory.vcpus_max);
     if need_info {
-        if let Some(info) = calls.run(Call::Info, "cpu", || domain.info())? {
+        if let Some(info) = calls.run(Call::Info, || "cpu".to_string(), || domain.info())? {
             if !connection.in_bulk(Group::CpuTotal) {
                 raw.cpu_time_ns = Some(info.cpu_time);
                 raw.mark(Group::CpuTotal);
@@ -68,7 +68,11 @@ pub fn fill(
     }
     if !connection.in_bulk(Group::Vcpu) {
         let max = vcpu_count.unwrap_or(0);
-        if let Some(vcpus) = calls.run(Call::Vcpus, "cpu.vcpus", || get_vcpus(domain, max))? {
+        if let Some(vcpus) = calls.run(
+            Call::Vcpus,
+            || "cpu.vcpus".to_string(),
+            || get_vcpus(domain, max),
+        )? {
             raw.vcpus = vcpus
                 .into_iter()
                 .map(|v| super::stats::RawVcpu {
@@ -81,7 +85,11 @@ pub fn fill(
         }
     }
     if !connection.in_bulk(Group::Balloon) {
-        if let Some(stats) = calls.run(Call::Memory, "memory.balloon", || domain.memory_stats(0))? {
+        if let Some(stats) = calls.run(
+            Call::Memory,
+            || "memory.balloon".to_string(),
+            || domain.memory_stats(0),
+        )? {
             for stat in stats {
                 apply_memory_tag(raw, stat.tag, stat.val);
             }
@@ -94,8 +102,8 @@ pub fn fill(
             let (Some(dev), Some(_)) = (&disk.dev, &disk.path) else {
                 continue;
             };
-            let field = format!("disks[{dev}]");
-            if let Some(s) = calls.run(Call::Block(index), &field, || domain.block_stats(dev))? {
+            let field = || format!("disks[{dev}]");
+            if let Some(s) = calls.run(Call::Block(index), field, || domain.block_stats(dev))? {
                 raw.disks.push(RawDisk {
                     name: Some(dev.clone()),
                     path: None,
@@ -116,8 +124,8 @@ pub fn fill(
             let Some(key) = nic.dev.as_ref().or(nic.mac.as_ref()) else {
                 continue;
             };
-            let field = format!("nics[{key}]");
-            if let Some(s) = calls.run(Call::Interface(index), &field, || {
+            let field = || format!("nics[{key}]");
+            if let Some(s) = calls.run(Call::Interface(index), field, || {
                 domain.interface_stats(key)
             })? {
                 raw.nics.push(RawNic {
@@ -167,17 +175,18 @@ struct Calls<'a> {
 }
 
 impl Calls<'_> {
+    /// `field` names the field for `missing`; it is only built on failure.
     /// `Ok(Some(value))` on success; `Ok(None)` when the field is missing for this cycle
     /// (recorded in `missing`); `Err` when the domain or the connection is gone.
     fn run<T, E: Into<LibvirtError>>(
         &mut self,
         call: Call,
-        field: &str,
+        field: impl FnOnce() -> String,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<Option<T>, Stop> {
         if self.unsupported.contains(&call) {
             self.missing_fields
-                .push(missing(field, "not supported by the driver"));
+                .push(missing(field(), "not supported by the driver"));
             return Ok(None);
         }
         let error = match f() {
@@ -193,11 +202,12 @@ impl Calls<'_> {
             ErrorClass::Unsupported => {
                 self.unsupported.insert(call);
                 self.missing_fields
-                    .push(missing(field, "not supported by the driver"));
+                    .push(missing(field(), "not supported by the driver"));
                 Ok(None)
             }
             ErrorClass::Other => {
-                self.missing_fields.push(missing(field, error.to_string()));
+                self.missing_fields
+                    .push(missing(field(), error.to_string()));
                 Ok(None)
             }
         }

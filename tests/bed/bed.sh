@@ -156,10 +156,12 @@ cmd_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt_run() { "$@" >>"$inst_log" 2>&1 || { tail -n 30 "$inst_log" >&2; die "failed: $*"; }; }
   ((APT_UPDATED)) || apt_run apt-get update -q
+  # --no-remove everywhere: the bed never removes a package the machine already has (plain
+  # qemu-system-x86 would otherwise "solve" the conflict by removing a backported qemu-utils).
   if ((need_qemu == 0)); then
-    apt_run apt-get install -y -q --no-install-recommends "${missing[@]}"
-  elif apt-get install -s -q --no-install-recommends "${missing[@]}" qemu-system-x86 >>"$inst_log" 2>&1; then
-    apt_run apt-get install -y -q --no-install-recommends "${missing[@]}" qemu-system-x86
+    apt_run apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}"
+  elif apt-get install -s -q --no-install-recommends --no-remove "${missing[@]}" qemu-system-x86 >>"$inst_log" 2>&1; then
+    apt_run apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}" qemu-system-x86
   else
     log "install: plain qemu-system-x86 is not installable here (a backported qemu-utils?): using backports"
     # Seed the private lists with the machine's so only the backports index is fetched.
@@ -167,10 +169,10 @@ cmd_install() {
     cp -a /var/lib/apt/lists/. "$APTD/lists/" 2>/dev/null || true
     rm -f "$APTD/lists/lock"
     apt_run bpo_apt update -q
-    # pkg/release takes QEMU (and only what it needs) from backports; libvirt stays the stable one.
-    local codename
-    codename=$(os_codename)
-    apt_run bpo_apt install -y -q --no-install-recommends "${missing[@]}" "qemu-system-x86/$codename-backports"
+    # Two steps: libvirt & co. from the stable release first, then QEMU alone with backports as
+    # the target release (its new dependencies come from there too; libvirt stays the stable one).
+    ((${#missing[@]} == 0)) || apt_run apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}"
+    apt_run bpo_apt install -y -q --no-install-recommends --no-remove -t "$(os_codename)-backports" qemu-system-x86
   fi
   [[ -x $QEMU ]] || die "install: $QEMU still missing"
   log "install: done: libvirt $(libvirtd --version | awk '{print $NF}'), QEMU $($QEMU --version | awk 'NR==1{print $4}')"
@@ -227,10 +229,13 @@ done
 EOF
 }
 
-cmd_guest() {
+# guest_fetch: kernel, modules and busybox from Debian's packages, cached in $GUEST.
+guest_fetch() {
   local dl=$GUEST/dl kpkg kdeb bdeb tmp m f
   mkdir -p "$GUEST/mod" "$dl"
   chmod 755 "$BED" "$GUEST"
+  # apt-get download fetches as user _apt when it can write the target folder.
+  if getent passwd _apt >/dev/null; then chown _apt "$dl"; fi
   if [[ ! -s $GUEST/vmlinuz || ! -s $GUEST/busybox || ! -s $GUEST/mod/order ]]; then
     if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
       log "guest: apt lists do not know linux-image-cloud-amd64: apt-get update"
@@ -274,6 +279,12 @@ cmd_guest() {
     echo "$(basename "$kdeb") $(basename "$bdeb")" >"$GUEST/SOURCE"
     rm -rf "$tmp" "$dl"
   fi
+}
+
+# guest_build: the initramfs (busybox, modules, init); needs cpio.
+guest_build() {
+  local tmp
+  command -v cpio >/dev/null || die "guest: cpio is not installed: run '$0 install'"
   # The initramfs is cheap: rebuild it whenever the init script or the inputs changed.
   write_init >"$GUEST/init.new"
   if [[ -s $GUEST/initrd.gz ]] && cmp -s "$GUEST/init.new" "$GUEST/init" &&
@@ -292,6 +303,11 @@ cmd_guest() {
   fi
   chmod 644 "$GUEST/vmlinuz" "$GUEST/initrd.gz"
   log "guest: $(cat "$GUEST/SOURCE"): vmlinuz $(stat -c %s "$GUEST/vmlinuz") B, initrd.gz $(stat -c %s "$GUEST/initrd.gz") B"
+}
+
+cmd_guest() {
+  guest_fetch
+  guest_build
 }
 
 # --------------------------------------------------------------------------------------- daemons
@@ -361,11 +377,24 @@ cmd_up() {
     log "up: a partial bed from an earlier run is there: taking it down first"
     cmd_down
   fi
+  # Networks of the packaged config (the "default" one has an IPv4 subnet) must never start.
+  f=$(find /etc/libvirt/qemu/networks/autostart -mindepth 1 -printf '%f ' 2>/dev/null || true)
+  [[ -z $f ]] || die "up: libvirt networks are marked autostart ($f): the bed runs none; disable them with 'virsh net-autostart --disable NAME' or remove the links in /etc/libvirt/qemu/networks/autostart"
   foreign=$(foreign_daemons | paste -sd' ' -)
   [[ -z $foreign ]] || die "up: a libvirtd/virtlogd not started by this bed is running ($foreign): stop it first"
   mkdir -p "$BED" "$RUN" "$LOGD" "$PIDD" "$ETC" "$VMD"
   chmod 755 "$BED" "$RUN" "$VMD"
   check_traversable
+  # Without udev /dev/kvm stays root:root 0600. QEMU's capability probe then sees KVM (it opens
+  # /dev/kvm before dropping to libvirt-qemu) while libvirtd finds it unusable for that user, so
+  # libvirtd throws its capability cache away and re-probes QEMU (about 4 s) on every lookup:
+  # each 'virsh create' took about 60 s. Give /dev/kvm the owner and mode udev would give it.
+  if [[ -c /dev/kvm ]] && getent group kvm >/dev/null &&
+     [[ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]]; then
+    log "up: /dev/kvm is $(stat -c %U:%G:%a /dev/kvm): setting root:kvm 0660 as udev would"
+    chgrp kvm /dev/kvm
+    chmod 0660 /dev/kvm
+  fi
   rm -f "$RUN"/* "$PIDD"/*
   cat >"$ETC/virtlogd.conf" <<EOF
 log_outputs = "3:file:$LOGD/virtlogd.log"
@@ -398,6 +427,8 @@ EOF
   for f in virtlogd libvirtd; do
     pid_of "$f" "$PIDD/$f.pid" >/dev/null || { log "up: $f exited"; up_seen; exit 1; }
   done
+  f=$(vsh net-list --name 2>/dev/null | paste -sd' ' -)
+  [[ -z $f ]] || die "up: libvirt networks are active ($f); the bed runs none"
   trap - EXIT INT TERM
   log "up: libvirtd pid $(cat "$PIDD/libvirtd.pid"), virtlogd pid $(cat "$PIDD/virtlogd.pid"), ready after $((SECONDS - t0))s"
   log "up: $URI"
@@ -632,10 +663,11 @@ cmd_setup() {
       APT_UPDATED=1
     fi
   fi
-  cmd_guest &
+  guest_fetch &
   gpid=$!
   cmd_install
-  wait "$gpid" || die "setup: guest build failed"
+  wait "$gpid" || die "setup: guest download failed"
+  guest_build
   cmd_up
 }
 

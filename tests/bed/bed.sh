@@ -21,6 +21,9 @@
 #   down                 destroy the bed's guests, stop its daemons by PID, remove leftovers
 #                        (also after a failed or partial up)
 #   status               daemons, sockets, guests, taps
+#   check [SECONDS]      read `virsh domstats --raw` twice, SECONDS apart (default 6), and fail
+#                        unless every guest's cpu, vcpu, balloon, vda reads, vdb writes and NIC
+#                        rx/tx counters moved
 #   env                  print shell exports: VIRTDIAG_BED, BED_URI, BED_URI_RO, BED_TEST_URI
 #   unprivileged         check that user nobody can use the read-only socket (mode 0777, path
 #                        traversable, `virsh -r list` works)
@@ -199,6 +202,8 @@ while [ ! -d /proc/sys/net/ipv6/conf/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$(
 [ -d /proc/sys/net/ipv6/conf/eth0 ] || echo "BEDGUEST error no eth0"
 echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_ra
 echo 0 > /proc/sys/net/ipv6/conf/eth0/autoconf
+echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad    # a point-to-point tap: nothing to detect
+T_NET=$(cut -d' ' -f1 /proc/uptime)
 ip link set lo up
 ip link set eth0 up
 LL=
@@ -217,7 +222,7 @@ while [ -z "$PEER" ] && [ $n -lt 10 ]; do
     grep -v "^$(echo "$LL" | sed 's/:0*\([0-9a-f]\)/:\1/g; s/:0:0:0:/::/')\$" | head -n 1)
   n=$((n+1))
 done
-echo "BEDGUEST up idx=$IDX ll=$LL peer=${PEER:-none}"
+echo "BEDGUEST up idx=$IDX ll=$LL peer=${PEER:-none} uptime=$(cut -d' ' -f1 /proc/uptime) net_at=$T_NET"
 i=0
 while :; do
   dd if=/dev/vda of=/dev/null bs=64k count=16 skip=$((i % 200)) iflag=direct 2>/dev/null
@@ -551,6 +556,7 @@ cmd_vm() {
   if [[ -d /proc/sys/net/ipv6/conf/$tap ]]; then
     echo 0 >"/proc/sys/net/ipv6/conf/$tap/accept_ra"
     echo 0 >"/proc/sys/net/ipv6/conf/$tap/autoconf"
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/accept_dad"
     echo 0 >"/proc/sys/net/ipv6/conf/$tap/disable_ipv6"
   else
     log "vm $name: warning: no tap $tap after create"
@@ -628,6 +634,52 @@ cmd_env() {
   printf 'export BED_TEST_URI=%q\n' "$TEST_URI"
 }
 
+# ------------------------------------------------------------------------------------------ check
+# Counters that must move on every guest between two readings: CPU, vCPU, balloon (updated every
+# 5 s), reads on vda, writes on vdb, traffic both ways on the NIC.
+CHECK_KEYS=(cpu.time vcpu.0.time balloon.last-update balloon.minor_fault
+            vda.rd.reqs vda.rd.bytes vdb.wr.reqs vdb.wr.bytes
+            net0.rx.bytes net0.rx.pkts net0.tx.bytes net0.tx.pkts)
+
+# domstats --raw, one "DOMAIN KEY VALUE" line per counter, block.N.* renamed after the disk.
+stats_flat() {
+  vsh domstats --raw "$@" | awk '
+    /^Domain: / { d = $2; gsub("\047", "", d); delete name; next }
+    /=/ {
+      sub(/^ +/, ""); k = substr($0, 1, index($0, "=") - 1); v = substr($0, index($0, "=") + 1)
+      if (k ~ /^block\.[0-9]+\.name$/) { split(k, a, "."); name[a[2]] = v; next }
+      if (k ~ /^block\.[0-9]+\./) { split(k, a, "."); if (a[2] in name) sub(/^block\.[0-9]+/, name[a[2]], k) }
+      sub(/^net\.0\./, "net0.", k)
+      print d, k, v
+    }'
+}
+
+cmd_check() {
+  local secs=${1:-6} a b doms fails=0 total=0 d k v0 v1
+  [[ $secs =~ ^[0-9]+$ ]] || die "check: SECONDS must be a whole number"
+  mapfile -t doms < <(vsh list --name --state-running | grep .)
+  ((${#doms[@]})) || die "check: no running guest"
+  a=$(stats_flat "${doms[@]}")
+  sleep "$secs"
+  b=$(stats_flat "${doms[@]}")
+  printf '%-12s %-20s %16s %16s %12s\n' domain counter first second delta
+  for d in "${doms[@]}"; do
+    for k in "${CHECK_KEYS[@]}"; do
+      v0=$(awk -v d="$d" -v k="$k" '$1 == d && $2 == k { print $3 }' <<<"$a")
+      v1=$(awk -v d="$d" -v k="$k" '$1 == d && $2 == k { print $3 }' <<<"$b")
+      total=$((total + 1))
+      if [[ -n $v0 && -n $v1 ]] && ((v1 > v0)); then
+        printf '%-12s %-20s %16s %16s %12s\n' "$d" "$k" "$v0" "$v1" "$((v1 - v0))"
+      else
+        printf '%-12s %-20s %16s %16s %12s  STUCK\n' "$d" "$k" "${v0:-missing}" "${v1:-missing}" -
+        fails=$((fails + 1))
+      fi
+    done
+  done
+  log "check: $((total - fails)) of $total counters moved over ${secs}s on ${#doms[@]} guest(s)"
+  ((fails == 0))
+}
+
 # ----------------------------------------------------------------------------------- unprivileged
 as_nobody() {
   setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env -- env HOME=/ "$@"
@@ -683,6 +735,7 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    check) cmd_check "$@" ;;
     unprivileged) cmd_unprivileged "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

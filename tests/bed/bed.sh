@@ -86,17 +86,25 @@ poll() {
   done
 }
 
-# pid_of NAME FILE: print the pid recorded in FILE if that process is alive and is NAME.
-# /proc/PID/comm guards against a stale file whose pid was reused by another program.
+# alive PID COMM: PID runs and is COMM (/proc/PID/comm guards against a stale pid reused by
+# another program); a zombie waiting for its parent counts as gone.
+alive() {
+  local st
+  [[ "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]] || return 1
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ ${st:0:1} != Z ]]
+}
+
+gone() { ! alive "$1" "$2"; }
+
+# pid_of COMM FILE: print the pid recorded in FILE if that process is alive and is COMM.
 pid_of() {
   local comm=$1 file=$2 pid
   pid=$(cat "$file" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+  alive "$pid" "$comm" || return 1
   echo "$pid"
 }
-
-gone() { [[ "$(cat "/proc/$1/comm" 2>/dev/null)" != "$2" ]]; }
 
 # stop_pid PID COMM WHAT: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL; verified by comm.
 stop_pid() {
@@ -576,7 +584,7 @@ cmd_vm() {
 bed_qemu_pids() {
   local p
   for p in /proc/[0-9]*; do
-    [[ "$(cat "$p/comm" 2>/dev/null)" == qemu-system-x86 ]] || continue
+    alive "${p#/proc/}" qemu-system-x86 || continue
     tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF "$GUEST/vmlinuz" && echo "${p#/proc/}"
   done
   return 0
@@ -585,9 +593,13 @@ bed_qemu_pids() {
 cmd_down() {
   local d pid f x rc=0
   if pid_of libvirtd "$PIDD/libvirtd.pid" >/dev/null && vsh version >/dev/null 2>&1; then
+    # In parallel: each destroy waits for its QEMU to exit (about 2 s).
+    local -a jobs=()
     for d in $(vsh list --name 2>/dev/null); do
-      if vsh destroy "$d" >/dev/null 2>&1; then log "destroyed $d"; else log "destroy $d failed"; fi
+      { if vsh destroy "$d" >/dev/null 2>&1; then log "destroyed $d"; else log "destroy $d failed"; fi; } &
+      jobs+=($!)
     done
+    ((${#jobs[@]} == 0)) || wait "${jobs[@]}" || true
   fi
   for pid in $(bed_qemu_pids); do
     stop_pid "$pid" qemu-system-x86 "qemu" || rc=1

@@ -109,6 +109,6 @@ if BED_UP_TIMEOUT=0 "$BEDSH" up 2>/dev/null; then
 elif ! pgrep -x libvirtd >/dev/null && ! pgrep -x virtlogd >/dev/null; then
   ok "a failed up leaves no daemon behind"
 else
-  fail "a failed up left daemons: $(pgrep -ax 'libvirtd|virtlogd' | paste -sd' ' -)"
+  fail "a failed up left daemons: $(pgrep -x libvirtd) $(pgrep -x virtlogd)"
 fi
 started=0

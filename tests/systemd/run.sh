@@ -232,6 +232,11 @@ inside() { nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=
 as() { local user=$1; shift; inside setpriv --reuid="$user" --regid="$user" --init-groups "$@"; }
 root_path() { echo "/proc/$cpid/root$1"; }
 
+# systemctl needs the manager's private socket, which appears a moment after boot starts.
+wait_for 30 "the container's /run/systemd/private" test -S "$(root_path /run/systemd/private)" || {
+	tail -n 30 "$work/console.log" >&2
+	exit 1
+}
 state=$(timeout 60 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	systemctl is-system-running --wait 2>&1 || true)
 case "$state" in

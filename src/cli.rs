@@ -1,11 +1,19 @@
 //! The command line: subcommands and flags.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::log::Level;
 
 const EXAMPLES: &str = "\
 Examples:
+  virtdiag run                                   # the agent, with /etc/virtdiag/virtdiag.toml
+  virtdiag run --uri test:///default --interval 2 --spool /tmp/d.ndjson --socket /tmp/v.sock
+  virtdiag check-config --config /etc/virtdiag/virtdiag.toml
+  virtdiag query status
+  virtdiag query get instance-0000002a format=legacy
+  echo all | socat - UNIX-CONNECT:/run/virtdiag/virtdiag.sock
   virtdiag once --uri test:///default
   virtdiag once --uri qemu:///system --format table --domain instance-0000002a
   virtdiag once --uri test:///$PWD/contrib/demo/node.xml --format legacy";
@@ -28,8 +36,75 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the agent: collect every interval, append to the spool, answer on the socket.
+    Run(RunArgs),
+    /// Validate the configuration and print the effective one (exit 78 if it is bad).
+    CheckConfig(CheckConfigArgs),
+    /// Ask a running agent over its socket and print the answer.
+    Query(QueryArgs),
     /// Collect twice, a short interval apart (so rates are filled), print every domain.
     Once(OnceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Config file [default: /etc/virtdiag/virtdiag.toml; missing means defaults].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// libvirt connection URI (key `uri`).
+    #[arg(long)]
+    pub uri: Option<String>,
+
+    /// Open a read-write connection (key `read_only = false`).
+    #[arg(long)]
+    pub read_write: bool,
+
+    /// Seconds between cycles (key `interval_seconds`).
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+
+    /// Host name in records (key `host`).
+    #[arg(long)]
+    pub host: Option<String>,
+
+    /// Spool file (key `spool.path`).
+    #[arg(long, value_name = "PATH")]
+    pub spool: Option<PathBuf>,
+
+    /// Query socket (key `socket.path`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// Config file [default: /etc/virtdiag/virtdiag.toml; missing means defaults].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print an example configuration with every key and its default instead.
+    #[arg(long)]
+    pub example: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The agent's socket.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/run/virtdiag/virtdiag.sock"
+    )]
+    pub socket: PathBuf,
+
+    /// Print the raw JSON lines even on a terminal.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// The request, e.g. `status`, `get NAME format=legacy`, `all` (see `help`).
+    #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

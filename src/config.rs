@@ -202,8 +202,17 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
     let path = source.path();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && matches!(source, Source::Default(_)) => None,
-        Err(e) => return Err(format!("{}: cannot read the config file: {e}", path.display())),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && matches!(source, Source::Default(_)) =>
+        {
+            None
+        }
+        Err(e) => {
+            return Err(format!(
+                "{}: cannot read the config file: {e}",
+                path.display()
+            ))
+        }
     };
     let mut config = match &text {
         Some(text) => parse(text).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -215,7 +224,8 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
 
 /// Parses and validates a config file's text.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    let file: FileConfig =
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
     let mut config = Config::default();
     let at = |span: Range<usize>| line_of(text, span.start);
     let bad = |key: &str, span: Range<usize>, why: &str| format!("line {}: {key}: {why}", at(span));
@@ -273,7 +283,8 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.socket.path = path.into_inner();
         }
         if let Some(mode) = socket.mode {
-            config.socket.mode = parse_mode(mode.get_ref()).map_err(|why| bad("socket.mode", mode.span(), &why))?;
+            config.socket.mode =
+                parse_mode(mode.get_ref()).map_err(|why| bad("socket.mode", mode.span(), &why))?;
         }
         if let Some(group) = socket.group {
             config.socket.group = group;
@@ -281,14 +292,22 @@ pub fn parse(text: &str) -> Result<Config, String> {
         if let Some(max) = socket.max_clients {
             let value = *max.get_ref();
             if !(1..=10_000).contains(&value) {
-                return Err(bad("socket.max_clients", max.span(), "must be between 1 and 10000"));
+                return Err(bad(
+                    "socket.max_clients",
+                    max.span(),
+                    "must be between 1 and 10000",
+                ));
             }
             config.socket.max_clients = value as usize;
         }
         if let Some(idle) = socket.idle_timeout_seconds {
             let value = idle.get_ref().value();
             if !(value.is_finite() && value > 0.0) {
-                return Err(bad("socket.idle_timeout_seconds", idle.span(), "must be a positive number"));
+                return Err(bad(
+                    "socket.idle_timeout_seconds",
+                    idle.span(),
+                    "must be a positive number",
+                ));
             }
             config.socket.idle_timeout_seconds = value;
         }
@@ -304,7 +323,8 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
         config.read_only = false;
     }
     if let Some(interval) = overrides.interval_seconds {
-        config.interval_seconds = check_interval(interval).map_err(|why| format!("--interval: {why}"))?;
+        config.interval_seconds =
+            check_interval(interval).map_err(|why| format!("--interval: {why}"))?;
     }
     if let Some(host) = &overrides.host {
         config.host = host.clone();
@@ -332,7 +352,8 @@ fn check_interval(seconds: f64) -> Result<f64, String> {
 
 /// "0660" or "660" (octal permission bits, no set-id or sticky bits).
 fn parse_mode(text: &str) -> Result<u32, String> {
-    let mode = u32::from_str_radix(text, 8).map_err(|_| format!("'{text}' is not an octal mode like \"0660\""))?;
+    let mode = u32::from_str_radix(text, 8)
+        .map_err(|_| format!("'{text}' is not an octal mode like \"0660\""))?;
     if mode > 0o777 {
         return Err(format!("'{text}' has bits beyond 0777"));
     }
@@ -341,7 +362,11 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 
 /// 1-based line number of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The example configuration: every key with its default, commented.
@@ -352,7 +377,15 @@ pub fn example() -> String {
          # Flags given to `virtdiag run` override these keys.\n\n",
     );
     for line in defaults.to_toml().lines() {
-        let _ = writeln!(out, "{}", if line.is_empty() || line.starts_with('[') { line.to_string() } else { format!("# {line}") });
+        let _ = writeln!(
+            out,
+            "{}",
+            if line.is_empty() || line.starts_with('[') {
+                line.to_string()
+            } else {
+                format!("# {line}")
+            }
+        );
     }
     out
 }

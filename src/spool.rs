@@ -17,7 +17,7 @@ use crate::config::{Fsync, SpoolConfig};
 const FILE_MODE: u32 = 0o640;
 
 /// Counters that `status` and the cycle line report.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SpoolStats {
     pub bytes: u64,
     pub lines_written: u64,
@@ -123,7 +123,10 @@ impl Spool {
             return WriteOutcome::default();
         }
         if let Err(e) = self.prepare(buf.len() as u64) {
-            return self.fail(lines, format!("cannot open {}: {e}", self.config.path.display()));
+            return self.fail(
+                lines,
+                format!("cannot open {}: {e}", self.config.path.display()),
+            );
         }
         let file = self.file.as_mut().expect("opened by prepare");
         let start = self.size;
@@ -146,7 +149,8 @@ impl Spool {
             if self.config.fsync == Fsync::Cycle {
                 if let Err(e) = file.sync_data() {
                     self.stats.write_errors += 1;
-                    self.stats.last_error = Some(format!("fdatasync {}: {e}", self.config.path.display()));
+                    self.stats.last_error =
+                        Some(format!("fdatasync {}: {e}", self.config.path.display()));
                 }
             }
             return WriteOutcome {
@@ -155,7 +159,10 @@ impl Spool {
             };
         };
         // Keep the complete lines that made it; cut the torn rest.
-        let complete = buf[..written].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let complete = buf[..written]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         let kept_lines = buf[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
         let message = format!("writing {}: {error}", self.config.path.display());
         match file.set_len(start + complete as u64) {
@@ -264,7 +271,10 @@ fn repair_tail(file: &mut File) -> io::Result<Recovered> {
     }
     if let Some(end) = last_newline {
         let end = (end - start) as usize;
-        let line_start = tail[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line_start = tail[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         recovered.last_seq = serde_json::from_slice::<serde_json::Value>(&tail[line_start..end])
             .ok()
             .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64));

@@ -115,6 +115,11 @@ impl Collector {
         self.config.filter = filter;
     }
 
+    /// The sequence number of the last cycle.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Continues the sequence after `seq` (a daemon resuming its spool).
     pub fn set_seq(&mut self, seq: u64) {
         self.seq = seq;

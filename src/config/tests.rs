@@ -36,7 +36,10 @@ idle_timeout_seconds = 30
     assert_eq!(c.host, "compute-01");
     assert_eq!(c.domains.include, ["instance-*"]);
     assert_eq!(c.spool.path, PathBuf::from("/var/tmp/v/d.ndjson"));
-    assert_eq!((c.spool.max_bytes, c.spool.keep, c.spool.fsync), (1_048_576, 3, Fsync::Never));
+    assert_eq!(
+        (c.spool.max_bytes, c.spool.keep, c.spool.fsync),
+        (1_048_576, 3, Fsync::Never)
+    );
     assert_eq!(c.socket.mode, 0o600);
     assert_eq!(c.socket.group, "adm");
     assert_eq!(c.socket.max_clients, 8);
@@ -53,7 +56,10 @@ fn unknown_keys_are_errors_naming_key_and_line() {
 #[test]
 fn wrong_types_are_errors_naming_key_and_line() {
     let err = parse("read_only = \"yes\"\n").unwrap_err();
-    assert!(err.contains("line 1") && err.contains("read_only") || err.contains("bool"), "{err}");
+    assert!(
+        err.contains("line 1") && err.contains("read_only") || err.contains("bool"),
+        "{err}"
+    );
     let err = parse("[socket]\nmax_clients = \"many\"\n").unwrap_err();
     assert!(err.contains("line 2"), "{err}");
 }
@@ -65,11 +71,17 @@ fn bad_values_are_errors_naming_key_and_line() {
         ("\ninterval_seconds = -3.0\n", "line 2: interval_seconds"),
         ("[spool]\nmax_bytes = 10\n", "line 2: spool.max_bytes"),
         ("[spool]\nkeep = -1\n", "line 2: spool.keep"),
-        ("[spool]\npath = \"relative.ndjson\"\n", "line 2: spool.path"),
+        (
+            "[spool]\npath = \"relative.ndjson\"\n",
+            "line 2: spool.path",
+        ),
         ("[socket]\nmode = \"rw-rw----\"\n", "line 2: socket.mode"),
         ("[socket]\nmode = \"7777\"\n", "line 2: socket.mode"),
         ("[socket]\nmax_clients = 0\n", "line 2: socket.max_clients"),
-        ("[socket]\nidle_timeout_seconds = 0\n", "line 2: socket.idle_timeout_seconds"),
+        (
+            "[socket]\nidle_timeout_seconds = 0\n",
+            "line 2: socket.idle_timeout_seconds",
+        ),
         ("uri = \"\"\n", "line 1: uri"),
     ];
     for (text, expected) in cases {
@@ -100,12 +112,22 @@ fn overrides_win_and_are_checked() {
         socket_path: Some("/tmp/k".into()),
     };
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
-    assert_eq!((c.uri.as_str(), c.read_only, c.interval_seconds, c.host.as_str()), ("test:///default", false, 0.5, "h"));
+    assert_eq!(
+        (
+            c.uri.as_str(),
+            c.read_only,
+            c.interval_seconds,
+            c.host.as_str()
+        ),
+        ("test:///default", false, 0.5, "h")
+    );
     let bad = Overrides {
         interval_seconds: Some(0.0),
         ..Default::default()
     };
-    assert!(load(&Source::Default("/nonexistent".into()), &bad).unwrap_err().starts_with("--interval"));
+    assert!(load(&Source::Default("/nonexistent".into()), &bad)
+        .unwrap_err()
+        .starts_with("--interval"));
 }
 
 #[test]
@@ -114,7 +136,11 @@ fn the_example_parses_back_to_the_defaults() {
     assert!(example.contains("# interval_seconds = 10.0"));
     let uncommented: String = example
         .lines()
-        .map(|l| l.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(l))
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|l| l.contains(" = "))
+                .unwrap_or(l)
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(parse(&uncommented).unwrap(), Config::default());

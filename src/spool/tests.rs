@@ -21,7 +21,10 @@ fn config(dir: &Path, max_bytes: u64, keep: u32) -> SpoolConfig {
 }
 
 fn line(seq: u64) -> String {
-    format!("{{\"kind\":\"cycle\",\"seq\":{seq},\"pad\":\"{}\"}}\n", "x".repeat(40))
+    format!(
+        "{{\"kind\":\"cycle\",\"seq\":{seq},\"pad\":\"{}\"}}\n",
+        "x".repeat(40)
+    )
 }
 
 #[test]
@@ -30,7 +33,13 @@ fn appends_whole_lines_with_mode_0640() {
     let (mut spool, recovered) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
     assert_eq!(recovered, Recovered::default());
     let outcome = spool.write_lines(format!("{}{}", line(1), line(2)).as_bytes());
-    assert_eq!(outcome, WriteOutcome { lines_written: 2, lines_lost: 0 });
+    assert_eq!(
+        outcome,
+        WriteOutcome {
+            lines_written: 2,
+            lines_lost: 0
+        }
+    );
     let text = std::fs::read_to_string(spool.path()).unwrap();
     assert_eq!(text, format!("{}{}", line(1), line(2)));
     let mode = std::fs::metadata(spool.path()).unwrap().mode() & 0o777;
@@ -46,7 +55,10 @@ fn a_torn_last_line_is_removed_at_open_and_the_seq_recovered() {
     let (spool, recovered) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
     assert_eq!(recovered.last_seq, Some(8));
     assert_eq!(recovered.torn_bytes, 12);
-    assert_eq!(std::fs::read_to_string(spool.path()).unwrap(), format!("{}{}", line(7), line(8)));
+    assert_eq!(
+        std::fs::read_to_string(spool.path()).unwrap(),
+        format!("{}{}", line(7), line(8))
+    );
 
     // A file that is one torn line and nothing else is emptied.
     std::fs::write(&path, "{\"half").unwrap();
@@ -76,8 +88,14 @@ fn rotation_keeps_keep_files_and_loses_no_line() {
     }
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let base = spool.path().to_path_buf();
-    assert_eq!(read(&numbered(&base, 2)), format!("{}{}{}", line(4), line(5), line(6)));
-    assert_eq!(read(&numbered(&base, 1)), format!("{}{}{}", line(7), line(8), line(9)));
+    assert_eq!(
+        read(&numbered(&base, 2)),
+        format!("{}{}{}", line(4), line(5), line(6))
+    );
+    assert_eq!(
+        read(&numbered(&base, 1)),
+        format!("{}{}{}", line(7), line(8), line(9))
+    );
     assert_eq!(read(&base), line(10));
     assert!(!numbered(&base, 3).exists());
     assert_eq!(spool.stats().rotations, 3);
@@ -108,5 +126,8 @@ fn a_missing_directory_is_an_error() {
 
 #[test]
 fn numbered_paths() {
-    assert_eq!(numbered(Path::new("/a/b.ndjson"), 3), PathBuf::from("/a/b.ndjson.3"));
+    assert_eq!(
+        numbered(Path::new("/a/b.ndjson"), 3),
+        PathBuf::from("/a/b.ndjson.3")
+    );
 }

@@ -1,0 +1,65 @@
+//! `virtdiag query`: the built-in client of the agent's socket. Raw JSON lines when
+//! piped; on a terminal, pretty JSON, and the seed's table for legacy records.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+
+use serde_json::Value;
+
+use crate::cli::QueryArgs;
+use crate::error::{Error, Result};
+use crate::views::table;
+
+pub fn run(args: QueryArgs) -> Result<()> {
+    let request = args.command.join(" ");
+    if request.contains('\n') {
+        return Err(Error::Usage("a query is one line".into()));
+    }
+    let socket = args.socket.display();
+    let mut stream = UnixStream::connect(&args.socket)
+        .map_err(|e| Error::Unavailable(format!("cannot connect to the agent at {socket}: {e}")))?;
+    stream
+        .write_all(format!("{request}\n").as_bytes())
+        .and_then(|()| stream.shutdown(Shutdown::Write))
+        .map_err(|e| Error::Unavailable(format!("cannot send to the agent at {socket}: {e}")))?;
+
+    let pretty = !args.raw && std::io::stdout().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = None;
+    for line in BufReader::new(stream).lines() {
+        let line =
+            line.map_err(|e| Error::Io(format!("reading from the agent at {socket}: {e}")))?;
+        let value: Option<Value> = serde_json::from_str(&line).ok();
+        if let Some(error) = value.as_ref().and_then(|v| v.get("error")) {
+            failed = Some(error["message"].as_str().unwrap_or("error").to_string());
+        }
+        let text = match (&value, pretty) {
+            (Some(v), true) => render(v),
+            _ => format!("{line}\n"),
+        };
+        if let Err(e) = stdout.write_all(text.as_bytes()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(Error::Io(format!("cannot write to stdout: {e}")));
+        }
+    }
+    match failed {
+        Some(message) => Err(Error::Data(format!("the agent answered: {message}"))),
+        None => Ok(()),
+    }
+}
+
+/// A line for a person: legacy records as the seed's table, everything else pretty.
+fn render(value: &Value) -> String {
+    if let (Some(name), Some(diagnostics)) = (
+        value.get("domain").and_then(Value::as_str),
+        value.get("diagnostics").and_then(Value::as_object),
+    ) {
+        return format!("Domain: {name}\n{}", table::render(diagnostics));
+    }
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}

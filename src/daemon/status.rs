@@ -1,0 +1,93 @@
+//! The agent's health as `status` answers it and as systemd's STATUS= shows it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::record::CycleRecord;
+use crate::spool::SpoolStats;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub kind: &'static str,
+    pub version: &'static str,
+    pub pid: u32,
+    pub started: String,
+    pub uptime_s: u64,
+    pub uri: String,
+    pub connected: bool,
+    /// Why libvirt is not connected (null when connected).
+    pub disconnect_reason: Option<String>,
+    pub interval_seconds: f64,
+    pub cycles: u64,
+    pub last_cycle: Option<CycleSummary>,
+    pub skipped_ticks: u64,
+    pub spool: SpoolStatus,
+    pub clients: ClientStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CycleSummary {
+    pub seq: u64,
+    pub ts: String,
+    pub duration_ms: f64,
+    pub domains: usize,
+    pub active: usize,
+    pub missing_fields: usize,
+    pub error: Option<String>,
+    pub age_s: f64,
+}
+
+impl CycleSummary {
+    pub fn from_cycle(cycle: &CycleRecord) -> Self {
+        Self {
+            seq: cycle.seq,
+            ts: cycle.ts.to_string(),
+            duration_ms: cycle.duration_ms,
+            domains: cycle.domains,
+            active: cycle.active,
+            missing_fields: cycle.missing_fields,
+            error: cycle.error.clone(),
+            age_s: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpoolStatus {
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub stats: SpoolStats,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ClientStatus {
+    pub connected: usize,
+    pub watching: usize,
+    pub max: usize,
+    pub refused: u64,
+    pub dropped: u64,
+}
+
+impl Status {
+    /// One line for systemd's STATUS=.
+    pub fn summary(&self) -> String {
+        let libvirt = if self.connected {
+            "connected".to_string()
+        } else {
+            format!(
+                "disconnected: {}",
+                self.disconnect_reason
+                    .as_deref()
+                    .unwrap_or("not yet connected")
+            )
+        };
+        match &self.last_cycle {
+            Some(c) => format!(
+                "cycle {}: {} domains in {:.1} ms; libvirt {libvirt}; spool lost {} lines",
+                c.seq, c.domains, c.duration_ms, self.spool.stats.lines_lost
+            ),
+            None => format!("waiting for the first cycle; libvirt {libvirt}"),
+        }
+    }
+}

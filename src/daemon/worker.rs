@@ -1,0 +1,166 @@
+//! The collector thread: runs cycles on a monotonic schedule or on demand, serializes
+//! each cycle's domain lines, and hands the result to the event loop over a channel,
+//! waking it with a `mio::Waker`. Only this thread talks to libvirt.
+
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::Waker;
+
+use crate::collect::{Collector, CollectorConfig, Snapshot};
+
+/// What the loop asks of the collector thread.
+pub enum Command {
+    /// Run a cycle now; `request` identifies the asking clients.
+    CollectNow {
+        request: u64,
+    },
+    /// New settings after a config reload.
+    Reconfigure {
+        config: CollectorConfig,
+        interval: Duration,
+    },
+    Shutdown,
+}
+
+/// One finished cycle, ready for the spool and the socket.
+pub struct Cycle {
+    pub snapshot: Snapshot,
+    /// Every domain record's JSON line, in record order.
+    pub lines: Arc<Vec<u8>>,
+    pub spans: Vec<Range<usize>>,
+    /// The highest on-demand request this cycle answers (0: none).
+    pub served_request: u64,
+}
+
+pub struct Worker {
+    pub commands: Sender<Command>,
+    pub cycles: Receiver<Cycle>,
+    pub handle: JoinHandle<()>,
+}
+
+/// Starts the thread. The first cycle runs at once.
+pub fn spawn(
+    config: CollectorConfig,
+    first_seq: u64,
+    interval: Duration,
+    waker: Arc<Waker>,
+) -> std::io::Result<Worker> {
+    let (command_tx, command_rx) = std::sync::mpsc::channel();
+    let (cycle_tx, cycle_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || {
+            let mut collector = Collector::new(config);
+            collector.set_seq(first_seq);
+            run(collector, interval, &command_rx, &cycle_tx, &waker);
+        })?;
+    Ok(Worker {
+        commands: command_tx,
+        cycles: cycle_rx,
+        handle,
+    })
+}
+
+fn run(
+    mut collector: Collector,
+    mut interval: Duration,
+    commands: &Receiver<Command>,
+    cycles: &Sender<Cycle>,
+    waker: &Waker,
+) {
+    let mut next_tick = Instant::now();
+    let mut skipped_ticks = 0u64;
+    loop {
+        let timeout = next_tick.saturating_duration_since(Instant::now());
+        let mut served_request = 0;
+        let scheduled = match commands.recv_timeout(timeout) {
+            Ok(Command::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(Command::CollectNow { request }) => {
+                served_request = request;
+                false
+            }
+            Ok(Command::Reconfigure {
+                config,
+                interval: new_interval,
+            }) => {
+                reconfigure(&mut collector, config);
+                if new_interval != interval {
+                    interval = new_interval;
+                    next_tick = Instant::now();
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+        };
+        // Requests that queued up meanwhile share this cycle.
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Shutdown => return,
+                Command::CollectNow { request } => served_request = served_request.max(request),
+                Command::Reconfigure {
+                    config,
+                    interval: new_interval,
+                } => {
+                    reconfigure(&mut collector, config);
+                    interval = new_interval;
+                }
+            }
+        }
+
+        let mut snapshot = collector.collect();
+        if scheduled {
+            // Next tick on the fixed grid; ticks that passed during an overrun are skipped.
+            next_tick += interval;
+            let now = Instant::now();
+            if next_tick <= now {
+                let behind = now.duration_since(next_tick);
+                let missed = (behind.as_nanos() / interval.as_nanos().max(1)) as u32 + 1;
+                skipped_ticks += u64::from(missed);
+                next_tick += interval * missed;
+            }
+        }
+        snapshot.cycle.skipped_ticks = skipped_ticks;
+        let (lines, spans) = serialize(&snapshot);
+        let cycle = Cycle {
+            snapshot,
+            lines: Arc::new(lines),
+            spans,
+            served_request,
+        };
+        if cycles.send(cycle).is_err() {
+            return;
+        }
+        let _ = waker.wake();
+    }
+}
+
+fn reconfigure(collector: &mut Collector, config: CollectorConfig) {
+    let current = collector.config();
+    if current.uri == config.uri
+        && current.read_only == config.read_only
+        && current.host == config.host
+    {
+        collector.set_filter(config.filter);
+    } else {
+        let seq = collector.seq();
+        *collector = Collector::new(config);
+        collector.set_seq(seq);
+    }
+}
+
+/// Serializes every domain record into one buffer of lines.
+fn serialize(snapshot: &Snapshot) -> (Vec<u8>, Vec<Range<usize>>) {
+    let mut lines = Vec::with_capacity(snapshot.records.len() * 2048);
+    let mut spans = Vec::with_capacity(snapshot.records.len());
+    for record in &snapshot.records {
+        let start = lines.len();
+        serde_json::to_writer(&mut lines, &**record).expect("records always serialize");
+        lines.push(b'\n');
+        spans.push(start..lines.len());
+    }
+    (lines, spans)
+}

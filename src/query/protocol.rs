@@ -1,0 +1,284 @@
+//! The socket protocol, pure: request lines in, typed requests out, and the error
+//! shape. One request per line; every answer is JSON, one document per line.
+//! `docs/protocol.md` is the reference.
+
+use serde_json::json;
+
+/// The longest request line accepted, newline included.
+pub const MAX_REQUEST_BYTES: usize = 4096;
+
+/// How records are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The record itself (docs/record.md).
+    Json,
+    /// The seed's flat dictionary: `{"domain","uuid","diagnostics"}`.
+    Legacy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Help,
+    Version,
+    Status,
+    List,
+    Get { target: String, format: Format },
+    All { format: Format },
+    Collect { format: Format },
+    Watch { format: Format },
+    Quit,
+}
+
+/// The commands and their one-line descriptions, as `help` lists them.
+pub const COMMANDS: [(&str, &str); 9] = [
+    ("help", "list the commands"),
+    ("version", "the agent's version and record schema"),
+    (
+        "status",
+        "agent health: libvirt connection, last cycle, spool, clients",
+    ),
+    ("list", "name, uuid, id and state of every domain"),
+    (
+        "get NAME|UUID|ID [format=json|legacy]",
+        "the latest record of one domain",
+    ),
+    (
+        "all [format=json|legacy]",
+        "every latest record, one per line, then {\"kind\":\"end\",\"count\":N}",
+    ),
+    (
+        "collect [format=json|legacy]",
+        "run a cycle now and answer with its records, then an end line",
+    ),
+    (
+        "watch [format=json|legacy]",
+        "stream every new cycle's records and cycle line until the client goes away",
+    ),
+    ("quit", "close the connection"),
+];
+
+/// A request that cannot be answered, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ProtocolError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `{"error":{"code":"...","message":"..."}}` and a newline.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.to_line_into(&mut line);
+        line
+    }
+
+    /// Appends the error line to `out`.
+    pub fn to_line_into(&self, out: &mut Vec<u8>) {
+        let _ = serde_json::to_writer(
+            &mut *out,
+            &json!({"error": {"code": self.code, "message": self.message}}),
+        );
+        out.push(b'\n');
+    }
+}
+
+/// Parses one request line (without its newline). `Ok(None)` for a blank line.
+pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    let text = std::str::from_utf8(line)
+        .map_err(|_| ProtocolError::new("bad_request", "the request is not UTF-8 text"))?;
+    let text = text.trim_end_matches('\r').trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ProtocolError::new(
+            "bad_request",
+            "the request contains control characters",
+        ));
+    }
+    let mut words = text.split_whitespace();
+    let command = words.next().unwrap_or_default();
+    let args: Vec<&str> = words.collect();
+    let request =
+        match command.to_ascii_lowercase().as_str() {
+            "help" => no_args(command, &args, Request::Help)?,
+            "version" => no_args(command, &args, Request::Version)?,
+            "status" => no_args(command, &args, Request::Status)?,
+            "list" => no_args(command, &args, Request::List)?,
+            "quit" | "exit" => no_args(command, &args, Request::Quit)?,
+            "get" => {
+                let (positional, format) = split_format(&args)?;
+                match positional.as_slice() {
+                    [target] => Request::Get {
+                        target: target.to_string(),
+                        format,
+                    },
+                    [] => {
+                        return Err(ProtocolError::new(
+                            "bad_argument",
+                            "get needs a domain: get NAME|UUID|ID",
+                        ))
+                    }
+                    _ => return Err(ProtocolError::new(
+                        "bad_argument",
+                        "get takes one domain (names with spaces are not supported: use the UUID)",
+                    )),
+                }
+            }
+            "all" => Request::All {
+                format: only_format(command, &args)?,
+            },
+            "collect" => Request::Collect {
+                format: only_format(command, &args)?,
+            },
+            "watch" => Request::Watch {
+                format: only_format(command, &args)?,
+            },
+            _ => {
+                let shown: String = command.chars().take(64).collect();
+                return Err(ProtocolError::new(
+                    "unknown_command",
+                    format!("unknown command '{shown}'; try 'help'"),
+                ));
+            }
+        };
+    Ok(Some(request))
+}
+
+fn no_args(command: &str, args: &[&str], request: Request) -> Result<Request, ProtocolError> {
+    if args.is_empty() {
+        Ok(request)
+    } else {
+        Err(ProtocolError::new(
+            "bad_argument",
+            format!("{command} takes no arguments"),
+        ))
+    }
+}
+
+fn only_format(command: &str, args: &[&str]) -> Result<Format, ProtocolError> {
+    let (positional, format) = split_format(args)?;
+    if positional.is_empty() {
+        Ok(format)
+    } else {
+        Err(ProtocolError::new(
+            "bad_argument",
+            format!("{command} takes only format=json|legacy"),
+        ))
+    }
+}
+
+fn split_format<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, Format), ProtocolError> {
+    let mut format = Format::Json;
+    let mut positional = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some(("format", "json")) => format = Format::Json,
+            Some(("format", "legacy")) => format = Format::Legacy,
+            Some(("format", other)) => {
+                return Err(ProtocolError::new(
+                    "bad_argument",
+                    format!("unknown format '{other}': json or legacy"),
+                ))
+            }
+            Some((key, _)) => {
+                return Err(ProtocolError::new(
+                    "bad_argument",
+                    format!("unknown option '{key}'"),
+                ))
+            }
+            None => positional.push(*arg),
+        }
+    }
+    Ok((positional, format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Request {
+        parse(line.as_bytes()).unwrap().unwrap()
+    }
+
+    fn err(line: &[u8]) -> ProtocolError {
+        parse(line).unwrap_err()
+    }
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(ok("help"), Request::Help);
+        assert_eq!(ok("VERSION"), Request::Version);
+        assert_eq!(ok("  status \r"), Request::Status);
+        assert_eq!(ok("list"), Request::List);
+        assert_eq!(ok("quit"), Request::Quit);
+        assert_eq!(
+            ok("get web-1"),
+            Request::Get {
+                target: "web-1".into(),
+                format: Format::Json
+            }
+        );
+        assert_eq!(
+            ok("get 7 format=legacy"),
+            Request::Get {
+                target: "7".into(),
+                format: Format::Legacy
+            }
+        );
+        assert_eq!(
+            ok("all format=legacy"),
+            Request::All {
+                format: Format::Legacy
+            }
+        );
+        assert_eq!(
+            ok("collect"),
+            Request::Collect {
+                format: Format::Json
+            }
+        );
+        assert_eq!(
+            ok("watch"),
+            Request::Watch {
+                format: Format::Json
+            }
+        );
+        assert_eq!(parse(b"   ").unwrap(), None);
+    }
+
+    #[test]
+    fn errors_have_codes_and_say_what_was_wrong() {
+        assert_eq!(err(b"frobnicate").code, "unknown_command");
+        assert!(err(b"frobnicate").message.contains("frobnicate"));
+        assert_eq!(err(b"get").code, "bad_argument");
+        assert_eq!(err(b"get a b").code, "bad_argument");
+        assert_eq!(err(b"get a format=xml").code, "bad_argument");
+        assert_eq!(err(b"all verbose=1").code, "bad_argument");
+        assert_eq!(err(b"status now").code, "bad_argument");
+        assert_eq!(err(b"\xff\xfe").code, "bad_request");
+        assert_eq!(err(b"get \x01x").code, "bad_request");
+    }
+
+    #[test]
+    fn error_lines_are_one_json_document() {
+        let line = ProtocolError::new("unknown_domain", "no domain \"x\"").to_line();
+        assert_eq!(line.last(), Some(&b'\n'));
+        let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(value["error"]["code"], "unknown_domain");
+        assert_eq!(value["error"]["message"], "no domain \"x\"");
+    }
+
+    #[test]
+    fn an_unknown_command_is_shown_truncated() {
+        let long = "x".repeat(1000);
+        assert!(err(long.as_bytes()).message.len() < 200);
+    }
+}

@@ -34,6 +34,7 @@
 #   BED_UP_TIMEOUT        seconds to wait for the daemons (default 60)
 #   BED_BOOT_TIMEOUT      seconds to wait for a guest to come up (default 180)
 #   BED_STOP_TIMEOUT      seconds to wait for a process to exit after SIGTERM (default 20)
+#   BED_LIBVIRTD_CONF_EXTRA  lines appended to libvirtd.conf at `up` (e.g. log_filters="1:qemu")
 #
 # Client URIs (see `bed.sh env`):
 #   qemu+unix:///system?socket=$VIRTDIAG_BED/run/libvirt-sock        read-write, root only
@@ -331,7 +332,7 @@ foreign_daemons() {
   for comm in libvirtd virtlogd; do
     mine=$(pid_of "$comm" "$PIDD/$comm.pid" || true)
     for pid in $(pgrep -x "$comm" || true); do
-      [[ $pid == "$mine" ]] || echo "$comm:$pid"
+      [[ $pid == "$mine" ]] || ! alive "$pid" "$comm" || echo "$comm:$pid"
     done
   done
 }
@@ -339,6 +340,11 @@ foreign_daemons() {
 daemon_answers() {
   vsh version >/dev/null 2>&1 && [[ -S $RUN/libvirt-sock-ro ]] &&
     vsh capabilities 2>/dev/null | grep -q "<domain type='qemu'"
+}
+
+# Done waiting: the daemon answers, or one of the two daemons has exited.
+up_settled() {
+  daemon_answers || ! pid_of libvirtd "$PIDD/libvirtd.pid" >/dev/null || ! pid_of virtlogd "$PIDD/virtlogd.pid" >/dev/null
 }
 
 up_seen() {
@@ -422,6 +428,7 @@ auth_unix_rw = "none"
 listen_tcp = 0
 listen_tls = 0
 log_outputs = "3:file:$LOGD/libvirtd.log"
+${BED_LIBVIRTD_CONF_EXTRA:-}
 EOF
   for f in libvirtd.log virtlogd.log libvirtd.out virtlogd.out; do : >"$LOGD/$f"; done
   trap up_failed EXIT
@@ -432,7 +439,7 @@ EOF
   echo $! >"$PIDD/virtlogd.pid"
   setsid libvirtd -f "$ETC/libvirtd.conf" -p "$PIDD/libvirtd.own.pid" </dev/null >"$LOGD/libvirtd.out" 2>&1 &
   echo $! >"$PIDD/libvirtd.pid"
-  if ! poll "$UP_TIMEOUT" daemon_answers; then
+  if ! poll "$UP_TIMEOUT" up_settled; then
     log "up: libvirtd did not answer on $RUN/libvirt-sock with the QEMU driver within ${UP_TIMEOUT}s"
     up_seen
     exit 1
@@ -440,6 +447,7 @@ EOF
   for f in virtlogd libvirtd; do
     pid_of "$f" "$PIDD/$f.pid" >/dev/null || { log "up: $f exited"; up_seen; exit 1; }
   done
+  daemon_answers || { log "up: libvirtd does not answer"; up_seen; exit 1; }
   f=$(vsh net-list --name 2>/dev/null | paste -sd' ' -)
   [[ -z $f ]] || die "up: libvirt networks are active ($f); the bed runs none"
   trap - EXIT INT TERM

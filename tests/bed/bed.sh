@@ -433,7 +433,7 @@ EOF
   for f in libvirtd.log virtlogd.log libvirtd.out virtlogd.out; do : >"$LOGD/$f"; done
   trap up_failed EXIT
   trap 'exit 130' INT TERM
-  # setsid: the daemons leave the caller's session and process group (a CI job killing its own
+  # setsid: the daemons get a process group of their own, without a terminal (a CI job killing its own
   # group must not take them down half-way); being exec'd, their pid is $!.
   setsid virtlogd -f "$ETC/virtlogd.conf" -p "$PIDD/virtlogd.own.pid" </dev/null >"$LOGD/virtlogd.out" 2>&1 &
   echo $! >"$PIDD/virtlogd.pid"

@@ -269,17 +269,22 @@ fn repair_tail(file: &mut File) -> io::Result<Recovered> {
         file.set_len(keep)?;
         recovered.torn_bytes = len - keep;
     }
-    if let Some(end) = last_newline {
-        let end = (end - start) as usize;
-        let line_start = tail[..end]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        recovered.last_seq = serde_json::from_slice::<serde_json::Value>(&tail[line_start..end])
-            .ok()
-            .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64));
-    }
+    recovered.last_seq = last_seq(file, keep)?;
     Ok(recovered)
+}
+
+/// The `seq` of the last line that has one (agent lines have none), looking at most
+/// 1 MiB back from `end`.
+fn last_seq(file: &mut File, end: u64) -> io::Result<Option<u64>> {
+    let from = end.saturating_sub(1024 * 1024);
+    let mut tail = vec![0; (end - from) as usize];
+    file.seek(SeekFrom::Start(from))?;
+    file.read_exact(&mut tail)?;
+    Ok(tail
+        .split(|&b| b == b'\n')
+        .rev()
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .find_map(|v| v.get("seq").and_then(serde_json::Value::as_u64)))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 # then runs every test. This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash contrib/ensure-deps.sh libvirt-dev pkg-config
+bash contrib/ensure-deps.sh libvirt-dev pkg-config socat rsyslog logrotate util-linux
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 echo "== cargo fmt --check"

@@ -1,0 +1,261 @@
+//! Signals, reloads and configuration errors of `virtdiag run` and `check-config`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::agent::{demo_config, workdir, Agent};
+
+#[test]
+fn sigterm_exits_0_quickly_and_removes_the_socket() {
+    let dir = workdir("term");
+    let mut agent = Agent::start(&dir, &demo_config(0.2));
+    agent.wait_cycles(1);
+    let started = Instant::now();
+    let status = agent.stop(Duration::from_secs(2));
+    assert!(status.success(), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(!agent.socket.exists());
+    let lines = agent.spool_lines();
+    assert_eq!(lines.last().unwrap()["event"], "stopping");
+}
+
+#[test]
+fn sigint_also_stops_cleanly() {
+    let dir = workdir("int");
+    let mut agent = Agent::start(&dir, &demo_config(0.2));
+    agent.signal(2);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while agent.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!agent.socket.exists());
+}
+
+#[test]
+fn sighup_reloads_the_config_and_keeps_the_old_one_when_broken() {
+    let dir = workdir("hup");
+    let mut agent = Agent::start(&dir, &demo_config(0.5));
+    assert_eq!(agent.status()["interval_seconds"], 0.5);
+
+    std::fs::write(&agent.config, demo_config(0.2)).unwrap();
+    agent.signal(1);
+    agent.wait_until("the new interval", Duration::from_secs(5), |a| {
+        a.status()["interval_seconds"] == 0.2
+    });
+
+    std::fs::write(
+        &agent.config,
+        format!("{}bogus_key = 1\n", demo_config(3.0)),
+    )
+    .unwrap();
+    agent.signal(1);
+    agent.wait_until("the reload failure", Duration::from_secs(5), |a| {
+        a.log().contains("reload failed")
+    });
+    assert_eq!(
+        agent.status()["interval_seconds"],
+        0.2,
+        "the old config is kept"
+    );
+    assert!(agent.log().contains("bogus_key"), "the error names the key");
+    let before = agent.cycles();
+    agent.wait_cycles(before + 2);
+    let events: Vec<String> = agent
+        .spool_lines()
+        .iter()
+        .filter(|l| l["kind"] == "agent")
+        .map(|l| l["event"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.contains(&"reloaded".to_string()) && events.contains(&"reload_failed".to_string())
+    );
+}
+
+#[test]
+fn sigusr1_triggers_a_cycle_now() {
+    let dir = workdir("usr1");
+    let mut agent = Agent::start(&dir, &demo_config(3600.0));
+    agent.wait_cycles(1);
+    agent.signal(10);
+    agent.wait_until("a second cycle", Duration::from_secs(5), |a| {
+        a.cycles() >= 2
+    });
+}
+
+#[test]
+fn the_sequence_continues_across_restarts() {
+    let dir = workdir("restart");
+    let mut agent = Agent::start(&dir, &demo_config(0.2));
+    agent.wait_cycles(3);
+    assert!(agent.stop(Duration::from_secs(2)).success());
+    let mut agent = Agent::start(&dir, &demo_config(0.2));
+    agent.wait_cycles(2);
+    assert!(agent.stop(Duration::from_secs(2)).success());
+    let seqs: Vec<u64> = agent
+        .spool_lines()
+        .iter()
+        .filter(|l| l["kind"] == "cycle")
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+}
+
+#[test]
+fn a_second_agent_on_the_same_socket_is_refused() {
+    let dir = workdir("twice");
+    let mut agent = Agent::start(&dir, &demo_config(1.0));
+    agent.wait_cycles(1);
+    let out = Command::new(common::binary())
+        .args(["run", "--config"])
+        .arg(&agent.config)
+        .arg("--spool")
+        .arg(dir.join("other.ndjson"))
+        .arg("--socket")
+        .arg(&agent.socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(73));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is virtdiag already running?"));
+    assert_eq!(
+        agent.request("version")[0]["kind"],
+        "version",
+        "the first agent is untouched"
+    );
+}
+
+#[test]
+fn a_stale_socket_file_is_replaced_but_a_regular_file_is_not() {
+    let dir = workdir("stale");
+    let socket = dir.join("virtdiag.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let mut agent = Agent::start(&dir, &demo_config(1.0));
+    agent.wait_cycles(1);
+    assert!(agent.stop(Duration::from_secs(2)).success());
+
+    std::fs::write(&socket, "not a socket").unwrap();
+    let out = Command::new(common::binary())
+        .args(["run", "--uri", "test:///default", "--spool"])
+        .arg(dir.join("d.ndjson"))
+        .arg("--socket")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(73));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a socket"));
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "not a socket");
+}
+
+#[test]
+fn a_missing_spool_directory_exits_78() {
+    let dir = workdir("nospool");
+    let out = Command::new(common::binary())
+        .args([
+            "run",
+            "--uri",
+            "test:///default",
+            "--spool",
+            "/nonexistent/dir/d.ndjson",
+            "--socket",
+        ])
+        .arg(dir.join("v.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spool.path /nonexistent/dir/d.ndjson"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_effective_config_or_exits_78_naming_the_key() {
+    let dir = workdir("check");
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "interval_seconds = 5\n[socket]\nmode = \"0600\"\n").unwrap();
+    let out = Command::new(common::binary())
+        .args(["check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("interval_seconds = 5.0"));
+    assert!(text.contains("mode = \"0600\""));
+
+    for (body, expected) in [
+        ("interval_seconds = 5\n[spool]\nkeep = \"five\"\n", "line 3"),
+        ("[socket]\nmodes = \"0600\"\n", "modes"),
+        ("[socket]\nmax_clients = 0\n", "socket.max_clients"),
+        ("not toml at all", "line 1"),
+    ] {
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, body).unwrap();
+        let out = Command::new(common::binary())
+            .args(["check-config", "--config"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(78), "{body}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(expected) && err.contains("bad.toml"),
+            "{body}: {err}"
+        );
+    }
+    let out = Command::new(common::binary())
+        .args(["check-config", "--config", "/nonexistent.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+
+    let out = Command::new(common::binary())
+        .args(["check-config", "--example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let example = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(example, std::fs::read_to_string(common::repo_root().join("contrib/virtdiag.example.toml")).unwrap(), "contrib/virtdiag.example.toml is up to date (virtdiag check-config --example > contrib/virtdiag.example.toml)");
+}
+
+#[test]
+fn the_agent_starts_before_libvirt_exists_and_reports_why() {
+    let dir = workdir("nolibvirt");
+    let missing = dir.join("later.xml");
+    let config = format!(
+        "uri = \"test://{}\"\nread_only = false\ninterval_seconds = 0.2\n",
+        missing.display()
+    );
+    let mut agent = Agent::start(&dir, &config);
+    agent.wait_cycles(2);
+    let status = agent.status();
+    assert_eq!(status["connected"], false);
+    assert!(
+        status["disconnect_reason"]
+            .as_str()
+            .unwrap()
+            .contains("later.xml"),
+        "{status}"
+    );
+    // libvirt "appears": the next cycle connects.
+    std::fs::copy(common::repo_root().join("contrib/demo/node.xml"), &missing).unwrap();
+    agent.wait_until("a connection", Duration::from_secs(10), |a| {
+        a.status()["connected"] == true
+    });
+    agent.wait_until("records", Duration::from_secs(10), |a| {
+        a.request("list")[0]["count"] == 4
+    });
+    let events: Vec<String> = agent
+        .spool_lines()
+        .iter()
+        .filter(|l| l["kind"] == "agent")
+        .map(|l| l["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events[..3],
+        ["started", "libvirt_disconnected", "libvirt_connected"]
+    );
+}

@@ -24,6 +24,7 @@
 #   check [SECONDS]      read `virsh domstats --raw` twice, SECONDS apart (default 6), and fail
 #                        unless every guest's cpu, vcpu, balloon, vda reads, vdb writes and NIC
 #                        rx/tx counters moved
+#   libvirtd kill|start  SIGKILL the bed's libvirtd (guests keep running) / start it again
 #   env                  print shell exports: VIRTDIAG_BED, BED_URI, BED_URI_RO, BED_TEST_URI
 #   unprivileged         check that user nobody can use the read-only socket (mode 0777, path
 #                        traversable, `virsh -r list` works)
@@ -437,8 +438,7 @@ EOF
   # group must not take them down half-way); being exec'd, their pid is $!.
   setsid virtlogd -f "$ETC/virtlogd.conf" -p "$PIDD/virtlogd.own.pid" </dev/null >"$LOGD/virtlogd.out" 2>&1 &
   echo $! >"$PIDD/virtlogd.pid"
-  setsid libvirtd -f "$ETC/libvirtd.conf" -p "$PIDD/libvirtd.own.pid" </dev/null >"$LOGD/libvirtd.out" 2>&1 &
-  echo $! >"$PIDD/libvirtd.pid"
+  start_libvirtd
   if ! poll "$UP_TIMEOUT" up_settled; then
     log "up: libvirtd did not answer on $RUN/libvirt-sock with the QEMU driver within ${UP_TIMEOUT}s"
     up_seen
@@ -453,6 +453,38 @@ EOF
   trap - EXIT INT TERM
   log "up: libvirtd pid $(cat "$PIDD/libvirtd.pid"), virtlogd pid $(cat "$PIDD/virtlogd.pid"), ready after $((SECONDS - t0))s"
   log "up: $URI"
+}
+
+# For fault tests: kill the bed's libvirtd (SIGKILL, guests keep running) and start it again
+# with the same configuration; it takes its running guests back.
+start_libvirtd() {
+  setsid libvirtd -f "$ETC/libvirtd.conf" -p "$PIDD/libvirtd.own.pid" </dev/null >>"$LOGD/libvirtd.out" 2>&1 &
+  echo $! >"$PIDD/libvirtd.pid"
+}
+
+cmd_libvirtd() {
+  local pid t0=$SECONDS
+  case ${1:-} in
+    kill)
+      pid=$(pid_of libvirtd "$PIDD/libvirtd.pid") || die "libvirtd kill: the bed's libvirtd is not running"
+      kill -KILL "$pid"
+      poll 10 gone "$pid" libvirtd || die "libvirtd kill: pid $pid survived SIGKILL"
+      log "libvirtd kill: killed pid $pid"
+      ;;
+    start)
+      if pid=$(pid_of libvirtd "$PIDD/libvirtd.pid"); then log "libvirtd start: already running (pid $pid)"; return 0; fi
+      pid_of virtlogd "$PIDD/virtlogd.pid" >/dev/null || die "libvirtd start: virtlogd is not running: use '$0 up'"
+      [[ -s $ETC/libvirtd.conf ]] || die "libvirtd start: no $ETC/libvirtd.conf: use '$0 up'"
+      start_libvirtd
+      if ! poll "$UP_TIMEOUT" up_settled || ! daemon_answers; then
+        log "libvirtd start: no answer within ${UP_TIMEOUT}s"
+        up_seen
+        exit 1
+      fi
+      log "libvirtd start: pid $(cat "$PIDD/libvirtd.pid"), answering after $((SECONDS - t0))s"
+      ;;
+    *) die "usage: $0 libvirtd kill|start" ;;
+  esac
 }
 
 # ------------------------------------------------------------------------------------------- vms
@@ -756,6 +788,7 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     check) cmd_check "$@" ;;
+    libvirtd) cmd_libvirtd "$@" ;;
     unprivileged) cmd_unprivileged "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

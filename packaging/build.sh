@@ -45,6 +45,7 @@ fi
 stage="$target_dir/rpm-stage"
 mkdir -p "$stage/release"
 objcopy --strip-debug "$target_dir/release/virtdiag" "$stage/release/virtdiag"
+mkdir -p "$target_dir/generate-rpm"
 cargo generate-rpm --target-dir "$stage" -o "$target_dir/generate-rpm/"
 
 ls -l "$target_dir"/debian/virtdiag_*.deb "$target_dir"/generate-rpm/virtdiag-*.rpm

@@ -92,6 +92,73 @@ config_all_commented() {
 }
 check "default config lists every key commented out" config_all_commented
 
+# --- the documentation against the built binary -------------------------------
+bin="$target_dir/release/virtdiag"
+
+cli_in_man() {
+	# Every subcommand and every flag of the binary is in virtdiag(8).
+	local page=packaging/man/virtdiag.8.scd missing=0 sub flag
+	local subs
+	subs=$("$bin" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && $1 != "help" && NF {print $1}')
+	[ -n "$subs" ] || { echo "no subcommands in virtdiag --help"; return 1; }
+	for sub in $subs; do
+		grep -qE "^\*$sub\*" "$page" || { echo "subcommand $sub not described in $page"; missing=1; }
+		for flag in $("$bin" "$sub" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'); do
+			case "$flag" in --help | --version) continue ;; esac
+			grep -qF "*$flag*" "$page" || { echo "flag $sub $flag missing from $page"; missing=1; }
+		done
+	done
+	return "$missing"
+}
+check "virtdiag(8) names every subcommand and flag of the binary" cli_in_man
+
+effective() { # effective FILE: the effective configuration, without its header
+	"$bin" check-config --config "$1" | grep -v '^#'
+}
+config_defaults_true() {
+	# Uncommented, the shipped config and the man page's example give exactly
+	# the binary's defaults; every key of `check-config --example` is in both.
+	local missing=0 key
+	effective /dev/null >"$tmp/defaults" || return 1
+	sed -n 's/^#\([a-z_]* = \)/\1/p; /^\[[a-z]*\]$/p' packaging/virtdiag.toml >"$tmp/shipped.toml"
+	effective "$tmp/shipped.toml" | diff -u "$tmp/defaults" - || { echo "packaging/virtdiag.toml: documented defaults differ"; missing=1; }
+	sed -n '/^The defaults, written out:/,/^```$/{/^```$/!p}' packaging/man/virtdiag.toml.5.scd \
+		| sed '1,/^```$/d' >"$tmp/manpage.toml"
+	effective "$tmp/manpage.toml" | diff -u "$tmp/defaults" - || { echo "virtdiag.toml(5) example: documented defaults differ"; missing=1; }
+	for key in $("$bin" check-config --example | sed -n 's/^# \([a-z_]*\) = .*/\1/p'); do
+		grep -q "^#$key = " packaging/virtdiag.toml || { echo "key $key missing from packaging/virtdiag.toml"; missing=1; }
+		grep -qF "*$key* = " packaging/man/virtdiag.toml.5.scd || { echo "key $key missing from virtdiag.toml(5)"; missing=1; }
+	done
+	return "$missing"
+}
+check "default config and virtdiag.toml(5) hold every key with the binary's default" config_defaults_true
+
+protocol_in_man() {
+	# Every command the agent's `help` lists is in virtdiag-protocol(7).
+	local dir="$tmp/agent" pid missing=0 word words
+	mkdir -p "$dir"
+	"$bin" run --config /dev/null --uri test:///default --interval 60 \
+		--spool "$dir/spool.ndjson" --socket "$dir/agent.sock" 2>"$dir/agent.log" &
+	pid=$!
+	local deadline=$((SECONDS + 10))
+	until [ -S "$dir/agent.sock" ]; do
+		if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$pid" 2>/dev/null; then
+			echo "the agent did not open $dir/agent.sock in 10 s:"; cat "$dir/agent.log"
+			kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	words=$("$bin" query --raw --socket "$dir/agent.sock" help | sed -n 's/.*"command":"\([a-z]*\).*/\1/p')
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	[ -n "$words" ] || { echo "no commands in the agent's help answer"; return 1; }
+	for word in $words; do
+		grep -qE "^\*$word\*" packaging/man/virtdiag-protocol.7.scd || { echo "command $word not described in virtdiag-protocol(7)"; missing=1; }
+	done
+	return "$missing"
+}
+check "virtdiag-protocol(7) describes every command of the agent's help" protocol_in_man
+
 # --- the unit --------------------------------------------------------------
 unit_verify() {
 	# A root holding the package, the host's targets and /bin/sh, so that

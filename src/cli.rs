@@ -82,10 +82,6 @@ pub struct CheckConfigArgs {
     /// Config file [default: /etc/virtdiag/virtdiag.toml; missing means defaults].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-
-    /// Print an example configuration with every key and its default instead.
-    #[arg(long)]
-    pub example: bool,
 }
 
 #[derive(Debug, Args)]

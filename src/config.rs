@@ -4,7 +4,6 @@
 //! the file and the line. A missing default file means defaults; a missing file named
 //! explicitly is an error. `virtdiag check-config` runs exactly this code.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -367,27 +366,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-/// The example configuration: every key with its default, commented.
-pub fn example() -> String {
-    let defaults = Config::default();
-    let mut out = String::from(
-        "# virtdiag configuration. Every key is shown with its default; uncomment to change.\n\
-         # Flags given to `virtdiag run` override these keys.\n\n",
-    );
-    for line in defaults.to_toml().lines() {
-        let _ = writeln!(
-            out,
-            "{}",
-            if line.is_empty() || line.starts_with('[') {
-                line.to_string()
-            } else {
-                format!("# {line}")
-            }
-        );
-    }
-    out
 }
 
 #[cfg(test)]

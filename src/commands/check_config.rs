@@ -5,10 +5,6 @@ use crate::config::{self, Overrides, Source};
 use crate::error::{Error, Result};
 
 pub fn run(args: CheckConfigArgs) -> Result<()> {
-    if args.example {
-        print!("{}", config::example());
-        return Ok(());
-    }
     let source = Source::from_flag(args.config);
     let config = config::load(&source, &Overrides::default()).map_err(Error::Config)?;
     println!("# effective configuration from {}", source.path().display());

@@ -130,18 +130,32 @@ fn overrides_win_and_are_checked() {
         .starts_with("--interval"));
 }
 
+/// The shipped example (`packaging/virtdiag.toml`, also `contrib/virtdiag.example.toml`)
+/// names every key with its default: uncommented, it parses back to the defaults.
 #[test]
-fn the_example_parses_back_to_the_defaults() {
-    let example = example();
-    assert!(example.contains("# interval_seconds = 10.0"));
+fn the_shipped_example_has_every_key_with_its_default() {
+    let example = include_str!("../../packaging/virtdiag.toml");
     let uncommented: String = example
         .lines()
-        .map(|l| {
-            l.strip_prefix("# ")
-                .filter(|l| l.contains(" = "))
-                .unwrap_or(l)
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => rest,
+            _ => l,
         })
         .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(parse(&uncommented).unwrap(), Config::default());
+    let keys_in = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.trim_start_matches('#').split_once(" = "))
+            .map(|(k, _)| k.trim().to_string())
+            .filter(|k| !k.contains(' '))
+            .collect()
+    };
+    let documented = keys_in(&uncommented);
+    for key in keys_in(&Config::default().to_toml()) {
+        assert!(
+            documented.contains(&key),
+            "{key} is missing from packaging/virtdiag.toml"
+        );
+    }
 }

@@ -108,16 +108,23 @@ cli_in_man() {
 			grep -qF "*$flag*" "$page" || { echo "flag $sub $flag missing from $page"; missing=1; }
 		done
 	done
+	# and every flag the page names exists.
+	local known
+	known=$(for sub in $subs; do "$bin" "$sub" --help; done | grep -oE -- '--[a-z-]+' | sort -u)
+	for flag in $(grep -oE '\*--[a-z-]+\*' "$page" | tr -d '*' | sort -u); do
+		case "$flag" in --help | --version) continue ;; esac
+		grep -qxF -- "$flag" <<<"$known" || { echo "$page names $flag, which the binary does not know"; missing=1; }
+	done
 	return "$missing"
 }
-check "virtdiag(8) names every subcommand and flag of the binary" cli_in_man
+check "virtdiag(8) names every subcommand and flag of the binary, and no other" cli_in_man
 
 effective() { # effective FILE: the effective configuration, without its header
 	"$bin" check-config --config "$1" | grep -v '^#'
 }
 config_defaults_true() {
 	# Uncommented, the shipped config and the man page's example give exactly
-	# the binary's defaults; every key of `check-config --example` is in both.
+	# the binary's defaults; every key the binary prints is in both.
 	local missing=0 key
 	effective /dev/null >"$tmp/defaults" || return 1
 	sed -n 's/^#\([a-z_]* = \)/\1/p; /^\[[a-z]*\]$/p' packaging/virtdiag.toml >"$tmp/shipped.toml"
@@ -125,7 +132,7 @@ config_defaults_true() {
 	sed -n '/^The defaults, written out:/,/^```$/{/^```$/!p}' packaging/man/virtdiag.toml.5.scd \
 		| sed '1,/^```$/d' >"$tmp/manpage.toml"
 	effective "$tmp/manpage.toml" | diff -u "$tmp/defaults" - || { echo "virtdiag.toml(5) example: documented defaults differ"; missing=1; }
-	for key in $("$bin" check-config --example | sed -n 's/^# \([a-z_]*\) = .*/\1/p'); do
+	for key in $(sed -n 's/^\([a-z_]*\) = .*/\1/p' "$tmp/defaults"); do
 		grep -q "^#$key = " packaging/virtdiag.toml || { echo "key $key missing from packaging/virtdiag.toml"; missing=1; }
 		grep -qF "*$key* = " packaging/man/virtdiag.toml.5.scd || { echo "key $key missing from virtdiag.toml(5)"; missing=1; }
 	done

@@ -11,6 +11,7 @@ set -euo pipefail
 usage() {
 	cat <<'USAGE'
 Usage: tests/systemd/run.sh [--deb FILE] [--cache DIR] [--rebuild-rootfs]
+                           [--real-libvirt DIR]
 
   --deb FILE         the package to test (default: the newest
                      target/debian/virtdiag_*.deb; build it with
@@ -18,6 +19,11 @@ Usage: tests/systemd/run.sh [--deb FILE] [--cache DIR] [--rebuild-rootfs]
   --cache DIR        where the root filesystem is cached between runs
                      (default: /var/cache/virtdiag-systemd-test)
   --rebuild-rootfs   build the root filesystem again even if cached
+  --real-libvirt DIR also check the service against a running libvirtd whose
+                     read-only socket is DIR/libvirt-sock-ro (e.g. the bed of
+                     tests/bed/bed.sh: /var/tmp/virtdiag-bed/run): DIR is bound
+                     at /run/libvirt in the container and the agent runs with
+                     the default qemu:///system read-only URI (check 7c)
 Runs as root. Needs systemd-container (systemd-nspawn), debootstrap,
 util-linux (nsenter), jq and the apt sources of a Debian machine (the mirror
 is read from `apt-get indextargets`).
@@ -27,11 +33,13 @@ USAGE
 deb=""
 cache=/var/cache/virtdiag-systemd-test
 rebuild=no
+real_libvirt=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--deb) deb=${2:?--deb needs a file}; shift 2 ;;
 		--cache) cache=${2:?--cache needs a folder}; shift 2 ;;
 		--rebuild-rootfs) rebuild=yes; shift ;;
+		--real-libvirt) real_libvirt=${2:?--real-libvirt needs a folder}; shift 2 ;;
 		-h | --help) usage; exit 0 ;;
 		*) usage >&2; exit 64 ;;
 	esac
@@ -66,6 +74,9 @@ if [ -z "$deb" ]; then
 	[ -n "$deb" ] || die "no target/debian/virtdiag_*.deb: run packaging/build.sh first, or pass --deb"
 fi
 [ -f "$deb" ] || die "no such package: $deb"
+if [ -n "$real_libvirt" ]; then
+	[ -S "$real_libvirt/libvirt-sock-ro" ] || die "no libvirt read-only socket $real_libvirt/libvirt-sock-ro"
+fi
 
 # --- checks ----------------------------------------------------------------
 passed=0
@@ -211,7 +222,8 @@ t_boot=$SECONDS
 	for cg in "${cgroups[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
 	exec setsid systemd-nspawn --quiet --directory="$rootfs" --machine="$machine" --boot \
 		--register=no --keep-unit --private-network --console=read-only --volatile=overlay \
-		--bind-ro="$work/pkg:/mnt/virtdiag-test"
+		--bind-ro="$work/pkg:/mnt/virtdiag-test" \
+		${real_libvirt:+--bind-ro="$real_libvirt:/run/libvirt"}
 ) >"$work/console.log" 2>&1 </dev/null &
 nspawn_pid=$!
 
@@ -487,6 +499,30 @@ c7_spool_complete() {
 	echo "$(wc -l <"$f") whole lines, the last cycle closed"
 }
 check 7b "the spool ends with a complete cycle" c7_spool_complete
+
+c7_real_libvirt() {
+	# The shipped defaults: qemu:///system, read-only, through
+	# /run/libvirt/libvirt-sock-ro, from inside the whole sandbox.
+	inside sh -c ": >$CONF"
+	timeout 60 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		systemctl start virtdiag || { service_diag; return 1; }
+	local out=""
+	connected() {
+		out=$(query shipper status) && echo "$out" | jq -e '.connected == true and .last_cycle.domains >= 1' >/dev/null
+	}
+	wait_for 30 "a cycle with domains from the real libvirtd" connected || {
+		echo "status: $out"
+		service_diag
+		return 1
+	}
+	local names
+	names=$(query shipper list | jq -r '[.domains[].name] | join(" ")')
+	timeout 60 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl stop virtdiag || return 1
+	echo "$(echo "$out" | jq -r .uri) read-only: domains $names"
+}
+if [ -n "$real_libvirt" ]; then
+	check 7c "with the default config, the service reads the real libvirtd (read-only socket)" c7_real_libvirt
+fi
 
 # --- 8. upgrade and purge ----------------------------------------------------------------
 c8_upgrade_keeps_conffile() {

@@ -10,12 +10,16 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-Usage: tests/systemd/run.sh [--deb FILE] [--cache DIR] [--rebuild-rootfs]
-                           [--real-libvirt DIR]
+Usage: tests/systemd/run.sh [--deb FILE] [--rpm FILE|--no-rpm] [--cache DIR]
+                           [--rebuild-rootfs] [--real-libvirt DIR]
 
   --deb FILE         the package to test (default: the newest
                      target/debian/virtdiag_*.deb; build it with
                      packaging/build.sh)
+  --rpm FILE         the RPM to check after the .deb is purged (default: the
+                     newest target/generate-rpm/virtdiag-*.rpm); its scriptlets
+                     run under the container's systemd (checks R1-R3)
+  --no-rpm           skip the RPM checks
   --cache DIR        where the root filesystem is cached between runs
                      (default: /var/cache/virtdiag-systemd-test)
   --rebuild-rootfs   build the root filesystem again even if cached
@@ -31,12 +35,15 @@ USAGE
 }
 
 deb=""
+rpm=""
 cache=/var/cache/virtdiag-systemd-test
 rebuild=no
 real_libvirt=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--deb) deb=${2:?--deb needs a file}; shift 2 ;;
+		--rpm) rpm=${2:?--rpm needs a file}; shift 2 ;;
+		--no-rpm) rpm=none; shift ;;
 		--cache) cache=${2:?--cache needs a folder}; shift 2 ;;
 		--rebuild-rootfs) rebuild=yes; shift ;;
 		--real-libvirt) real_libvirt=${2:?--real-libvirt needs a folder}; shift 2 ;;
@@ -52,9 +59,10 @@ SUITE=bookworm
 VARIANT=minbase
 # What the container needs without a network: systemd as PID 1, the package's
 # dependencies (adduser, libvirt0, with libvirt's built-in test driver), socat
-# for queries, logrotate to check the shipped snippet. No procps on purpose:
-# the unit's ExecReload= must work without /bin/kill.
-INCLUDE=systemd,systemd-sysv,dbus,libvirt0,socat,adduser,logrotate
+# for queries, logrotate to check the shipped snippet, rpm to run the RPM's
+# scriptlets. No procps on purpose: the unit's ExecReload= must work without
+# /bin/kill.
+INCLUDE=systemd,systemd-sysv,dbus,libvirt0,socat,adduser,logrotate,rpm
 HOSTNAME_IN=virtdiag-test
 SOCK=/run/virtdiag/virtdiag.sock
 SPOOL=/var/log/virtdiag/diagnostics.ndjson
@@ -74,6 +82,11 @@ if [ -z "$deb" ]; then
 	[ -n "$deb" ] || die "no target/debian/virtdiag_*.deb: run packaging/build.sh first, or pass --deb"
 fi
 [ -f "$deb" ] || die "no such package: $deb"
+if [ -z "$rpm" ]; then
+	rpm=$(ls -t "$repo"/target/generate-rpm/virtdiag-*.rpm 2>/dev/null | head -n 1 || true)
+	[ -n "$rpm" ] || die "no target/generate-rpm/virtdiag-*.rpm: run packaging/build.sh first, pass --rpm, or --no-rpm"
+fi
+[ "$rpm" = none ] || [ -f "$rpm" ] || die "no such package: $rpm"
 if [ -n "$real_libvirt" ]; then
 	[ -S "$real_libvirt/libvirt-sock-ro" ] || die "no libvirt read-only socket $real_libvirt/libvirt-sock-ro"
 fi
@@ -155,6 +168,7 @@ fi
 work=$(mktemp -d /var/tmp/virtdiag-systemd-test.XXXXXX)
 mkdir -p "$work/pkg"
 cp "$deb" "$work/pkg/virtdiag.deb"
+[ "$rpm" = none ] || cp "$rpm" "$work/pkg/virtdiag.rpm"
 cp "$here/probe.sh" "$work/pkg/probe.sh"
 chmod 755 "$work/pkg/probe.sh"
 
@@ -566,6 +580,43 @@ c8_purge() {
 	echo "config, spool dir, runtime dir, user, group gone; other files kept"
 }
 check 8c "dpkg --purge removes config, /var/log/virtdiag, user and group, nothing else" c8_purge
+
+# --- the RPM, on the same systemd -----------------------------------------------------
+cR1_install() {
+	inside rpm -i --nodeps /mnt/virtdiag-test/virtdiag.rpm >"$work/rpm1.log" 2>&1 || { cat "$work/rpm1.log"; return 1; }
+	inside getent passwd virtdiag >/dev/null || { echo "%pre did not create the user"; return 1; }
+	local f
+	for f in /usr/bin/virtdiag /usr/lib/systemd/system/virtdiag.service "$CONF" /etc/logrotate.d/virtdiag /usr/share/man/man8/virtdiag.8; do
+		inside test -f "$f" || { echo "$f missing"; return 1; }
+	done
+	echo "$(inside rpm -ql virtdiag | wc -l) files; user virtdiag created by %pre; unit $(inside systemctl is-enabled virtdiag 2>&1) by preset"
+}
+cR2_start() {
+	write_config 2
+	timeout 60 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		systemctl start virtdiag || { service_diag; return 1; }
+	local out
+	wait_for 10 "$SOCK" inside test -S "$SOCK" || { service_diag; return 1; }
+	out=$(query root status) || { echo "$out"; return 1; }
+	echo "$out" | jq -e '.connected == true' >/dev/null || { echo "$out"; return 1; }
+	echo "active; status answers"
+}
+cR3_erase() {
+	inside rpm -e --nodeps virtdiag >"$work/rpm2.log" 2>&1 || { cat "$work/rpm2.log"; return 1; }
+	local active
+	active=$(prop ActiveState)
+	[ "$active" = inactive ] || { echo "ActiveState=$active after rpm -e"; return 1; }
+	if inside test -e /usr/bin/virtdiag; then echo "binary still there"; return 1; fi
+	if inside test -e /etc/systemd/system/multi-user.target.wants/virtdiag.service; then echo "still enabled"; return 1; fi
+	inside test -f "$SPOOL" || { echo "rpm -e removed the spool"; return 1; }
+	inside getent passwd virtdiag >/dev/null || { echo "rpm -e removed the user"; return 1; }
+	echo "stopped and disabled by %preun; spool and user kept"
+}
+if [ "$rpm" != none ]; then
+	check R1 "rpm -i: %pre creates the user, the files are in place" cR1_install
+	check R2 "the RPM's unit starts under systemd and answers" cR2_start
+	check R3 "rpm -e: %preun stops and disables the unit; spool and user kept" cR3_erase
+fi
 
 # --- teardown --------------------------------------------------------------------------
 teardown

@@ -226,7 +226,17 @@ teardown() {
 	done
 	rm -rf "$work"
 }
-trap teardown EXIT
+summary_printed=no
+on_exit() {
+	local rc=$?
+	teardown
+	if [ "$summary_printed" = no ]; then
+		echo "run.sh: stopped before the end (exit $rc)"
+		echo "systemd: $passed passed, $((failed + 1)) failed"
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
 trap 'echo "run.sh: interrupted"; exit 130' INT TERM
 
 for cg in "${cgroups[@]}"; do mkdir "$cg"; done
@@ -633,5 +643,6 @@ c9_teardown() {
 check 9 "the container, its cgroups and processes are gone" c9_teardown
 
 log "total $((SECONDS - t_start)) s"
+summary_printed=yes
 echo "systemd: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

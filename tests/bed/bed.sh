@@ -35,6 +35,7 @@
 #   BED_UP_TIMEOUT        seconds to wait for the daemons (default 60)
 #   BED_BOOT_TIMEOUT      seconds to wait for a guest to come up (default 180)
 #   BED_STOP_TIMEOUT      seconds to wait for a process to exit after SIGTERM (default 20)
+#   BED_RECONNECT_TIMEOUT seconds `libvirtd start` waits for the guests' monitors (default 120)
 #   BED_LIBVIRTD_CONF_EXTRA  lines appended to libvirtd.conf at `up` (e.g. log_filters="1:qemu")
 #
 # Client URIs (see `bed.sh env`):
@@ -48,6 +49,7 @@ UP_TIMEOUT=${BED_UP_TIMEOUT:-60}
 APT_UPDATED=0
 BOOT_TIMEOUT=${BED_BOOT_TIMEOUT:-180}
 STOP_TIMEOUT=${BED_STOP_TIMEOUT:-20}
+RECONNECT_TIMEOUT=${BED_RECONNECT_TIMEOUT:-120}
 
 RUN=$BED/run        # sockets
 LOGD=$BED/log       # daemon logs and their stdout/stderr
@@ -127,7 +129,7 @@ stop_pid() {
 pkg_missing() {
   local p
   for p in "$@"; do
-    dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || echo "$p"
+    [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" == ii* ]] || echo "$p"
   done
 }
 
@@ -340,7 +342,7 @@ foreign_daemons() {
 
 daemon_answers() {
   vsh version >/dev/null 2>&1 && [[ -S $RUN/libvirt-sock-ro ]] &&
-    vsh capabilities 2>/dev/null | grep -q "<domain type='qemu'"
+    [[ "$(vsh capabilities 2>/dev/null)" == *"<domain type='qemu'"* ]]
 }
 
 # Done waiting: the daemon answers, or one of the two daemons has exited.
@@ -438,6 +440,7 @@ EOF
   # group must not take them down half-way); being exec'd, their pid is $!.
   setsid virtlogd -f "$ETC/virtlogd.conf" -p "$PIDD/virtlogd.own.pid" </dev/null >"$LOGD/virtlogd.out" 2>&1 &
   echo $! >"$PIDD/virtlogd.pid"
+  poll 5 alive "$!" virtlogd || true
   start_libvirtd
   if ! poll "$UP_TIMEOUT" up_settled; then
     log "up: libvirtd did not answer on $RUN/libvirt-sock with the QEMU driver within ${UP_TIMEOUT}s"
@@ -460,6 +463,20 @@ EOF
 start_libvirtd() {
   setsid libvirtd -f "$ETC/libvirtd.conf" -p "$PIDD/libvirtd.own.pid" </dev/null >>"$LOGD/libvirtd.out" 2>&1 &
   echo $! >"$PIDD/libvirtd.pid"
+  # Until setsid has exec'd, /proc/PID/comm says "setsid": do not take that for an exit.
+  poll 5 alive "$!" libvirtd || true
+}
+
+# guests_reconnected [-v]: every running guest has QEMU block stats (with --nowait a guest whose
+# monitor is still busy reconnecting has none). -v prints the guests that do not.
+guests_reconnected() {
+  local d out missing=()
+  for d in $(vsh list --name --state-running 2>/dev/null); do
+    out=$(vsh domstats --raw --nowait --block "$d" 2>/dev/null || true)
+    grep -q '^ *block\.0\.rd\.reqs=' <<<"$out" || missing+=("$d")
+  done
+  [[ ${1:-} == -v ]] && echo "${missing[*]:-none}"
+  ((${#missing[@]} == 0))
 }
 
 cmd_libvirtd() {
@@ -482,6 +499,14 @@ cmd_libvirtd() {
         exit 1
       fi
       log "libvirtd start: pid $(cat "$PIDD/libvirtd.pid"), answering after $((SECONDS - t0))s"
+      # It reconnects to each running QEMU's monitor in the background; when a previous libvirtd
+      # was killed in the middle of that, the new connection can wait for QEMU's 30 s monitor
+      # timeout per guest. Ready means every running guest answers a block stats query again.
+      if ! poll "$RECONNECT_TIMEOUT" guests_reconnected; then
+        log "libvirtd start: guests without monitor after ${RECONNECT_TIMEOUT}s: $(guests_reconnected -v)"
+        exit 1
+      fi
+      log "libvirtd start: $(vsh list --name --state-running | grep -c . || true) guest(s) reconnected after $((SECONDS - t0))s"
       ;;
     *) die "usage: $0 libvirtd kill|start" ;;
   esac
@@ -625,7 +650,7 @@ bed_qemu_pids() {
   local p
   for p in /proc/[0-9]*; do
     alive "${p#/proc/}" qemu-system-x86 || continue
-    tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF "$GUEST/vmlinuz" && echo "${p#/proc/}"
+    [[ $'\n'"$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null)"$'\n' == *$'\n'"$GUEST/vmlinuz"$'\n'* ]] && echo "${p#/proc/}"
   done
   return 0
 }

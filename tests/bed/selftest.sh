@@ -37,7 +37,7 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-if [[ -n $(cat "$VIRTDIAG_BED/pid/libvirtd.pid" 2>/dev/null) ]] && "$BEDSH" status | grep -q '^libvirtd: running'; then
+if [[ $("$BEDSH" status) == *$'\n'"libvirtd: running"* ]]; then
   echo "bed: the bed in $VIRTDIAG_BED is up; selftest will not take it down: run '$BEDSH down' first"
   exit 2
 fi
@@ -64,7 +64,7 @@ if ((r == 0)); then ok "two guests booted in parallel in $(elapsed "$t") s"; els
 t=$(date +%s%N)
 if "$BEDSH" vm st3 203; then ok "one more guest booted in $(elapsed "$t") s"; else fail "boot a third guest"; fi
 
-if "$BEDSH" vm st1 201 2>&1 | grep -q 'already running'; then ok "vm on a running guest is a no-op"; else fail "vm on a running guest"; fi
+if [[ $("$BEDSH" vm st1 201 2>&1) == *"already running"* ]]; then ok "vm on a running guest is a no-op"; else fail "vm on a running guest"; fi
 
 x1=$(virsh -q -c "$BED_URI" dumpxml st1)
 x2=$(virsh -q -c "$BED_URI" dumpxml st2)

@@ -14,8 +14,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BEDSH=$ROOT/tests/bed/bed.sh
 eval "$("$BEDSH" env)"
+: "${VIRTDIAG_BED:?}"
 
-if "$BEDSH" status | grep -q '^libvirtd: running'; then
+if [[ $("$BEDSH" status) == *$'\n'"libvirtd: running"* ]]; then
   echo "e2e: the bed in $VIRTDIAG_BED is up; the suite will not take it down: run '$BEDSH down' first"
   exit 2
 fi

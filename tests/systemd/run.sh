@@ -120,6 +120,65 @@ wait_for() {
 	done
 }
 
+# --- teardown, also on failure or interruption ----------------------------------
+work=""
+cgroups=()
+nspawn_pid=""
+cpid=""
+torn_down=no
+
+# Processes left in our cgroups, one PID a line.
+leftover_pids() {
+	local cg
+	for cg in "${cgroups[@]}"; do
+		[ -d "$cg" ] && find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done | sort -u
+}
+
+teardown() {
+	[ "$torn_down" = yes ] && return 0
+	torn_down=yes
+	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+		if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then
+			timeout 10 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				systemctl poweroff --no-block >/dev/null 2>&1 || kill -RTMIN+4 "$cpid" 2>/dev/null || true
+		fi
+		local deadline=$((SECONDS + 20))
+		while kill -0 "$nspawn_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+		if kill -0 "$nspawn_pid" 2>/dev/null; then
+			echo "-- the container did not power off in 20 s: terminating systemd-nspawn ($nspawn_pid)"
+			kill -TERM "$nspawn_pid" 2>/dev/null || true
+			sleep 2
+			kill -KILL "$nspawn_pid" 2>/dev/null || true
+		fi
+		wait "$nspawn_pid" 2>/dev/null || true
+	fi
+	local pid
+	for pid in $(leftover_pids); do
+		echo "-- killing leftover process $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	local cg deadline=$((SECONDS + 10))
+	for cg in "${cgroups[@]}"; do
+		while [ -d "$cg" ] && [ "$SECONDS" -lt "$deadline" ]; do
+			find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || sleep 0.1
+		done
+	done
+	[ -z "$work" ] || rm -rf "$work"
+}
+summary_printed=no
+on_exit() {
+	local rc=$?
+	teardown
+	if [ "$summary_printed" = no ]; then
+		echo "run.sh: stopped before the end (exit $rc)"
+		echo "systemd: $passed passed, $((failed + 1)) failed"
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'echo "run.sh: interrupted"; exit 130' INT TERM
+
 # --- the root filesystem (cached) -------------------------------------------
 mkdir -p "$cache"
 exec 9>"$cache/lock"
@@ -175,7 +234,6 @@ chmod 755 "$work/pkg/probe.sh"
 machine="virtdiag-test-$$"
 # nspawn runs in a cgroup of its own (in every cgroup hierarchy that exists),
 # so that everything it starts can be found, killed and removed afterwards.
-cgroups=()
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	cgroups+=("/sys/fs/cgroup/$machine")
 else
@@ -183,67 +241,12 @@ else
 		[ -f "$h/cgroup.procs" ] && cgroups+=("$h/$machine")
 	done
 fi
-nspawn_pid=""
-cpid=""
-torn_down=no
-
-# Processes left in our cgroups, one PID a line.
-leftover_pids() {
-	local cg
-	for cg in "${cgroups[@]}"; do
-		[ -d "$cg" ] && find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
-	done | sort -u
-}
-
-teardown() {
-	[ "$torn_down" = yes ] && return 0
-	torn_down=yes
-	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-		if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then
-			timeout 10 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-				systemctl poweroff --no-block >/dev/null 2>&1 || kill -RTMIN+4 "$cpid" 2>/dev/null || true
-		fi
-		local deadline=$((SECONDS + 20))
-		while kill -0 "$nspawn_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-		if kill -0 "$nspawn_pid" 2>/dev/null; then
-			echo "-- the container did not power off in 20 s: terminating systemd-nspawn ($nspawn_pid)"
-			kill -TERM "$nspawn_pid" 2>/dev/null || true
-			sleep 2
-			kill -KILL "$nspawn_pid" 2>/dev/null || true
-		fi
-		wait "$nspawn_pid" 2>/dev/null || true
-	fi
-	local pid
-	for pid in $(leftover_pids); do
-		echo "-- killing leftover process $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60))"
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	local cg deadline=$((SECONDS + 10))
-	for cg in "${cgroups[@]}"; do
-		while [ -d "$cg" ] && [ "$SECONDS" -lt "$deadline" ]; do
-			find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || sleep 0.1
-		done
-	done
-	rm -rf "$work"
-}
-summary_printed=no
-on_exit() {
-	local rc=$?
-	teardown
-	if [ "$summary_printed" = no ]; then
-		echo "run.sh: stopped before the end (exit $rc)"
-		echo "systemd: $passed passed, $((failed + 1)) failed"
-	fi
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'echo "run.sh: interrupted"; exit 130' INT TERM
-
 for cg in "${cgroups[@]}"; do mkdir "$cg"; done
 
 t_boot=$SECONDS
 (
 	for cg in "${cgroups[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
+	exec 9>&- # the cache lock stays with this script
 	exec setsid systemd-nspawn --quiet --directory="$rootfs" --machine="$machine" --boot \
 		--register=no --keep-unit --private-network --console=read-only --volatile=overlay \
 		--bind-ro="$work/pkg:/mnt/virtdiag-test" \

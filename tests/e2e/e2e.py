@@ -26,7 +26,8 @@ INTERVAL = 2.0
 def run(cmd, check=True, timeout=300):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-800:]}")
+        err = "\n".join(l for l in p.stderr.splitlines() if "cgroup" not in l)
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {err.strip()[-2000:]}")
     return p.stdout
 
 
@@ -93,6 +94,8 @@ def wait_until(what, timeout, fn, interval=0.25):
     while True:
         try:
             last = fn()
+        except AssertionError:
+            raise
         except Exception as e:  # noqa: BLE001 - what was seen is reported
             last = f"exception: {e}"
         if last and not isinstance(last, str):
@@ -460,40 +463,50 @@ class Suite:
         # Start a busy guest mid-run: next cycle has it with null rates, then real ones.
         t = time.monotonic()
         bed("vm", "e3", "3", "--busy")
+        bad = []
         first = wait_until("e3 in a cycle", 60, lambda: a.records(name="e3"))[0]
         nulls = [l for l, v in rates_of(first) if v is not None]
-        assert not nulls, f"first record of a new guest has rates: {nulls}"
+        if nulls:
+            bad.append(f"first record of a new guest has rates: {nulls}")
         wait_until("a second e3 record", 30, lambda: len(a.records(name="e3")) >= 3)
         second = a.records(name="e3")[1]
         missing = [l for l, v in rates_of(second) if v is None]
-        assert not missing, f"second record of a new guest lacks rates: {missing}"
+        if missing:
+            bad.append(f"second record of a new guest lacks rates: {missing}")
         vutil = a.records(name="e3")[-1]["cpu"]["vcpus"][0]["utilisation_pct"]
-        assert 1 <= vutil <= 105, f"busy guest vCPU utilisation {vutil}"
+        if vutil is None or not 1 <= vutil <= 105:
+            bad.append(f"busy guest vCPU utilisation {vutil}")
         self.notes.append(f"busy guest vCPU utilisation {vutil} %, started in {time.monotonic() - t:.1f} s")
         # Suspend e1: its state shows, and its rates are no bogus numbers.
         virsh("suspend", "e1")
         wait_until("e1 paused", 30, lambda: [r for r in a.records(name="e1")[-1:] if r["domain"]["state"] == "paused"])
         a.wait_cycles(2)
         r = a.records(name="e1")[-1]
-        assert r["domain"]["state"] == "paused", f"e1 state {r['domain']['state']}"
+        if r["domain"]["state"] != "paused":
+            bad.append(f"e1 state {r['domain']['state']}")
         bogus = [(l, v) for l, v in rates_of(r) if v is not None and (v < 0 or v > 0.5)]
-        assert not bogus, f"paused guest has rates {bogus}"
+        if bogus:
+            bad.append(f"paused guest has rates {bogus}")
         virsh("resume", "e1")
         # Reboot e3 with fresh counters (a new QEMU with the same name and UUID).
         virsh("destroy", "e3")
         bed("vm", "e3", "3", "--busy")
         a.wait_cycles(2)
         neg = [(r["seq"], l, v) for r in a.records(name="e3") for l, v in rates_of(r) if v is not None and v < 0]
-        assert not neg, f"negative rates after a reset: {neg}"
+        if neg:
+            bad.append(f"negative rates after a reset: {neg}")
         # Destroy e3: gone from the next cycle and from list.
         virsh("destroy", "e3")
         seq = a.wait_cycles(1)
         wait_until("a cycle without e3", 20, lambda: not a.records(a.last_seq(), "e3") and a.last_seq() > seq - 1)
         listed = [d["name"] for d in a.ask("list")[0]["domains"]]
-        assert "e3" not in listed, f"list still has e3: {listed}"
+        if "e3" in listed:
+            bad.append(f"list still has e3: {listed}")
         a.wait_cycles(1)
         comp = a.complaints(since)
-        assert not comp, f"agent log above info: {comp[:5]}"
+        if comp:
+            bad.append(f"agent log above info: {comp[:5]}")
+        assert not bad, "; ".join(bad)
         return "; ".join(self.notes[-1:])
 
     # 6
@@ -558,7 +571,10 @@ class Suite:
         seen = []
         try:
             start = a.last_seq()
-            wait_until("3 cycles with e2's QEMU stopped", 120, lambda: a.last_seq() >= start + 3, interval=0.5)
+            try:
+                wait_until("3 cycles with e2's QEMU stopped", 45, lambda: a.last_seq() >= start + 3, interval=0.5)
+            except AssertionError:
+                pass  # what the cycles did is reported below
             for c in a.cycles():
                 if c["seq"] > start:
                     e1 = a.records(c["seq"], "e1")
@@ -569,18 +585,22 @@ class Suite:
         finally:
             os.kill(qpid, signal.SIGCONT)
         stopped_for = time.monotonic() - t0
+        cont_seq = a.last_seq()
         def recovered():
             s = a.last_seq()
             r = a.records(s, "e2")
-            return r and not r[0]["collect"]["missing"] and s
+            return s > cont_seq and r and not r[0]["collect"]["missing"] and s
         t1 = time.monotonic()
         wait_until("e2 complete again", 90, recovered)
-        note = (f"hung QEMU ({stopped_for:.0f} s): cycles (seq, ms, e1 complete, e2 missing, e2 sources) {seen}; "
-                f"recovered {time.monotonic() - t1:.1f} s after SIGCONT")
+        stall = [c["duration_ms"] for c in a.cycles() if c["seq"] == cont_seq + 1 or c["seq"] == start + 1]
+        note = (f"hung QEMU ({stopped_for:.0f} s): cycles while stopped (seq, ms, e1 complete, e2 missing, "
+                f"e2 sources) {seen}; first cycle durations {stall} ms; "
+                f"complete records {time.monotonic() - t1:.1f} s after SIGCONT")
         self.notes.append(note)
+        assert len(seen) >= 3, f"only {len(seen)} cycles in {stopped_for:.0f} s with one QEMU stopped; {note}"
         worst = max(s[1] for s in seen)
-        assert all(s[2] for s in seen), "e1 incomplete while e2 hung"
-        assert worst < 35000, f"a cycle took {worst} ms"
+        assert all(s[2] for s in seen), f"e1 incomplete while e2 hung; {note}"
+        assert worst < 35000, f"a cycle took {worst} ms; {note}"
         return note
 
     # 8 is how every agent here runs (nobody, read-only socket); check it once.
@@ -601,6 +621,7 @@ class Suite:
             f.write("<node>\n")
             for i in range(1000):
                 f.write(f"<domain type='test'><name>t{i:04d}</name><memory>65536</memory><vcpu>2</vcpu>"
+                        "<os><type arch='x86_64'>hvm</type></os>"
                         f"<devices><disk type='file'><source file='/t/{i}.img'/><target dev='vda'/></disk>"
                         f"<interface type='ethernet'><mac address='52:54:00:b3:e0:{i % 256:02x}'/>"
                         f"<target dev='tt{i:04d}'/></interface><memballoon model='virtio'/></devices></domain>\n")
@@ -610,8 +631,17 @@ class Suite:
         t = Agent("test1000", uri, interval=5)
         try:
             t.start()
-            c = wait_until("a cycle with 1000 domains", 120,
-                           lambda: [c for c in t.cycles() if c["domains"] == 1000 and c["connected"]], interval=1)[0]
+            def done():
+                cs = t.cycles()
+                if len(cs) >= 3 and not any(c["connected"] for c in cs):
+                    raise AssertionError(f"not connected: {cs[-1]['error']}")
+                return [c for c in cs if c["domains"] == 1000 and c["connected"]]
+            try:
+                c = wait_until("a cycle with 1000 domains", 120, done, interval=1)[0]
+            except AssertionError as e:
+                if "not connected" in str(e):
+                    raise
+                raise AssertionError(f"{e}; cycles {[(c['seq'], c['domains'], c['error']) for c in t.cycles()][-3:]}")
             recs = t.records(c["seq"])
             assert len(recs) == 1000, f"{len(recs)} records"
             assert c["paths"]["state"] == "bulk", f"paths {c['paths']}"
@@ -644,9 +674,9 @@ def main():
         s.check("rates: deltas over interval_s within 5 %, none negative", s.rates)
         s.check("identity: uuid, devices, Nova metadata vs dumpxml", s.identity)
         s.check("churn: start, suspend, reset, destroy mid-run", s.churn)
+        s.check("hung guest (SIGSTOP on its QEMU) does not stall the others", s.hung_guest)
         s.check("libvirtd SIGKILL and restart 5 s later", s.libvirtd_restart)
         s.check("agent started before libvirtd", s.before_libvirtd)
-        s.check("hung guest (SIGSTOP on its QEMU) does not stall the others", s.hung_guest)
         s.check("test driver through the daemon, 1000 domains", s.test_driver_1000)
     finally:
         s.agent.stop()

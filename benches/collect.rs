@@ -96,8 +96,7 @@ fn bench_size(domains: usize, cycles: usize) {
         let started = Instant::now();
         let mut out = Vec::with_capacity(bytes);
         for record in &snapshot.records {
-            serde_json::to_writer(&mut out, &**record).unwrap();
-            out.push(b'\n');
+            virtdiag::record::json::write_domain_line(record, &mut out);
         }
         json.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = out.len();

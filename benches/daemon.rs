@@ -71,7 +71,11 @@ impl Agent {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        let agent = Agent { child, socket, spool };
+        let agent = Agent {
+            child,
+            socket,
+            spool,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while agent.status().is_none() {
             assert!(Instant::now() < deadline, "agent did not come up");
@@ -101,7 +105,12 @@ impl Agent {
     /// utime + stime of the agent in seconds.
     fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
         let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
         ticks / 100.0
     }
@@ -118,7 +127,9 @@ impl Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -129,7 +140,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// `clients` threads, each on its own connection, asking `request(i)` in a loop for
 /// `seconds`, reading `lines_per_answer(i)` lines (or up to an end line).
-fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize) -> String, until_end: bool) -> Vec<Duration> {
+fn latency(
+    agent: &Agent,
+    clients: usize,
+    seconds: u64,
+    request: fn(usize, usize) -> String,
+    until_end: bool,
+) -> Vec<Duration> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let handles: Vec<_> = (0..clients)
         .map(|c| {
@@ -158,7 +175,10 @@ fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize
             })
         })
         .collect();
-    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort();
     all
 }
@@ -179,14 +199,25 @@ fn main() {
     let uri = format!("test://{}", fixture::write(&dir, o.domains).display());
     let workdir = dir.join("bench-daemon");
 
-    println!("virtdiag run, {} test-driver domains, interval 1 s, {} clients", o.domains, o.clients);
+    println!(
+        "virtdiag run, {} test-driver domains, interval 1 s, {} clients",
+        o.domains, o.clients
+    );
     let agent = Agent::start(&workdir, &uri, 1.0);
     agent.wait_cycles(3);
 
     // Cost per cycle without clients.
-    let (cpu0, cycles0, bytes0) = (agent.cpu_seconds(), agent.cycles(), std::fs::metadata(&agent.spool).unwrap().len());
+    let (cpu0, cycles0, bytes0) = (
+        agent.cpu_seconds(),
+        agent.cycles(),
+        std::fs::metadata(&agent.spool).unwrap().len(),
+    );
     std::thread::sleep(Duration::from_secs(10));
-    let (cpu1, cycles1, bytes1) = (agent.cpu_seconds(), agent.cycles(), std::fs::metadata(&agent.spool).unwrap().len());
+    let (cpu1, cycles1, bytes1) = (
+        agent.cpu_seconds(),
+        agent.cycles(),
+        std::fs::metadata(&agent.spool).unwrap().len(),
+    );
     let status = agent.status().unwrap();
     let last = &status["last_cycle"];
     let n = (cycles1 - cycles0).max(1) as f64;
@@ -199,9 +230,21 @@ fn main() {
     );
 
     let domains = o.domains;
-    let get = latency(&agent, o.clients, o.seconds, |c, i| format!("get vm-{:05}\n", (c * 7919 + i * 31) % 1000), false);
+    let get = latency(
+        &agent,
+        o.clients,
+        o.seconds,
+        |c, i| format!("get vm-{:05}\n", (c * 7919 + i * 31) % 1000),
+        false,
+    );
     report("get", &get);
-    let all = latency(&agent, o.clients, o.seconds, |_, _| "all\n".to_string(), true);
+    let all = latency(
+        &agent,
+        o.clients,
+        o.seconds,
+        |_, _| "all\n".to_string(),
+        true,
+    );
     report("all", &all);
     let _ = domains;
     drop(agent);

@@ -84,6 +84,8 @@ pub struct Collector {
 #[derive(Default)]
 struct Costs {
     bulk: Duration,
+    /// virDomainGetUUID and virDomainGetID: each libvirt API call costs microseconds.
+    identity: Duration,
     per_domain: Duration,
     inventory: Duration,
     inventory_fetches: usize,
@@ -267,10 +269,13 @@ impl Collector {
 
         for record in bulk.records() {
             let domain = record.domain();
-            let Ok(key) = domain.uuid().map(|u| *u.as_bytes()) else {
+            let identity_started = Instant::now();
+            let key = domain.uuid().map(|u| *u.as_bytes());
+            let id = domain.id();
+            costs.identity += identity_started.elapsed();
+            let Ok(key) = key else {
                 continue;
             };
-            let id = domain.id();
             // Names and UUID strings of running domains are cached: a rename needs the
             // domain shut off, and a restart changes the id.
             let cached = self
@@ -431,7 +436,7 @@ impl Collector {
         error: Option<String>,
     ) -> CycleRecord {
         let duration = started.elapsed();
-        let libvirt = costs.bulk + costs.per_domain + costs.inventory;
+        let libvirt = costs.bulk + costs.identity + costs.per_domain + costs.inventory;
         let paths = match &self.connection {
             Some(c) => GroupSources {
                 state: path_of(c, Group::State),

@@ -158,8 +158,7 @@ fn serialize(snapshot: &Snapshot) -> (Vec<u8>, Vec<Range<usize>>) {
     let mut spans = Vec::with_capacity(snapshot.records.len());
     for record in &snapshot.records {
         let start = lines.len();
-        serde_json::to_writer(&mut lines, &**record).expect("records always serialize");
-        lines.push(b'\n');
+        crate::record::json::write_domain_line(record, &mut lines);
         spans.push(start..lines.len());
     }
     (lines, spans)

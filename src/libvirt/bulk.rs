@@ -6,6 +6,9 @@
 //! decoding allocates nothing.
 
 use std::ffi::{c_char, CStr};
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::ptr;
 
 use virt::connect::Connect;
@@ -146,19 +149,34 @@ impl Drop for BulkStats {
     }
 }
 
+/// A domain owned by a [`BulkStats`] list, usable while the list lives.
+pub struct BorrowedDomain<'a> {
+    domain: ManuallyDrop<Domain>,
+    _list: PhantomData<&'a BulkStats>,
+}
+
+impl Deref for BorrowedDomain<'_> {
+    type Target = Domain;
+
+    fn deref(&self) -> &Domain {
+        &self.domain
+    }
+}
+
 /// One domain's record within a [`BulkStats`].
 pub struct BulkRecord<'a> {
     record: &'a sys::virDomainStatsRecord,
 }
 
 impl<'a> BulkRecord<'a> {
-    /// A new reference to the record's domain, usable after the list is freed.
-    pub fn domain(&self) -> Domain {
-        // SAFETY: `dom` is a valid domain pointer owned by the list; virDomainRef adds the
-        // reference that the returned `Domain` owns and releases on drop.
-        unsafe {
-            sys::virDomainRef(self.record.dom);
-            Domain::from_ptr(self.record.dom)
+    /// The record's domain, borrowed from the list: no reference is taken or released
+    /// (each is a libvirt API call). Clone it to keep it beyond the list.
+    pub fn domain(&self) -> BorrowedDomain<'a> {
+        BorrowedDomain {
+            // SAFETY: `dom` is a valid domain pointer whose reference the list holds for
+            // 'a; ManuallyDrop keeps the wrapper from releasing that reference.
+            domain: ManuallyDrop::new(unsafe { Domain::from_ptr(self.record.dom) }),
+            _list: PhantomData,
         }
     }
 

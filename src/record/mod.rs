@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub mod json;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One domain at one cycle.

@@ -1,0 +1,189 @@
+//! The fast writer gives the same JSON as serde's derived serializer.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::*;
+use crate::record::*;
+
+fn full_record() -> DomainRecord {
+    DomainRecord {
+        kind: "domain",
+        schema: SCHEMA_VERSION,
+        ts: "2026-11-23T19:20:53.123Z".into(),
+        host: "compute-01".into(),
+        seq: u64::MAX,
+        domain: DomainIdentity {
+            name: "wéb \"1\"\\\n\t\u{1}☁".into(),
+            uuid: "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11".into(),
+            id: Some(u32::MAX),
+            state: "running",
+            reason: "booted",
+        },
+        nova: Some(Arc::new(NovaInfo {
+            instance: Some("web-1".into()),
+            flavor: None,
+            project_id: Some("p".into()),
+            project_name: Some("démo".into()),
+            user_id: None,
+            user_name: Some("alice".into()),
+        })),
+        cpu: Some(CpuStats {
+            time_ns: Some(2_870_000_000),
+            user_ns: None,
+            system_ns: Some(0),
+            utilisation_pct: Some(3.25),
+            vcpus: vec![
+                VcpuRecord {
+                    id: 0,
+                    state: Some("running"),
+                    time_ns: Some(1),
+                    utilisation_pct: Some(0.001),
+                },
+                VcpuRecord {
+                    id: 1,
+                    state: None,
+                    time_ns: None,
+                    utilisation_pct: Some(1e-9),
+                },
+            ],
+        }),
+        memory: MemoryStats {
+            max_kib: Some(524_288),
+            current_kib: None,
+            used_kib: Some(0),
+            balloon: Some(BalloonRecord {
+                actual_kib: Some(1),
+                rss_kib: Some(2),
+                last_update_unix_s: Some(1_795_461_650),
+                last_update_age_s: Some(-3),
+                ..Default::default()
+            }),
+        },
+        disks: vec![
+            DiskRecord {
+                dev: Some("vda".into()),
+                bus: Some("virtio".into()),
+                device: Some("disk".into()),
+                source_type: Some("file".into()),
+                path: Some("/var/lib/a b/\"c\".qcow2".into()),
+                read_requests: Some(1),
+                read_bytes: Some(u64::MAX),
+                write_requests: None,
+                write_bytes: Some(3),
+                errors: None,
+                read_bytes_per_s: Some(12345.678),
+                write_bytes_per_s: Some(0.0),
+                read_ops_per_s: None,
+                write_ops_per_s: Some(1e20),
+            },
+            DiskRecord {
+                dev: None,
+                bus: None,
+                device: Some("cdrom".into()),
+                source_type: None,
+                path: None,
+                read_requests: None,
+                read_bytes: None,
+                write_requests: None,
+                write_bytes: None,
+                errors: None,
+                read_bytes_per_s: None,
+                write_bytes_per_s: None,
+                read_ops_per_s: None,
+                write_ops_per_s: None,
+            },
+        ],
+        nics: vec![NicRecord {
+            dev: Some("tap1".into()),
+            mac: Some("fa:16:3e:00:00:01".into()),
+            model: None,
+            kind: Some("bridge".into()),
+            source: Some("br-int".into()),
+            rx_bytes: Some(63_343),
+            rx_packets: Some(431),
+            rx_errors: Some(0),
+            rx_drop: None,
+            tx_bytes: Some(4905),
+            tx_packets: Some(45),
+            tx_errors: Some(0),
+            tx_drop: Some(0),
+            rx_bytes_per_s: Some(1.5),
+            tx_bytes_per_s: None,
+            rx_packets_per_s: Some(f64::NAN),
+            tx_packets_per_s: Some(0.333),
+        }],
+        collect: CollectInfo {
+            sources: GroupSources {
+                state: Source::Bulk,
+                cpu: Source::PerDomain,
+                vcpus: Source::None,
+                balloon: Source::Bulk,
+                disks: Source::PerDomain,
+                nics: Source::None,
+            },
+            interval_s: Some(1.001),
+            duration_ms: 0.062,
+            missing: vec![
+                Missing {
+                    field: "nics[eth0]".into(),
+                    reason: "not supported by the driver".into(),
+                },
+                Missing {
+                    field: "*".into(),
+                    reason: "line\nbreak".into(),
+                },
+            ],
+        },
+    }
+}
+
+fn both(record: &DomainRecord) -> (Value, Value) {
+    let mut line = Vec::new();
+    write_domain_line(record, &mut line);
+    assert_eq!(line.last(), Some(&b'\n'));
+    assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+    let fast: Value = serde_json::from_slice(&line).expect("valid JSON");
+    (fast, serde_json::to_value(record).unwrap())
+}
+
+#[test]
+fn a_full_record_matches_serde() {
+    let (fast, reference) = both(&full_record());
+    assert_eq!(fast, reference);
+}
+
+#[test]
+fn an_inactive_record_matches_serde() {
+    let mut record = full_record();
+    record.nova = None;
+    record.cpu = None;
+    record.memory.balloon = None;
+    record.disks.clear();
+    record.nics.clear();
+    record.collect.missing.clear();
+    record.collect.interval_s = None;
+    record.domain.id = None;
+    let (fast, reference) = both(&record);
+    assert_eq!(fast, reference);
+}
+
+#[test]
+fn field_order_matches_serde() {
+    let mut fast = Vec::new();
+    let mut record = full_record();
+    record.nics[0].rx_packets_per_s = None; // NaN differs only in the value, not the order
+    write_domain_line(&record, &mut fast);
+    let reference = serde_json::to_vec(&record).unwrap();
+    let keys = |bytes: &[u8]| -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes).to_string();
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    // Same strings in the same order (keys and string values).
+    assert_eq!(keys(&fast), keys(&reference));
+}

@@ -77,6 +77,8 @@ pub struct Collector {
     was_connected: Option<bool>,
     known: HashMap<UuidKey, Known>,
     seq: u64,
+    /// Cycles in a row whose bulk call failed on a connection that seemed alive.
+    failed_cycles: u32,
     churn_log: RateLimiter,
 }
 
@@ -104,6 +106,7 @@ impl Collector {
             was_connected: None,
             known: HashMap::new(),
             seq: 0,
+            failed_cycles: 0,
             churn_log: RateLimiter::new(Duration::from_secs(300)),
         }
     }
@@ -167,6 +170,7 @@ impl Collector {
         let mut costs = Costs::default();
         match self.collect_domains(&ts, &mut costs) {
             Ok(records) => {
+                self.failed_cycles = 0;
                 let cycle = self.cycle_record(&ts, started, &costs, &records, None);
                 Snapshot {
                     seq: self.seq,
@@ -178,7 +182,12 @@ impl Collector {
             Err(error) => {
                 let reason = error.to_string();
                 let alive = self.connection.as_ref().is_some_and(Connection::is_alive);
-                if error.class() == ErrorClass::Connection || !alive {
+                self.failed_cycles += 1;
+                // A remote connection whose socket closed can fail with a generic error
+                // ("client socket is closed") and still claim to be alive: a second
+                // failed cycle in a row reconnects whatever the error says.
+                if error.class() == ErrorClass::Connection || !alive || self.failed_cycles >= 2 {
+                    self.failed_cycles = 0;
                     self.connection = None;
                     self.note_connection(false, &ts, reason.clone(), &mut events);
                     self.disconnected_snapshot(ts, started, reason, events)

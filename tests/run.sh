@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need, checks formatting and lints,
-# then runs every test. This is what CI runs.
+# runs every test against libvirt's test driver, then the packaging checks, the
+# service under a real systemd, and the end-to-end suite against a real libvirtd with
+# QEMU guests. This is what CI runs. Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+section() { echo; echo "== $* ($((SECONDS - started)) s)"; }
+
+section "dependencies"
 bash contrib/ensure-deps.sh libvirt-dev pkg-config socat rsyslog logrotate util-linux
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-echo "== cargo fmt --check"
+section "cargo fmt --check"
 cargo fmt --check
-echo "== cargo clippy"
+section "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
-echo "== cargo test"
+section "cargo test"
 cargo test 2>&1
+
+section "packaging"
+bash packaging/install-deps.sh
+bash packaging/check.sh
+section "systemd"
+bash tests/systemd/run.sh
+section "done"

@@ -9,10 +9,44 @@
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use virtdiag::collect::{Collector, CollectorConfig, DomainFilter};
+
+/// Counts the bytes Rust code holds on the heap: the collector's own memory, apart from
+/// what libvirt allocates with malloc.
+struct Counting;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments,
+// which upholds GlobalAlloc's contract; the counter is only bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller guarantees a valid layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from this allocator with `layout`; forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 struct Options {
     sizes: Vec<usize>,
@@ -21,6 +55,8 @@ struct Options {
     leak_domains: usize,
     /// RSS growth over the leak run that counts as a leak.
     leak_limit_kib: u64,
+    /// Run the sizes in this process (set for the per-size child processes).
+    child: bool,
 }
 
 fn parse_options() -> Options {
@@ -30,6 +66,7 @@ fn parse_options() -> Options {
         leak_cycles: 10_000,
         leak_domains: 100,
         leak_limit_kib: 2048,
+        child: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -44,6 +81,7 @@ fn parse_options() -> Options {
             "--cycles" => options.cycles = value().parse().expect("cycles"),
             "--leak-cycles" => options.leak_cycles = value().parse().expect("leak cycles"),
             "--leak-domains" => options.leak_domains = value().parse().expect("leak domains"),
+            "--child" => options.child = true,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -81,6 +119,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn bench_size(domains: usize, cycles: usize) {
     let uri = fixture_uri(domains);
+    // A fresh process per size: RSS then belongs to this size alone.
     let rss_start = rss_kib();
     // What the in-process test driver holds for this host: one connection's worth.
     let driver_probe = virt::connect::Connect::open(Some(&uri)).unwrap();
@@ -111,9 +150,7 @@ fn bench_size(domains: usize, cycles: usize) {
         median(&mut own),
         median(&mut json),
     );
-    let collector_kib = rss_end
-        .saturating_sub(rss_start)
-        .saturating_sub(2 * driver_kib);
+    let collector_kib = LIVE_BYTES.load(Ordering::Relaxed) / 1024;
     println!(
         "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {own_all:>9.2} {rate:>10.0} {kib:>9} {driver:>10} {coll:>10} {rss:>9}",
         own_all = own + json,
@@ -155,11 +192,51 @@ fn leak_check(domains: usize, cycles: usize, limit_kib: u64) -> bool {
 
 fn main() {
     let options = parse_options();
+    if !options.child {
+        print_header(&options);
+    }
+    if options.child {
+        for &size in &options.sizes {
+            bench_size(size, options.cycles);
+        }
+        return;
+    }
+    leak_check_first(&options);
+    for &size in &options.sizes {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--child",
+                "--sizes",
+                &size.to_string(),
+                "--cycles",
+                &options.cycles.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+fn leak_check_first(options: &Options) {
+    if options.leak_cycles > 0
+        && !leak_check(
+            options.leak_domains,
+            options.leak_cycles,
+            options.leak_limit_kib,
+        )
+    {
+        eprintln!("LEAK: RSS grew beyond the limit");
+        std::process::exit(1);
+    }
+}
+
+fn print_header(options: &Options) {
     println!(
         "virtdiag collector on the test driver, in-process; medians of {} cycles after a warm-up cycle",
         options.cycles
     );
-    println!("times in ms; own = outside libvirt calls; all_own = own + JSON; RSS in KiB");
+    println!("times in ms; own = outside libvirt calls; all_own = own + JSON");
+    println!("driver_KiB = RSS of one test-driver connection to the host; heap_KiB = Rust heap held by the collector (its own memory); rss_KiB = process total (two driver connections)");
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>8} {:>9} {:>10} {:>9} {:>10} {:>10} {:>9}",
         "doms",
@@ -171,21 +248,7 @@ fn main() {
         "records/s",
         "json_KiB",
         "driver_KiB",
-        "own_KiB",
+        "heap_KiB",
         "rss_KiB"
     );
-    for &size in &options.sizes {
-        bench_size(size, options.cycles);
-    }
-    if options.leak_cycles > 0 {
-        std::thread::sleep(Duration::from_millis(10));
-        if !leak_check(
-            options.leak_domains,
-            options.leak_cycles,
-            options.leak_limit_kib,
-        ) {
-            eprintln!("LEAK: RSS grew beyond the limit");
-            std::process::exit(1);
-        }
-    }
 }

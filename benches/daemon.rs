@@ -8,7 +8,7 @@
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -138,33 +138,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// `clients` threads, each on its own connection, asking `request(i)` in a loop for
-/// `seconds`, reading `lines_per_answer(i)` lines (or up to an end line).
-fn latency(
-    agent: &Agent,
-    clients: usize,
-    seconds: u64,
-    request: fn(usize, usize) -> String,
-    until_end: bool,
-) -> Vec<Duration> {
+/// `clients` threads, each on its own connection, asking `request(client, i)` in a loop
+/// for `seconds` and timing each answer: one line, or (`until_end`) everything up to the
+/// `{"count":...,"kind":"end"}` line. Reading is raw bytes, so the client costs little.
+fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize) -> String, until_end: bool) -> Vec<Duration> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
+    let end_marker: &[u8] = if until_end { b"\"kind\":\"end\"" } else { b"" };
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let socket = agent.socket.clone();
             std::thread::spawn(move || {
-                let stream = UnixStream::connect(&socket).unwrap();
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
+                let mut stream = UnixStream::connect(&socket).unwrap();
+                let mut buf = vec![0u8; 1 << 20];
                 let mut samples = Vec::new();
-                let mut line = String::new();
                 let mut i = 0;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    writer.write_all(request(c, i).as_bytes()).unwrap();
+                    stream.write_all(request(c, i).as_bytes()).unwrap();
+                    // The answer ends with a newline after the end marker (or the one line).
+                    let mut tail: Vec<u8> = Vec::new();
                     loop {
-                        line.clear();
-                        reader.read_line(&mut line).unwrap();
-                        if !until_end || line.starts_with("{\"count\"") {
+                        let n = stream.read(&mut buf).unwrap();
+                        assert!(n > 0, "agent closed the connection");
+                        tail.extend_from_slice(&buf[n.saturating_sub(64)..n]);
+                        if tail.len() > 128 {
+                            tail.drain(..tail.len() - 128);
+                        }
+                        if buf[n - 1] == b'\n' && (end_marker.is_empty() || tail.windows(end_marker.len()).any(|w| w == end_marker)) {
                             break;
                         }
                     }
@@ -175,10 +175,7 @@ fn latency(
             })
         })
         .collect();
-    let mut all: Vec<Duration> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
+    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     all.sort();
     all
 }

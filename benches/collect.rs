@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
+#[path = "../tests/common/procfs.rs"]
+mod procfs;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -90,12 +92,7 @@ fn parse_options() -> Options {
 }
 
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap()
+    procfs::rss_kib(std::process::id())
 }
 
 fn fixture_uri(count: usize) -> String {

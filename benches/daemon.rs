@@ -7,6 +7,8 @@
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
+#[path = "../tests/common/procfs.rs"]
+mod procfs;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -102,26 +104,12 @@ impl Agent {
         }
     }
 
-    /// utime + stime of the agent in seconds.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        ticks / 100.0
+        procfs::cpu_seconds(self.child.id())
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap())
-            .unwrap()
+        procfs::rss_kib(self.child.id())
     }
 }
 
@@ -141,7 +129,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// `clients` threads, each on its own connection, asking `request(client, i)` in a loop
 /// for `seconds` and timing each answer: one line, or (`until_end`) everything up to the
 /// `{"count":...,"kind":"end"}` line. Reading is raw bytes, so the client costs little.
-fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize) -> String, until_end: bool) -> Vec<Duration> {
+fn latency(
+    agent: &Agent,
+    clients: usize,
+    seconds: u64,
+    request: fn(usize, usize) -> String,
+    until_end: bool,
+) -> Vec<Duration> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let end_marker: &[u8] = if until_end { b"\"kind\":\"end\"" } else { b"" };
     let handles: Vec<_> = (0..clients)
@@ -164,7 +158,10 @@ fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize
                         if tail.len() > 128 {
                             tail.drain(..tail.len() - 128);
                         }
-                        if buf[n - 1] == b'\n' && (end_marker.is_empty() || tail.windows(end_marker.len()).any(|w| w == end_marker)) {
+                        if buf[n - 1] == b'\n'
+                            && (end_marker.is_empty()
+                                || tail.windows(end_marker.len()).any(|w| w == end_marker))
+                        {
                             break;
                         }
                     }
@@ -175,7 +172,10 @@ fn latency(agent: &Agent, clients: usize, seconds: u64, request: fn(usize, usize
             })
         })
         .collect();
-    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort();
     all
 }

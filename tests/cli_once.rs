@@ -11,6 +11,14 @@ fn virtdiag(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `virtdiag once` on the demo host, one sample right after the other, plus `args`.
+fn once_demo(args: &[&str]) -> Output {
+    let uri = common::demo_uri();
+    let mut all = vec!["once", "--uri", &uri, "--sample-interval", "0"];
+    all.extend_from_slice(args);
+    virtdiag(&all)
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
@@ -42,18 +50,7 @@ fn json_prints_one_valid_record_per_domain_with_rates() {
 
 #[test]
 fn legacy_prints_the_seeds_dictionary_per_domain() {
-    let uri = common::demo_uri();
-    let out = virtdiag(&[
-        "once",
-        "--uri",
-        &uri,
-        "--format",
-        "legacy",
-        "--sample-interval",
-        "0",
-        "--domain",
-        "db-primary",
-    ]);
+    let out = once_demo(&["--format", "legacy", "--domain", "db-primary"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = common::parse_lines(&stdout(&out));
     assert_eq!(lines.len(), 1);
@@ -75,18 +72,7 @@ fn legacy_prints_the_seeds_dictionary_per_domain() {
 
 #[test]
 fn table_prints_the_seeds_table_under_a_heading() {
-    let uri = common::demo_uri();
-    let out = virtdiag(&[
-        "once",
-        "--uri",
-        &uri,
-        "--format",
-        "table",
-        "--sample-interval",
-        "0",
-        "--domain",
-        "build-runner",
-    ]);
+    let out = once_demo(&["--format", "table", "--domain", "build-runner"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let mut lines = text.lines();
@@ -107,16 +93,7 @@ fn table_prints_the_seeds_table_under_a_heading() {
 
 #[test]
 fn a_domain_selected_by_uuid() {
-    let uri = common::demo_uri();
-    let out = virtdiag(&[
-        "once",
-        "--uri",
-        &uri,
-        "--sample-interval",
-        "0",
-        "--domain",
-        "9A8B7C6D-5E4F-4A3B-9C2D-1E0F9A8B7C6D",
-    ]);
+    let out = once_demo(&["--domain", "9A8B7C6D-5E4F-4A3B-9C2D-1E0F9A8B7C6D"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = common::parse_lines(&stdout(&out));
     assert_eq!(lines.len(), 1);
@@ -148,16 +125,7 @@ fn bad_usage_exits_64() {
         assert_eq!(out.status.code(), Some(64), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).is_empty());
     }
-    let uri = common::demo_uri();
-    let out = virtdiag(&[
-        "once",
-        "--uri",
-        &uri,
-        "--sample-interval",
-        "0",
-        "--domain",
-        "nope",
-    ]);
+    let out = once_demo(&["--domain", "nope"]);
     assert_eq!(out.status.code(), Some(64));
     assert!(stderr(&out).contains("no domain named or with UUID 'nope'"));
 }

@@ -63,12 +63,7 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_broken() {
     assert!(agent.log().contains("bogus_key"), "the error names the key");
     let before = agent.cycles();
     agent.wait_cycles(before + 2);
-    let events: Vec<String> = agent
-        .spool_lines()
-        .iter()
-        .filter(|l| l["kind"] == "agent")
-        .map(|l| l["event"].as_str().unwrap().to_string())
-        .collect();
+    let events = agent.events();
     assert!(
         events.contains(&"reloaded".to_string()) && events.contains(&"reload_failed".to_string())
     );
@@ -240,12 +235,7 @@ fn the_agent_starts_before_libvirt_exists_and_reports_why() {
     agent.wait_until("records", Duration::from_secs(10), |a| {
         a.request("list")[0]["count"] == 4
     });
-    let events: Vec<String> = agent
-        .spool_lines()
-        .iter()
-        .filter(|l| l["kind"] == "agent")
-        .map(|l| l["event"].as_str().unwrap().to_string())
-        .collect();
+    let events = agent.events();
     assert_eq!(
         events[..3],
         ["started", "libvirt_disconnected", "libvirt_connected"]

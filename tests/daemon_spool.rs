@@ -37,10 +37,7 @@ fn every_cycle_writes_a_line_per_domain_and_a_cycle_line_all_valid() {
         (1..=seqs.len() as u64).collect::<Vec<_>>(),
         "seq has no gaps"
     );
-    let events: Vec<String> = kinds(&lines, "agent")
-        .iter()
-        .map(|l| l["event"].as_str().unwrap().to_string())
-        .collect();
+    let events = agent.events();
     assert_eq!(events.first().map(String::as_str), Some("started"));
     assert!(events.iter().any(|e| e == "libvirt_connected"));
     assert_eq!(events.last().map(String::as_str), Some("stopping"));

@@ -176,14 +176,18 @@ impl Agent {
         lines
     }
 
+    /// The `event` of every `agent` line in the spool, in order.
+    pub fn events(&self) -> Vec<String> {
+        self.spool_lines()
+            .iter()
+            .filter(|l| l["kind"] == "agent")
+            .map(|l| l["event"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// The agent's resident memory in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap()
+        super::procfs::rss_kib(self.child.id())
     }
 }
 

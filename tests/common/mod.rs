@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: fixtures for libvirt's test driver, the
 //! record schema validator, and the built binary.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub mod agent;
 pub mod fixture;
+pub mod procfs;
 
 /// The repository root.
 pub fn repo_root() -> &'static Path {

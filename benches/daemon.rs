@@ -226,7 +226,6 @@ fn main() {
         agent.rss_kib()
     );
 
-    let domains = o.domains;
     let get = latency(
         &agent,
         o.clients,
@@ -243,11 +242,10 @@ fn main() {
         true,
     );
     report("all", &all);
-    let _ = domains;
     drop(agent);
 
     if o.soak_cycles > 0 {
-        let agent = Agent::start(&workdir, &uri, 0.05);
+        let agent = Agent::start(&workdir, &uri, 0.1);
         agent.wait_cycles(20);
         let started = Instant::now();
         let rss_start = agent.rss_kib();

@@ -21,9 +21,21 @@ if [[ $("$BEDSH" status) == *$'\n'"libvirtd: running"* ]]; then
   exit 2
 fi
 
+# Agents the suite started (run from the copy in $VIRTDIAG_BED/e2e), by PID.
+stop_agents() {
+  local p exe
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2>/dev/null) || continue
+    [[ $exe == "$VIRTDIAG_BED/e2e/virtdiag" && "$(cat "$p/comm" 2>/dev/null)" == virtdiag ]] || continue
+    kill -TERM "${p#/proc/}" 2>/dev/null && echo "e2e: stopped a leftover agent (pid ${p#/proc/})"
+  done
+  return 0
+}
+
 teardown() {
   local rc=$?
   trap - EXIT
+  stop_agents
   "$BEDSH" down >/dev/null 2>&1 || { echo "e2e: bed down failed"; "$BEDSH" status || true; rc=1; }
   exit "$rc"
 }

@@ -197,8 +197,9 @@ fn main() {
     let workdir = dir.join("bench-daemon");
 
     println!(
-        "virtdiag run, {} test-driver domains, interval 1 s, {} clients",
-        o.domains, o.clients
+        "virtdiag run, {} test-driver domains, interval 1 s; get and all: {} clients on their own \
+         connections, back to back, for {} s each; all/1: one client",
+        o.domains, o.clients, o.seconds
     );
     let agent = Agent::start(&workdir, &uri, 1.0);
     agent.wait_cycles(3);
@@ -242,6 +243,8 @@ fn main() {
         true,
     );
     report("all", &all);
+    let all_alone = latency(&agent, 1, o.seconds, |_, _| "all\n".to_string(), true);
+    report("all/1", &all_alone);
     drop(agent);
 
     if o.soak_cycles > 0 {

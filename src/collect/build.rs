@@ -157,9 +157,7 @@ fn disk_records(
     let elapsed = previous.map(|p| p.elapsed);
     let stats_for = |dev: Option<&str>| -> Option<&RawDisk> {
         let dev = dev?;
-        raw.disks
-            .iter()
-            .find(|d| !d.backing && d.name.as_deref() == Some(dev))
+        raw.disks.iter().find(|d| d.name.as_deref() == Some(dev))
     };
     let mut records: Vec<DiskRecord> = inventory
         .disks
@@ -179,7 +177,7 @@ fn disk_records(
             }
         })
         .collect();
-    for stats in raw.disks.iter().filter(|d| !d.backing) {
+    for stats in &raw.disks {
         let known = inventory
             .disks
             .iter()

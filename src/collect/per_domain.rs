@@ -112,7 +112,6 @@ pub fn fill(
                     wr_reqs: u64::try_from(s.wr_req).ok(),
                     wr_bytes: u64::try_from(s.wr_bytes).ok(),
                     errors: u64::try_from(s.errs).ok(),
-                    backing: false,
                 });
             }
         }

@@ -58,8 +58,6 @@ pub struct RawDisk {
     pub wr_reqs: Option<u64>,
     pub wr_bytes: Option<u64>,
     pub errors: Option<u64>,
-    /// A backing-chain element (only with the BACKING flag), not a guest disk.
-    pub backing: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -239,10 +237,6 @@ impl RawStats {
                 disk.path = value.as_str().map(|s| Arc::from(s.as_ref()));
                 return;
             }
-            "backingIndex" => {
-                disk.backing = value.as_u64().is_some_and(|i| i > 0);
-                return;
-            }
             "rd.reqs" => &mut disk.rd_reqs,
             "rd.bytes" => &mut disk.rd_bytes,
             "wr.reqs" => &mut disk.wr_reqs,
@@ -312,6 +306,9 @@ mod tests {
             ("block.0.rd.reqs", ParamValue::ULLong(112)),
             ("block.0.wr.bytes", ParamValue::ULLong(5_606_400)),
             ("block.0.allocation", ParamValue::ULLong(1)),
+            // QEMU reports the top image's index in its backing chain; without the
+            // BACKING flag every block entry is a guest disk, whatever the index.
+            ("block.0.backingIndex", ParamValue::UInt(2)),
             ("perf.cmt", ParamValue::ULLong(1)),
         ]);
         assert_eq!((stats.state, stats.reason), (Some(1), Some(1)));

@@ -190,3 +190,25 @@ fn devices_libvirt_reports_beyond_the_xml_are_appended() {
     let devs: Vec<_> = r.disks.iter().map(|d| d.dev.as_deref()).collect();
     assert_eq!(devs, [Some("vda"), Some("vdz")]);
 }
+
+/// Regression: QEMU reports `block.N.backingIndex` for top-level disks too (vda=2 on a
+/// real host); those disks must keep their counters.
+#[test]
+fn bulk_disks_with_a_backing_index_keep_their_counters() {
+    use crate::libvirt::bulk::ParamValue;
+    let mut stats = RawStats::default();
+    for (name, value) in [
+        ("block.count", ParamValue::UInt(1)),
+        ("block.0.name", ParamValue::String(c"vda")),
+        ("block.0.backingIndex", ParamValue::UInt(2)),
+        ("block.0.rd.bytes", ParamValue::ULLong(4096)),
+        ("block.0.wr.reqs", ParamValue::ULLong(3)),
+    ] {
+        stats.apply_param(name, value);
+    }
+    stats.state = Some(1);
+    let r = record(&stats, Some(1), None);
+    assert_eq!(r.disks.len(), 1);
+    assert_eq!(r.disks[0].read_bytes, Some(4096));
+    assert_eq!(r.disks[0].write_requests, Some(3));
+}

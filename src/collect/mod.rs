@@ -311,7 +311,7 @@ impl Collector {
 
             // Inventory: on first sight, a new id (restart) or a device count change.
             let counts = (connection.in_bulk(Group::Block) && connection.in_bulk(Group::Interface))
-                .then(|| (raw.disks.len(), raw.nics.len()));
+                .then_some((raw.disks.len(), raw.nics.len()));
             let stale = match self.known.get(&key) {
                 None => true,
                 Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),

@@ -59,19 +59,13 @@ impl Connection {
     }
 }
 
-/// Asks for each group alone with ENFORCE_STATS: a driver that cannot serve a group in
-/// bulk refuses it instead of silently returning nothing. Then checks NOWAIT.
+/// Checks that the driver accepts NOWAIT, then asks for each group alone with
+/// ENFORCE_STATS (and NOWAIT, so a domain whose job is held by a hung call is skipped
+/// instead of waited for): a driver that cannot serve a group in bulk refuses it instead
+/// of silently returning nothing.
 fn probe(conn: &Connect) -> Result<(u32, u32), LibvirtError> {
     let enforce = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
     let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
-    let mut groups = 0;
-    for group in Group::ALL {
-        match BulkStats::get_all(conn, group.bit(), enforce) {
-            Ok(_) => groups |= group.bit(),
-            Err(e) if e.class() == ErrorClass::Connection => return Err(e),
-            Err(e) => log_debug!("bulk group {} not supported: {e}", group.name()),
-        }
-    }
     let flags = match BulkStats::get_all(conn, Group::State.bit(), nowait) {
         Ok(_) => nowait,
         Err(e) if e.class() == ErrorClass::Connection => return Err(e),
@@ -80,5 +74,13 @@ fn probe(conn: &Connect) -> Result<(u32, u32), LibvirtError> {
             0
         }
     };
+    let mut groups = 0;
+    for group in Group::ALL {
+        match BulkStats::get_all(conn, group.bit(), enforce | flags) {
+            Ok(_) => groups |= group.bit(),
+            Err(e) if e.class() == ErrorClass::Connection => return Err(e),
+            Err(e) => log_debug!("bulk group {} not supported: {e}", group.name()),
+        }
+    }
     Ok((groups, flags))
 }

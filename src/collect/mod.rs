@@ -6,6 +6,7 @@
 //! field it hit; a lost connection turns into a "disconnected" cycle and a reconnect
 //! on the next one. The collector never fails its caller.
 
+pub mod bounded;
 pub mod build;
 pub mod connection;
 pub mod filter;
@@ -18,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use self::bounded::Bounded;
 use self::build::{build_record, missing, Previous, Sample};
 use self::connection::Connection;
 pub use self::filter::DomainFilter;
@@ -32,6 +34,9 @@ use crate::record::{
     AgentRecord, CollectInfo, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION,
 };
 use crate::{log_debug, log_info, log_warn};
+
+/// How long connecting or the bulk call may take before it is left behind.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the collector needs to know.
 #[derive(Debug, Clone)]
@@ -79,6 +84,8 @@ pub struct Collector {
     seq: u64,
     /// Cycles in a row whose bulk call failed on a connection that seemed alive.
     failed_cycles: u32,
+    /// Connecting and the bulk call run with a time bound (a hung guest holds them).
+    bounded: Bounded,
     churn_log: RateLimiter,
 }
 
@@ -107,6 +114,7 @@ impl Collector {
             known: HashMap::new(),
             seq: 0,
             failed_cycles: 0,
+            bounded: Bounded::new(CALL_TIMEOUT),
             churn_log: RateLimiter::new(Duration::from_secs(300)),
         }
     }
@@ -144,9 +152,43 @@ impl Collector {
     /// themselves); one-shot commands use it to fail fast.
     pub fn connect(&mut self) -> Result<(), LibvirtError> {
         if self.connection.is_none() {
-            self.connection = Some(Connection::open(&self.config.uri, self.config.read_only)?);
+            self.connection = Some(self.open()?);
         }
         Ok(())
+    }
+
+    /// Opens and probes a connection, within the time bound.
+    fn open(&mut self) -> Result<Connection, LibvirtError> {
+        let (uri, read_only) = (self.config.uri.clone(), self.config.read_only);
+        self.bounded
+            .run("connect", move || Connection::open(&uri, read_only))?
+    }
+
+    /// The bulk call on the current connection, within the time bound. On a timeout the
+    /// connection is given up (the abandoned call keeps its own reference) and the call
+    /// is made once more on a fresh one, where NOWAIT skips the hung domain.
+    fn bulk(&mut self) -> Result<BulkStats, LibvirtError> {
+        let mut retried = false;
+        loop {
+            let connection = self.connection.as_ref().expect("connected");
+            let conn = connection.conn.clone();
+            let (groups, flags) = (connection.bulk_groups, connection.bulk_flags);
+            match self.bounded.run("the bulk stats call", move || {
+                BulkStats::get_all(&conn, groups, flags)
+            }) {
+                Ok(result) => return result,
+                Err(timeout) if !retried => {
+                    log_warn!("{timeout}; reconnecting");
+                    self.connection = None;
+                    self.connection = Some(self.open()?);
+                    retried = true;
+                }
+                Err(timeout) => {
+                    self.connection = None;
+                    return Err(timeout);
+                }
+            }
+        }
     }
 
     /// Runs one cycle. Never fails: problems are in the snapshot.
@@ -157,7 +199,7 @@ impl Collector {
         let mut events = Vec::new();
 
         if self.connection.is_none() {
-            match Connection::open(&self.config.uri, self.config.read_only) {
+            match self.open() {
                 Ok(connection) => self.connection = Some(connection),
                 Err(error) => {
                     self.note_connection(false, &ts, error.to_string(), &mut events);
@@ -261,13 +303,9 @@ impl Collector {
         ts: &Arc<str>,
         costs: &mut Costs,
     ) -> Result<Vec<Arc<DomainRecord>>, LibvirtError> {
-        let connection = self.connection.as_ref().expect("connected");
         let call_started = Instant::now();
-        let bulk = BulkStats::get_all(
-            &connection.conn,
-            connection.bulk_groups,
-            connection.bulk_flags,
-        )?;
+        let bulk = self.bulk()?;
+        let connection = self.connection.as_ref().expect("connected");
         let bulk_done = Instant::now();
         costs.bulk = bulk_done - call_started;
 

@@ -102,6 +102,11 @@ pub struct BulkStats {
     len: usize,
 }
 
+// SAFETY: the list is owned exclusively by this value and its domains and typed
+// parameters are libvirt objects that may be used and freed from any thread; no borrow
+// of the list can cross threads with it (records borrow `&self`).
+unsafe impl Send for BulkStats {}
+
 impl BulkStats {
     /// Calls `virConnectGetAllDomainStats(conn, groups, flags)` for every domain, active
     /// or not (no domain-filter flags). `groups` are `VIR_DOMAIN_STATS_*` bits.

@@ -1,0 +1,141 @@
+//! libvirt calls with a time bound.
+//!
+//! A call into a hung QEMU (stopped, or stuck in I/O) takes its domain's job and waits
+//! for the monitor forever; NOWAIT only protects the calls that come after it. libvirt
+//! calls cannot be cancelled, so a call that overruns is left behind on its own thread,
+//! holding its own reference to the connection, and the collector goes on without it.
+//! Later calls made with NOWAIT then skip the hung domain, whose job the abandoned call
+//! still holds. When the guest wakes up, the abandoned call returns and its thread ends.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::libvirt::LibvirtError;
+
+/// Abandoned calls still inside libvirt beyond which no new call is started: if libvirt
+/// itself hangs, the collector must not pile up threads.
+const MAX_ABANDONED: usize = 3;
+
+pub struct Bounded {
+    limit: Duration,
+    abandoned: Vec<(Instant, &'static str, JoinHandle<()>)>,
+}
+
+impl Bounded {
+    pub fn new(limit: Duration) -> Self {
+        Self {
+            limit,
+            abandoned: Vec::new(),
+        }
+    }
+
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// Calls still running that were left behind.
+    pub fn abandoned(&mut self) -> usize {
+        self.abandoned
+            .retain(|(_, _, handle)| !handle.is_finished());
+        self.abandoned.len()
+    }
+
+    /// Runs `call` on a thread of its own and waits at most the limit for it.
+    pub fn run<T: Send + 'static>(
+        &mut self,
+        what: &'static str,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, LibvirtError> {
+        let stuck = self.abandoned();
+        if stuck >= MAX_ABANDONED {
+            let (since, name, _) = &self.abandoned[0];
+            return Err(timeout_error(format!(
+                "{stuck} libvirt calls have not returned (the oldest, {name}, for {:.0} s); not starting {what}",
+                since.elapsed().as_secs_f64()
+            )));
+        }
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name(format!("libvirt {what}"))
+            .spawn(move || {
+                let _ = sender.send(call());
+            });
+        let handle = match spawned {
+            Ok(handle) => handle,
+            Err(e) => {
+                return Err(timeout_error(format!(
+                    "cannot start a thread for {what}: {e}"
+                )))
+            }
+        };
+        match receiver.recv_timeout(self.limit) {
+            Ok(value) => {
+                let _ = handle.join();
+                Ok(value)
+            }
+            Err(_) => {
+                self.abandoned.push((Instant::now(), what, handle));
+                Err(timeout_error(format!(
+                    "libvirt did not answer {what} within {:.0} s (a hung guest or daemon); the call is left behind",
+                    self.limit.as_secs_f64()
+                )))
+            }
+        }
+    }
+}
+
+fn timeout_error(message: String) -> LibvirtError {
+    LibvirtError {
+        code: virt::sys::VIR_ERR_OPERATION_TIMEOUT as i32,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_call_returns_its_value() {
+        let mut bounded = Bounded::new(Duration::from_secs(5));
+        assert_eq!(bounded.run("add", || 2 + 2).unwrap(), 4);
+        assert_eq!(bounded.abandoned(), 0);
+    }
+
+    #[test]
+    fn a_slow_call_is_left_behind_and_the_pile_is_capped() {
+        let mut bounded = Bounded::new(Duration::from_millis(20));
+        let (release, wait) = mpsc::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        for _ in 0..MAX_ABANDONED {
+            let wait = std::sync::Arc::clone(&wait);
+            let started = Instant::now();
+            let err = bounded
+                .run("hang", move || {
+                    let _ = wait.lock().unwrap().recv();
+                })
+                .unwrap_err();
+            assert!(started.elapsed() < Duration::from_secs(2));
+            assert!(
+                err.message.contains("did not answer hang within"),
+                "{}",
+                err.message
+            );
+        }
+        let err = bounded.run("more", || ()).unwrap_err();
+        assert!(
+            err.message.contains("3 libvirt calls have not returned"),
+            "{}",
+            err.message
+        );
+        // The hung calls return: the collector can call again.
+        drop(release);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while bounded.abandoned() > 0 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(bounded.run("again", || 1).unwrap(), 1);
+    }
+}

@@ -19,6 +19,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 section "cargo test"
 cargo test 2>&1
 
+section "end to end: real libvirtd, QEMU guests"
+bash tests/e2e/run.sh
+
 section "packaging"
 bash packaging/install-deps.sh
 bash packaging/check.sh

@@ -220,7 +220,8 @@ fn main() {
     let last = &status["last_cycle"];
     let n = (cycles1 - cycles0).max(1) as f64;
     println!(
-        "per cycle: agent CPU {:.1} ms (in-process test driver included), cycle {:.1} ms, spool {} KiB; RSS {} KiB",
+        "per cycle ({} cycles): agent CPU {:.1} ms (in-process test driver included), cycle {:.1} ms, spool {} KiB; RSS {} KiB",
+        n,
         (cpu1 - cpu0) * 1000.0 / n,
         last["duration_ms"].as_f64().unwrap(),
         ((bytes1 - bytes0) as f64 / n / 1024.0).round(),

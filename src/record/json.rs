@@ -14,6 +14,7 @@ use super::{
 
 /// Appends `record` as one JSON line (with its newline) to `out`.
 pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
+    out.reserve(4096);
     let w = &mut Writer { out };
     w.raw(b"{\"kind\":\"domain\",\"schema\":");
     w.u64(u64::from(record.schema));
@@ -65,6 +66,19 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
     w.raw(b"}\n");
 }
 
+/// Bytes that JSON strings must escape: control characters, `"` and `\\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
 }
@@ -100,38 +114,35 @@ impl Writer<'_> {
         }
     }
 
-    /// A JSON string: quotes, backslashes and control characters escaped.
+    /// A JSON string: quotes, backslashes and control characters escaped. Runs of plain
+    /// bytes are copied at once.
     fn str(&mut self, text: &str) {
         self.out.push(b'"');
-        let bytes = text.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0..=0x1f => b"",
-                _ => continue,
-            };
-            self.out.extend_from_slice(&bytes[start..i]);
-            if escape.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]);
-            } else {
-                self.out.extend_from_slice(escape);
+        let mut rest = text.as_bytes();
+        while let Some(i) = rest.iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
+            self.out.extend_from_slice(&rest[..i]);
+            let b = rest[i];
+            match b {
+                b'"' => self.out.extend_from_slice(b"\\\""),
+                b'\\' => self.out.extend_from_slice(b"\\\\"),
+                b'\n' => self.out.extend_from_slice(b"\\n"),
+                b'\r' => self.out.extend_from_slice(b"\\r"),
+                b'\t' => self.out.extend_from_slice(b"\\t"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    self.out.extend_from_slice(&[
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        HEX[(b >> 4) as usize],
+                        HEX[(b & 0xf) as usize],
+                    ]);
+                }
             }
-            start = i + 1;
+            rest = &rest[i + 1..];
         }
-        self.out.extend_from_slice(&bytes[start..]);
+        self.out.extend_from_slice(rest);
         self.out.push(b'"');
     }
 

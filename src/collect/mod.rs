@@ -9,31 +9,27 @@
 pub mod bounded;
 pub mod build;
 pub mod connection;
+mod domains;
 pub mod filter;
 pub mod inventory;
 pub mod names;
 pub mod per_domain;
 pub mod stats;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use self::bounded::Bounded;
-use self::build::{build_record, missing, Previous, Sample};
+use self::build::missing;
 use self::connection::Connection;
+use self::domains::{CycleContext, Domains};
 pub use self::filter::DomainFilter;
-use self::inventory::Inventory;
-use self::per_domain::{Call, Stop};
 use self::stats::{Group, RawStats};
 use crate::clock;
 use crate::libvirt::bulk::BulkStats;
 use crate::libvirt::{ErrorClass, LibvirtError};
-use crate::log::RateLimiter;
-use crate::record::{
-    AgentRecord, CollectInfo, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION,
-};
-use crate::{log_debug, log_info, log_warn};
+use crate::record::{AgentRecord, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION};
+use crate::{log_info, log_warn};
 
 /// How long connecting or the bulk call may take before it is left behind.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,21 +54,6 @@ pub struct Snapshot {
     pub events: Vec<AgentRecord>,
 }
 
-/// A domain's UUID as raw bytes: the key of everything remembered about it.
-type UuidKey = [u8; 16];
-
-/// What the collector remembers about a domain between cycles.
-struct Known {
-    id: Option<u32>,
-    name: Arc<str>,
-    uuid: Arc<str>,
-    inventory: Arc<Inventory>,
-    /// (disks, NICs) counted by the bulk call last cycle: a change means a hot-plug.
-    device_counts: Option<(usize, usize)>,
-    unsupported: HashSet<Call>,
-    last: Option<(Instant, Arc<DomainRecord>)>,
-}
-
 pub struct Collector {
     config: CollectorConfig,
     uri: Arc<str>,
@@ -80,13 +61,12 @@ pub struct Collector {
     connection: Option<Connection>,
     /// Whether the last cycle was connected (None before the first attempt).
     was_connected: Option<bool>,
-    known: HashMap<UuidKey, Known>,
+    domains: Domains,
     seq: u64,
     /// Cycles in a row whose bulk call failed on a connection that seemed alive.
     failed_cycles: u32,
     /// Connecting and the bulk call run with a time bound (a hung guest holds them).
     bounded: Bounded,
-    churn_log: RateLimiter,
 }
 
 /// Time spent inside libvirt during one cycle.
@@ -111,11 +91,10 @@ impl Collector {
             config,
             connection: None,
             was_connected: None,
-            known: HashMap::new(),
+            domains: Domains::new(),
             seq: 0,
             failed_cycles: 0,
             bounded: Bounded::new(CALL_TIMEOUT),
-            churn_log: RateLimiter::new(Duration::from_secs(300)),
         }
     }
 
@@ -309,163 +288,25 @@ impl Collector {
         let bulk_done = Instant::now();
         costs.bulk = bulk_done - call_started;
 
-        let mut seen: HashSet<UuidKey> = HashSet::with_capacity(bulk.len());
+        let context = CycleContext {
+            ts,
+            ts_unix_s: clock::unix_seconds_now(),
+            host: &self.host,
+            seq: self.seq,
+            bulk_done,
+            filter: &self.config.filter,
+            connection,
+        };
         let mut records = Vec::with_capacity(bulk.len());
-        let ts_unix_s = clock::unix_seconds_now();
-        let filter = &self.config.filter;
-
+        self.domains.begin_cycle();
         for record in bulk.records() {
-            let domain = record.domain();
-            let identity_started = Instant::now();
-            let key = domain.uuid().map(|u| *u.as_bytes());
-            let id = domain.id();
-            costs.identity += identity_started.elapsed();
-            let Ok(key) = key else {
-                continue;
-            };
-            // Names and UUID strings of running domains are cached: a rename needs the
-            // domain shut off, and a restart changes the id.
-            let cached = self
-                .known
-                .get(&key)
-                .filter(|k| id.is_some() && k.id == id)
-                .map(|k| (Arc::clone(&k.name), Arc::clone(&k.uuid)));
-            let (name, uuid) = match cached {
-                Some(names) => names,
-                None => match (domain.name(), domain.uuid_string()) {
-                    (Ok(name), Ok(uuid)) => (Arc::from(name), Arc::from(uuid)),
-                    _ => continue,
-                },
-            };
-            if !filter.matches(&name, &uuid) {
-                continue;
+            if let Some(record) = self.domains.sample(&record, &context, costs)? {
+                records.push(record);
             }
-            let mut raw = RawStats::default();
-            for (param, value) in record.params() {
-                raw.apply_param(param, value);
-            }
-            let active = raw.state.map_or(id.is_some(), names::state_is_active);
-            seen.insert(key);
-
-            // Inventory: on first sight, a new id (restart) or a device count change.
-            let counts = (connection.in_bulk(Group::Block) && connection.in_bulk(Group::Interface))
-                .then_some((raw.disks.len(), raw.nics.len()));
-            let stale = match self.known.get(&key) {
-                None => true,
-                Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),
-            };
-            if stale {
-                let fetch_started = Instant::now();
-                let xml = domain.xml_desc(0);
-                costs.inventory += fetch_started.elapsed();
-                costs.inventory_fetches += 1;
-                let inventory = match xml {
-                    Ok(xml) => inventory::parse(&xml).unwrap_or_else(|e| {
-                        log_warn!("domain {name}: unparsable XML: {e}");
-                        Inventory::default()
-                    }),
-                    Err(e) => {
-                        let e = LibvirtError::from(e);
-                        if e.class() == ErrorClass::Connection {
-                            return Err(e);
-                        }
-                        note_churn(&mut self.churn_log, &name, &e.to_string());
-                        costs.churned += 1;
-                        seen.remove(&key);
-                        continue;
-                    }
-                };
-                let entry = self.known.entry(key).or_insert_with(|| Known {
-                    id,
-                    name: Arc::clone(&name),
-                    uuid: Arc::clone(&uuid),
-                    inventory: Arc::default(),
-                    device_counts: None,
-                    unsupported: HashSet::new(),
-                    last: None,
-                });
-                entry.id = id;
-                entry.name = Arc::clone(&name);
-                entry.inventory = Arc::new(inventory);
-                entry.unsupported.clear();
-            }
-            let known = self.known.get_mut(&key).expect("inserted above");
-            if active {
-                known.device_counts = counts;
-            }
-
-            let mut sources = GroupSources::default();
-            let mut missing_fields = Vec::new();
-            let mut sampled_at = bulk_done;
-            let mut duration = Duration::ZERO;
-            if active {
-                let per_domain_started = Instant::now();
-                let outcome = per_domain::fill(
-                    &domain,
-                    connection,
-                    &known.inventory,
-                    &mut raw,
-                    &mut known.unsupported,
-                    &mut missing_fields,
-                );
-                sampled_at = Instant::now();
-                duration = sampled_at - per_domain_started;
-                costs.per_domain += duration;
-                match outcome {
-                    Ok(()) => {}
-                    Err(Stop::Connection(e)) => return Err(e),
-                    Err(Stop::Vanished) => {
-                        note_churn(&mut self.churn_log, &name, "undefined during the cycle");
-                        costs.churned += 1;
-                        seen.remove(&key);
-                        self.known.remove(&key);
-                        continue;
-                    }
-                    Err(Stop::Stopped) => {
-                        note_churn(&mut self.churn_log, &name, "stopped during the cycle");
-                        costs.churned += 1;
-                        missing_fields.push(missing("*", "domain stopped during the cycle"));
-                    }
-                }
-                sources = group_sources(connection, &raw, &mut missing_fields);
-            } else {
-                sources.state = source_of(connection, Group::State, &raw);
-            }
-            costs.missing_fields += missing_fields.len();
-
-            let known = self.known.get_mut(&key).expect("still known");
-            let previous = known.last.as_ref().map(|(at, record)| Previous {
-                record,
-                elapsed: sampled_at.saturating_duration_since(*at),
-            });
-            let sample = Sample {
-                ts,
-                ts_unix_s,
-                host: &self.host,
-                seq: self.seq,
-                name,
-                uuid,
-                id,
-                active,
-                inventory: &known.inventory,
-                collect: CollectInfo {
-                    sources,
-                    interval_s: None,
-                    duration_ms: ms(duration),
-                    missing: missing_fields,
-                },
-            };
-            let record = Arc::new(build_record(sample, &raw, previous));
-            known.last = active.then(|| (sampled_at, Arc::clone(&record)));
-            records.push(record);
         }
         drop(bulk);
         records.sort_unstable_by(|a, b| a.domain.name.cmp(&b.domain.name));
-
-        // Domains not listed any more were undefined between cycles.
-        let before = self.known.len();
-        self.known.retain(|key, _| seen.contains(key));
-        costs.churned += before - self.known.len();
+        costs.churned += self.domains.end_cycle();
         Ok(records)
     }
 
@@ -514,13 +355,6 @@ impl Collector {
             skipped_ticks: 0,
             spool_lost_lines: 0,
         }
-    }
-}
-
-/// Logs a domain vanishing or stopping mid-cycle: debug level, rate-limited per domain.
-fn note_churn(limiter: &mut RateLimiter, name: &str, what: &str) {
-    if let Some(suppressed) = limiter.check(name, Instant::now()) {
-        log_debug!("domain {name}: {what} (normal churn; {suppressed} similar lines suppressed)");
     }
 }
 

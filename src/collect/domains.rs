@@ -1,0 +1,235 @@
+//! What the collector remembers about each domain between cycles, and how one record of
+//! the bulk call becomes a domain record: identity, inventory, the per-domain fallback,
+//! and rates against the domain's previous record.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::build::{build_record, missing, Previous, Sample};
+use super::connection::Connection;
+use super::inventory::{self, Inventory};
+use super::per_domain::{self, Call, Stop};
+use super::stats::{Group, RawStats};
+use super::{group_sources, ms, names, source_of, Costs, DomainFilter};
+use crate::libvirt::bulk::BulkRecord;
+use crate::libvirt::{ErrorClass, LibvirtError};
+use crate::log::RateLimiter;
+use crate::record::{CollectInfo, DomainRecord, GroupSources};
+use crate::{log_debug, log_warn};
+
+/// A domain's UUID as raw bytes: the key of everything remembered about it.
+type UuidKey = [u8; 16];
+
+/// What the collector remembers about a domain between cycles.
+struct Known {
+    id: Option<u32>,
+    name: Arc<str>,
+    uuid: Arc<str>,
+    inventory: Arc<Inventory>,
+    /// (disks, NICs) counted by the bulk call last cycle: a change means a hot-plug.
+    device_counts: Option<(usize, usize)>,
+    unsupported: HashSet<Call>,
+    last: Option<(Instant, Arc<DomainRecord>)>,
+}
+
+/// The facts of the cycle being collected.
+pub(super) struct CycleContext<'a> {
+    pub ts: &'a Arc<str>,
+    pub ts_unix_s: u64,
+    pub host: &'a Arc<str>,
+    pub seq: u64,
+    pub bulk_done: Instant,
+    pub filter: &'a DomainFilter,
+    pub connection: &'a Connection,
+}
+
+pub(super) struct Domains {
+    known: HashMap<UuidKey, Known>,
+    seen: HashSet<UuidKey>,
+    churn_log: RateLimiter,
+}
+
+impl Domains {
+    pub fn new() -> Self {
+        Self {
+            known: HashMap::new(),
+            seen: HashSet::new(),
+            churn_log: RateLimiter::new(Duration::from_secs(300)),
+        }
+    }
+
+    pub fn begin_cycle(&mut self) {
+        self.seen.clear();
+    }
+
+    /// Forgets the domains this cycle did not list (undefined between cycles); returns
+    /// how many.
+    pub fn end_cycle(&mut self) -> usize {
+        let before = self.known.len();
+        let seen = &self.seen;
+        self.known.retain(|key, _| seen.contains(key));
+        before - self.known.len()
+    }
+
+    /// One bulk record to a domain record; `None` when the domain is filtered out or
+    /// vanished meanwhile. Fails only when the connection broke.
+    pub fn sample(
+        &mut self,
+        record: &BulkRecord<'_>,
+        cycle: &CycleContext<'_>,
+        costs: &mut Costs,
+    ) -> Result<Option<Arc<DomainRecord>>, LibvirtError> {
+        let domain = record.domain();
+        let identity_started = Instant::now();
+        let key = domain.uuid().map(|u| *u.as_bytes());
+        let id = domain.id();
+        costs.identity += identity_started.elapsed();
+        let Ok(key) = key else {
+            return Ok(None);
+        };
+        // Names and UUID strings of running domains are cached: a rename needs the
+        // domain shut off, and a restart changes the id.
+        let cached = self
+            .known
+            .get(&key)
+            .filter(|k| id.is_some() && k.id == id)
+            .map(|k| (Arc::clone(&k.name), Arc::clone(&k.uuid)));
+        let (name, uuid) = match cached {
+            Some(names) => names,
+            None => match (domain.name(), domain.uuid_string()) {
+                (Ok(name), Ok(uuid)) => (Arc::from(name), Arc::from(uuid)),
+                _ => return Ok(None),
+            },
+        };
+        if !cycle.filter.matches(&name, &uuid) {
+            return Ok(None);
+        }
+        let mut raw = RawStats::default();
+        for (param, value) in record.params() {
+            raw.apply_param(param, value);
+        }
+        let active = raw.state.map_or(id.is_some(), names::state_is_active);
+        let connection = cycle.connection;
+
+        // Inventory: on first sight, a new id (restart) or a device count change.
+        let counts = (connection.in_bulk(Group::Block) && connection.in_bulk(Group::Interface))
+            .then_some((raw.disks.len(), raw.nics.len()));
+        let stale = match self.known.get(&key) {
+            None => true,
+            Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),
+        };
+        if stale {
+            let fetch_started = Instant::now();
+            let xml = domain.xml_desc(0);
+            costs.inventory += fetch_started.elapsed();
+            costs.inventory_fetches += 1;
+            let inventory = match xml {
+                Ok(xml) => inventory::parse(&xml).unwrap_or_else(|e| {
+                    log_warn!("domain {name}: unparsable XML: {e}");
+                    Inventory::default()
+                }),
+                Err(e) => {
+                    let e = LibvirtError::from(e);
+                    if e.class() == ErrorClass::Connection {
+                        return Err(e);
+                    }
+                    self.churn(&name, &e.to_string(), costs);
+                    return Ok(None);
+                }
+            };
+            let entry = self.known.entry(key).or_insert_with(|| Known {
+                id,
+                name: Arc::clone(&name),
+                uuid: Arc::clone(&uuid),
+                inventory: Arc::default(),
+                device_counts: None,
+                unsupported: HashSet::new(),
+                last: None,
+            });
+            entry.id = id;
+            entry.name = Arc::clone(&name);
+            entry.inventory = Arc::new(inventory);
+            entry.unsupported.clear();
+        }
+        self.seen.insert(key);
+        let known = self.known.get_mut(&key).expect("inserted above");
+        if active {
+            known.device_counts = counts;
+        }
+
+        let mut sources = GroupSources::default();
+        let mut missing_fields = Vec::new();
+        let mut sampled_at = cycle.bulk_done;
+        let mut duration = Duration::ZERO;
+        if active {
+            let per_domain_started = Instant::now();
+            let outcome = per_domain::fill(
+                &domain,
+                connection,
+                &known.inventory,
+                &mut raw,
+                &mut known.unsupported,
+                &mut missing_fields,
+            );
+            sampled_at = Instant::now();
+            duration = sampled_at - per_domain_started;
+            costs.per_domain += duration;
+            match outcome {
+                Ok(()) => {}
+                Err(Stop::Connection(e)) => return Err(e),
+                Err(Stop::Vanished) => {
+                    self.seen.remove(&key);
+                    self.known.remove(&key);
+                    self.churn(&name, "undefined during the cycle", costs);
+                    return Ok(None);
+                }
+                Err(Stop::Stopped) => {
+                    self.churn(&name, "stopped during the cycle", costs);
+                    missing_fields.push(missing("*", "domain stopped during the cycle"));
+                }
+            }
+            sources = group_sources(connection, &raw, &mut missing_fields);
+        } else {
+            sources.state = source_of(connection, Group::State, &raw);
+        }
+        costs.missing_fields += missing_fields.len();
+
+        let known = self.known.get_mut(&key).expect("still known");
+        let previous = known.last.as_ref().map(|(at, record)| Previous {
+            record,
+            elapsed: sampled_at.saturating_duration_since(*at),
+        });
+        let sample = Sample {
+            ts: cycle.ts,
+            ts_unix_s: cycle.ts_unix_s,
+            host: cycle.host,
+            seq: cycle.seq,
+            name,
+            uuid,
+            id,
+            active,
+            inventory: &known.inventory,
+            collect: CollectInfo {
+                sources,
+                interval_s: None,
+                duration_ms: ms(duration),
+                missing: missing_fields,
+            },
+        };
+        let record = Arc::new(build_record(sample, &raw, previous));
+        known.last = active.then(|| (sampled_at, Arc::clone(&record)));
+        Ok(Some(record))
+    }
+
+    /// A domain vanishing or stopping mid-cycle: normal churn, logged at debug level,
+    /// rate-limited per domain.
+    fn churn(&mut self, name: &str, what: &str, costs: &mut Costs) {
+        costs.churned += 1;
+        if let Some(suppressed) = self.churn_log.check(name, Instant::now()) {
+            log_debug!(
+                "domain {name}: {what} (normal churn; {suppressed} similar lines suppressed)"
+            );
+        }
+    }
+}

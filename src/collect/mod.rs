@@ -304,7 +304,10 @@ impl Collector {
                 records.push(record);
             }
         }
+        // Freeing the list releases every record and domain inside libvirt: libvirt time.
+        let free_started = Instant::now();
         drop(bulk);
+        costs.bulk += free_started.elapsed();
         records.sort_unstable_by(|a, b| a.domain.name.cmp(&b.domain.name));
         costs.churned += self.domains.end_cycle();
         Ok(records)

@@ -247,10 +247,10 @@ impl Daemon {
     fn ingest(&mut self, cycle: Cycle) {
         let Cycle {
             mut snapshot,
-            lines,
-            spans,
+            latest,
             served_request,
         } = cycle;
+        let lines = latest.lines_arc();
         snapshot.cycle.spool_lost_lines = self.unreported_lost;
 
         let mut buf = Vec::with_capacity(lines.len() + 1024);
@@ -289,12 +289,7 @@ impl Daemon {
 
         // The latest records: a disconnected cycle keeps the last known ones.
         if c.connected {
-            self.latest = Latest::new(
-                snapshot.seq,
-                snapshot.records.clone(),
-                Arc::clone(&lines),
-                spans,
-            );
+            self.latest = latest;
         }
 
         // On-demand answers and watchers.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mio::Waker;
 
 use crate::collect::{Collector, CollectorConfig, Snapshot};
+use crate::query::answers::Latest;
 
 /// What the loop asks of the collector thread.
 pub enum Command {
@@ -29,9 +30,9 @@ pub enum Command {
 /// One finished cycle, ready for the spool and the socket.
 pub struct Cycle {
     pub snapshot: Snapshot,
-    /// Every domain record's JSON line, in record order.
-    pub lines: Arc<Vec<u8>>,
-    pub spans: Vec<Range<usize>>,
+    /// The records as the socket answers them: serialized lines and lookups, built here
+    /// so the event loop only swaps them in.
+    pub latest: Latest,
     /// The highest on-demand request this cycle answers (0: none).
     pub served_request: u64,
 }
@@ -125,10 +126,15 @@ fn run(
         }
         snapshot.cycle.skipped_ticks = skipped_ticks;
         let (lines, spans) = serialize(&snapshot);
+        let latest = Latest::new(
+            snapshot.seq,
+            snapshot.records.clone(),
+            Arc::new(lines),
+            spans,
+        );
         let cycle = Cycle {
             snapshot,
-            lines: Arc::new(lines),
-            spans,
+            latest,
             served_request,
         };
         if cycles.send(cycle).is_err() {

@@ -57,6 +57,11 @@ impl Latest {
         self.records.len()
     }
 
+    /// Every record's JSON line, in order (shared, not copied).
+    pub fn lines_arc(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&self.lines)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

@@ -222,6 +222,15 @@ impl Daemon {
                     }
                 }
             }
+            if self.worker.handle.is_finished() {
+                // Only a panic ends the collector thread before shutdown: without it the
+                // agent would answer stale data forever. Exit, so the service manager
+                // restarts it.
+                self.take_cycles();
+                self.agent_line("stopping", "the collector thread ended unexpectedly".into());
+                self.server.close(self.poll.registry());
+                return Err(Error::Software("the collector thread ended unexpectedly".into()));
+            }
             if let Some(period) = watchdog {
                 // Ping only while cycles complete: a wedged collector gets restarted.
                 let healthy = self

@@ -337,3 +337,26 @@ fn legacy_view_has_exactly_the_seeds_keys() {
     let line = legacy::line(web);
     assert_eq!(line["domain"], Value::from("instance-0000002a"));
 }
+
+#[test]
+fn the_default_test_host_and_a_one_domain_host() {
+    for (uri, name) in [
+        ("test:///default".to_string(), "test"),
+        (common::fixture_uri(1), "vm-00000"),
+    ] {
+        let mut c = collector(&uri);
+        c.collect();
+        std::thread::sleep(Duration::from_millis(10));
+        let snapshot = c.collect();
+        validate_snapshot(&snapshot);
+        assert_eq!(snapshot.records.len(), 1, "{uri}");
+        let record = by_name(&snapshot, name);
+        assert_eq!(record.domain.state, "running");
+        assert!(record.cpu.as_ref().unwrap().utilisation_pct.is_some());
+        assert!(
+            record.collect.missing.is_empty(),
+            "{:?}",
+            record.collect.missing
+        );
+    }
+}

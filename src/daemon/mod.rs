@@ -229,7 +229,9 @@ impl Daemon {
                 self.take_cycles();
                 self.agent_line("stopping", "the collector thread ended unexpectedly".into());
                 self.server.close(self.poll.registry());
-                return Err(Error::Software("the collector thread ended unexpectedly".into()));
+                return Err(Error::Software(
+                    "the collector thread ended unexpectedly".into(),
+                ));
             }
             if let Some(period) = watchdog {
                 // Ping only while cycles complete: a wedged collector gets restarted.

@@ -277,6 +277,45 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic_and_errors_stay_one_line() {
+        // A deterministic xorshift stream: the same inputs every run.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let words: [&[u8]; 6] = [
+            b"get ",
+            b"all ",
+            b"format=",
+            b"legacy",
+            b"watch",
+            b"\xc3\xa9",
+        ];
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut line = Vec::with_capacity(len + 8);
+            while line.len() < len {
+                let r = next();
+                if r % 4 == 0 {
+                    line.extend_from_slice(words[(r >> 8) as usize % words.len()]);
+                } else {
+                    line.push((r >> 16) as u8);
+                }
+            }
+            line.retain(|&b| b != b'\n');
+            if let Err(e) = parse(&line) {
+                let text = e.to_line();
+                assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 1);
+                let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
+                assert!(value["error"]["code"].is_string());
+            }
+        }
+    }
+
+    #[test]
     fn an_unknown_command_is_shown_truncated() {
         let long = "x".repeat(1000);
         assert!(err(long.as_bytes()).message.len() < 200);

@@ -17,7 +17,7 @@ use mio::{Events, Poll, Token, Waker};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGXFSZ};
 use signal_hook_mio::v1_0::Signals;
 
-use self::status::{ClientStatus, CycleSummary, SpoolStatus, Status};
+use self::status::{ClientStatus, CycleSummary, Status};
 use self::worker::{Command, Cycle, Worker};
 use crate::clock;
 use crate::collect::CollectorConfig;
@@ -63,11 +63,7 @@ struct Daemon {
 /// Runs the agent until SIGTERM or SIGINT.
 pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let config = config::load(&source, &overrides).map_err(Error::Config)?;
-    let host: Arc<str> = Arc::from(if config.host.is_empty() {
-        crate::host::local_hostname()
-    } else {
-        config.host.clone()
-    });
+    let host = record_host(&config);
 
     let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {
         Error::Config(format!(
@@ -114,25 +110,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     )
     .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
 
-    let status = Status {
-        kind: "status",
-        version: env!("CARGO_PKG_VERSION"),
-        pid: std::process::id(),
-        started: clock::now_rfc3339(),
-        uptime_s: 0,
-        uri: config.uri.clone(),
-        connected: false,
-        disconnect_reason: None,
-        interval_seconds: config.interval_seconds,
-        cycles: 0,
-        last_cycle: None,
-        skipped_ticks: 0,
-        spool: SpoolStatus {
-            path: config.spool.path.clone(),
-            stats: spool.stats().clone(),
-        },
-        clients: ClientStatus::default(),
-    };
+    let status = Status::new(&config, spool.stats().clone());
     let mut daemon = Daemon {
         source,
         overrides,
@@ -455,11 +433,7 @@ impl Daemon {
         }
         self.server.set_limits(limits(&new));
         if new.host != self.config.host {
-            self.host = Arc::from(if new.host.is_empty() {
-                crate::host::local_hostname()
-            } else {
-                new.host.clone()
-            });
+            self.host = record_host(&new);
         }
         self.spool.set_config(new.spool.clone());
         let _ = self.worker.commands.send(Command::Reconfigure {
@@ -502,6 +476,15 @@ impl Daemon {
         self.agent_line("stopping", format!("stopping on signal {signal}"));
         self.server.close(self.poll.registry());
         Ok(())
+    }
+}
+
+/// The `host` of records: the configured one, or this machine's name.
+fn record_host(config: &Config) -> Arc<str> {
+    if config.host.is_empty() {
+        Arc::from(crate::host::local_hostname())
+    } else {
+        Arc::from(config.host.as_str())
     }
 }
 

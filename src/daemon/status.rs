@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::record::CycleRecord;
 use crate::spool::SpoolStats;
 
@@ -70,6 +71,29 @@ pub struct ClientStatus {
 }
 
 impl Status {
+    /// The status of an agent that has just started.
+    pub fn new(config: &Config, spool: SpoolStats) -> Self {
+        Self {
+            kind: "status",
+            version: env!("CARGO_PKG_VERSION"),
+            pid: std::process::id(),
+            started: crate::clock::now_rfc3339(),
+            uptime_s: 0,
+            uri: config.uri.clone(),
+            connected: false,
+            disconnect_reason: None,
+            interval_seconds: config.interval_seconds,
+            cycles: 0,
+            last_cycle: None,
+            skipped_ticks: 0,
+            spool: SpoolStatus {
+                path: config.spool.path.clone(),
+                stats: spool,
+            },
+            clients: ClientStatus::default(),
+        }
+    }
+
     /// One line for systemd's STATUS=.
     pub fn summary(&self) -> String {
         let libvirt = if self.connected {

@@ -24,8 +24,8 @@ use crate::collect::CollectorConfig;
 use crate::config::{self, Config, Overrides, Source};
 use crate::error::{Error, Result};
 use crate::notify::{self, Notifier};
-use crate::query::answers::{self, Latest};
-use crate::query::protocol::{Format, Request};
+use crate::query::answers::{self, Latest, Payload};
+use crate::query::protocol::{Format, ProtocolError, Request};
 use crate::query::server::{Incoming, Limits, Server};
 use crate::record::AgentRecord;
 use crate::spool::Spool;
@@ -289,35 +289,31 @@ impl Daemon {
                 self.awaiting.push((request, token, format));
                 continue;
             }
-            let mut out = Vec::new();
-            if let Some(error) = &snapshot.cycle.error {
-                crate::query::protocol::ProtocolError::new("cycle_failed", error.clone())
-                    .to_line_into(&mut out);
-            } else {
-                self.latest.all(format, &mut out);
-            }
-            self.server.send(token, &out, registry);
+            let answer = match &snapshot.cycle.error {
+                Some(error) => Payload {
+                    shared: None,
+                    owned: ProtocolError::new("cycle_failed", error.clone()).to_line(),
+                },
+                None => self.latest.all(format),
+            };
+            self.server.send_payload(token, &answer, registry);
             self.server.set_awaiting(token, false, registry);
             self.server.answered(token, registry);
         }
+        // Watchers get the new records (none after a disconnected cycle) and the cycle line.
         let latest = &self.latest;
         let cycle_line = &snapshot.cycle;
         let fresh = c.connected;
         self.server.broadcast(
             |format| {
-                let mut out = Vec::new();
+                let cycle = |out: &mut Vec<u8>| answers::line(cycle_line, out);
                 if fresh {
-                    match format {
-                        Format::Json => out.extend_from_slice(&lines),
-                        Format::Legacy => {
-                            for i in 0..latest.len() {
-                                latest.write_record(i, format, &mut out);
-                            }
-                        }
-                    }
+                    latest.records_then(format, cycle)
+                } else {
+                    let mut payload = Payload::default();
+                    cycle(&mut payload.owned);
+                    payload
                 }
-                answers::line(cycle_line, &mut out);
-                out
             },
             registry,
         );
@@ -364,7 +360,11 @@ impl Daemon {
                     e.to_line_into(&mut out);
                 }
             }
-            Request::All { format } => self.latest.all(format, &mut out),
+            Request::All { format } => {
+                let answer = self.latest.all(format);
+                self.server.send_payload(token, &answer, registry);
+                return;
+            }
             Request::Collect { format } => {
                 let request = self.request_cycle();
                 self.awaiting.push((request, token, format));

@@ -14,6 +14,23 @@ use super::protocol::{Format, ProtocolError, COMMANDS};
 use crate::record::{DomainRecord, SCHEMA_VERSION};
 use crate::views::legacy;
 
+/// An answer: a buffer shared with other clients (a cycle's serialized lines, never
+/// copied per client), then bytes of its own.
+#[derive(Default)]
+pub struct Payload {
+    pub shared: Option<Arc<Vec<u8>>>,
+    pub owned: Vec<u8>,
+}
+
+impl Payload {
+    /// The whole answer as one buffer (for tests and small answers).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut bytes = self.shared.as_deref().cloned().unwrap_or_default();
+        bytes.extend_from_slice(&self.owned);
+        bytes
+    }
+}
+
 /// The latest cycle's records, their serialized lines and lookups by name, UUID and id.
 #[derive(Default)]
 pub struct Latest {
@@ -107,17 +124,24 @@ impl Latest {
         }
     }
 
-    /// `all`: every record, then the end line.
-    pub fn all(&self, format: Format, out: &mut Vec<u8>) {
+    /// Every record in `format`, then `tail`: the JSON lines are shared, not copied.
+    pub fn records_then(&self, format: Format, tail: impl FnOnce(&mut Vec<u8>)) -> Payload {
+        let mut payload = Payload::default();
         match format {
-            Format::Json => out.extend_from_slice(&self.lines),
+            Format::Json => payload.shared = Some(Arc::clone(&self.lines)),
             Format::Legacy => {
                 for index in 0..self.records.len() {
-                    self.write_record(index, format, out);
+                    self.write_record(index, format, &mut payload.owned);
                 }
             }
         }
-        end_line(self.records.len(), self.seq, out);
+        tail(&mut payload.owned);
+        payload
+    }
+
+    /// `all`: every record, then the end line.
+    pub fn all(&self, format: Format) -> Payload {
+        self.records_then(format, |out| end_line(self.records.len(), self.seq, out))
     }
 
     /// `list`: one document with every domain's identity.
@@ -245,11 +269,15 @@ mod tests {
         assert_eq!(e.code, "unknown_domain");
         assert!(out.is_empty());
 
-        let mut out = Vec::new();
-        l.all(Format::Legacy, &mut out);
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(l.all(Format::Legacy).to_vec()).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 3);
+        let json = l.all(Format::Json);
+        assert!(
+            Arc::ptr_eq(json.shared.as_ref().unwrap(), &l.lines_arc()),
+            "shared, not copied"
+        );
+        assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
         assert!(lines[0].starts_with("{\"diagnostics\""));
         assert_eq!(lines[2], r#"{"count":2,"kind":"end","seq":3}"#);
 

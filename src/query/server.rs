@@ -8,15 +8,17 @@
 //! collection); a client whose unread output exceeds 8 MiB is dropped. Nothing here
 //! blocks: every socket is non-blocking and served from one poll loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
+use super::answers::Payload;
 use super::protocol::{self, Format, ProtocolError, Request, MAX_REQUEST_BYTES};
 
 /// Unread output beyond which a client is dropped.
@@ -37,11 +39,76 @@ pub enum Incoming {
     Error(Token, ProtocolError),
 }
 
+enum Chunk {
+    Owned(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(bytes) => bytes,
+            Chunk::Shared(bytes) => bytes,
+        }
+    }
+}
+
+/// The bytes owed to a client, in order.
+#[derive(Default)]
+struct Output {
+    chunks: VecDeque<Chunk>,
+    /// How much of the front chunk is written.
+    offset: usize,
+    pending: usize,
+}
+
+impl Output {
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending += bytes.len();
+        match self.chunks.back_mut() {
+            Some(Chunk::Owned(last)) => last.extend_from_slice(bytes),
+            _ => self.chunks.push_back(Chunk::Owned(bytes.to_vec())),
+        }
+    }
+
+    fn push_payload(&mut self, payload: &Payload) {
+        if let Some(shared) = payload.shared.as_ref().filter(|s| !s.is_empty()) {
+            self.pending += shared.len();
+            self.chunks.push_back(Chunk::Shared(Arc::clone(shared)));
+        }
+        self.push(&payload.owned);
+    }
+
+    /// Writes until done or the socket would block.
+    fn write_to(&mut self, stream: &mut UnixStream) -> io::Result<()> {
+        while let Some(front) = self.chunks.front() {
+            let bytes = &front.bytes()[self.offset..];
+            match stream.write(bytes) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => {
+                    self.offset += n;
+                    self.pending -= n;
+                    if n == bytes.len() {
+                        self.chunks.pop_front();
+                        self.offset = 0;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 struct Client {
     stream: UnixStream,
     input: Vec<u8>,
-    output: Vec<u8>,
-    written: usize,
+    output: Output,
     last_activity: Instant,
     watching: Option<Format>,
     /// Waiting for the answer of an on-demand collection.
@@ -173,8 +240,7 @@ impl Server {
                 Client {
                     stream,
                     input: Vec::new(),
-                    output: Vec::new(),
-                    written: 0,
+                    output: Output::default(),
                     last_activity: Instant::now(),
                     watching: None,
                     awaiting: false,
@@ -225,7 +291,15 @@ impl Server {
     /// Queues bytes for a client and writes what the socket takes now.
     pub fn send(&mut self, token: Token, bytes: &[u8], registry: &Registry) {
         if let Some(client) = self.clients.get_mut(&token) {
-            client.output.extend_from_slice(bytes);
+            client.output.push(bytes);
+        }
+        self.settle(token, registry, false);
+    }
+
+    /// Queues an answer with a shared part for a client.
+    pub fn send_payload(&mut self, token: Token, payload: &Payload, registry: &Registry) {
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.output.push_payload(payload);
         }
         self.settle(token, registry, false);
     }
@@ -253,21 +327,21 @@ impl Server {
         self.settle(token, registry, false);
     }
 
-    /// Sends a cycle's lines to every watcher, `lines_for` giving the bytes per format.
-    pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Vec<u8>, registry: &Registry) {
+    /// Sends a cycle's lines to every watcher, `lines_for` giving them per format.
+    pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Payload, registry: &Registry) {
         let watchers: Vec<(Token, Format)> = self
             .clients
             .iter()
             .filter_map(|(t, c)| c.watching.map(|f| (*t, f)))
             .collect();
-        let mut cache: Vec<(Format, Vec<u8>)> = Vec::new();
+        let mut cache: Vec<(Format, Payload)> = Vec::new();
         for (token, format) in watchers {
             if !cache.iter().any(|(f, _)| *f == format) {
                 cache.push((format, lines_for(format)));
             }
-            let bytes = &cache.iter().find(|(f, _)| *f == format).expect("cached").1;
+            let payload = &cache.iter().find(|(f, _)| *f == format).expect("cached").1;
             if let Some(client) = self.clients.get_mut(&token) {
-                client.output.extend_from_slice(bytes);
+                client.output.push_payload(payload);
             }
             self.settle(token, registry, false);
         }
@@ -327,7 +401,7 @@ impl Server {
             self.remove(token, registry);
             return;
         }
-        let pending = client.output.len() - client.written;
+        let pending = client.output.pending;
         if pending > MAX_PENDING_OUTPUT {
             crate::log_warn!("client {}: {pending} bytes unread, dropping it", token.0);
             self.dropped_clients += 1;
@@ -430,23 +504,7 @@ fn too_long(client: &mut Client, token: Token, incoming: &mut Vec<Incoming>) -> 
     Ok(())
 }
 
-/// Writes until done or the socket would block.
+/// Writes what the socket takes now.
 fn flush(client: &mut Client) -> io::Result<()> {
-    while client.written < client.output.len() {
-        match client.stream.write(&client.output[client.written..]) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(n) => client.written += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    if client.written == client.output.len() {
-        client.output.clear();
-        client.written = 0;
-    } else if client.written > 1024 * 1024 {
-        client.output.drain(..client.written);
-        client.written = 0;
-    }
-    Ok(())
+    client.output.write_to(&mut client.stream)
 }

@@ -314,7 +314,7 @@ impl Collector {
     }
 
     fn cycle_record(
-        &self,
+        &mut self,
         ts: &Arc<str>,
         started: Instant,
         costs: &Costs,
@@ -355,6 +355,7 @@ impl Collector {
             inventory_fetches: costs.inventory_fetches,
             missing_fields: costs.missing_fields,
             churned_domains: costs.churned,
+            abandoned_calls: self.bounded.abandoned(),
             skipped_ticks: 0,
             spool_lost_lines: 0,
         }

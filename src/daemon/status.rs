@@ -35,6 +35,7 @@ pub struct CycleSummary {
     pub domains: usize,
     pub active: usize,
     pub missing_fields: usize,
+    pub abandoned_calls: usize,
     pub error: Option<String>,
     pub age_s: f64,
 }
@@ -48,6 +49,7 @@ impl CycleSummary {
             domains: cycle.domains,
             active: cycle.active,
             missing_fields: cycle.missing_fields,
+            abandoned_calls: cycle.abandoned_calls,
             error: cycle.error.clone(),
             age_s: 0.0,
         }

@@ -204,6 +204,9 @@ pub struct CycleRecord {
     pub inventory_fetches: usize,
     pub missing_fields: usize,
     pub churned_domains: usize,
+    /// libvirt calls left behind after overrunning the time bound, still running (a
+    /// hung guest or daemon).
+    pub abandoned_calls: usize,
     /// Ticks skipped because a cycle overran (daemon only).
     pub skipped_ticks: u64,
     /// Spool lines lost to write errors since the previous cycle (daemon only).

@@ -3,7 +3,9 @@
 //! The collector ([`collect`]) takes one snapshot of every domain per cycle through
 //! libvirt ([`libvirt`] holds the raw calls); each snapshot is a list of
 //! [`record`]s, the one schema every output is made of. [`views`] project a record for
-//! people and legacy consumers. [`commands`] are the CLI's subcommands.
+//! people and legacy consumers. [`daemon`] is the long-running agent: the event loop
+//! that owns the [`spool`], the [`query`] socket and the signals, with the collector on
+//! a thread of its own. [`commands`] are the CLI's subcommands.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod cli;

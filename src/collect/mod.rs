@@ -4,7 +4,8 @@
 //! the groups the driver does not serve in bulk. Inventory (the domain XML) is fetched
 //! when a domain is first seen or its definition changed. A failure costs only the
 //! field it hit; a lost connection turns into a "disconnected" cycle and a reconnect
-//! on the next one. The collector never fails its caller.
+//! on the next one; a call into a hung guest is bounded ([`bounded`]). The collector
+//! never fails its caller.
 
 pub mod bounded;
 pub mod build;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::Fsync;
 use crate::log::Level;
 
 const EXAMPLES: &str = "\
@@ -35,6 +36,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once at start-up")]
 pub enum Command {
     /// Run the agent: collect every interval, append to the spool, answer on the socket.
     Run(RunArgs),
@@ -75,6 +77,44 @@ pub struct RunArgs {
     /// Query socket (key `socket.path`).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+
+    /// Collect only these domains: glob on the name or exact UUID; repeat for several
+    /// (key `domains.include`).
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+
+    /// Skip these domains; repeat for several (key `domains.exclude`).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+
+    /// Rotate the spool before it grows past this size (key `spool.max_bytes`).
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<i64>,
+
+    /// Rotated spool files to keep (key `spool.keep`).
+    #[arg(long, value_name = "FILES")]
+    pub keep: Option<i64>,
+
+    /// When to fdatasync the spool: cycle or never (key `spool.fsync`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_fsync)]
+    pub fsync: Option<Fsync>,
+
+    /// Octal mode of the socket file, e.g. 0660 (key `socket.mode`).
+    #[arg(long, value_name = "MODE")]
+    pub socket_mode: Option<String>,
+
+    /// Group given the socket file; empty for the process's group (key `socket.group`).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+
+    /// Clients served at once (key `socket.max_clients`).
+    #[arg(long, value_name = "N")]
+    pub max_clients: Option<i64>,
+
+    /// Seconds of silence before a client is disconnected (key
+    /// `socket.idle_timeout_seconds`).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +178,14 @@ pub enum Format {
     Legacy,
     /// The seed's Property | Value table per domain.
     Table,
+}
+
+fn parse_fsync(text: &str) -> Result<Fsync, String> {
+    match text {
+        "cycle" => Ok(Fsync::Cycle),
+        "never" => Ok(Fsync::Never),
+        _ => Err(format!("'{text}' is not one of cycle, never")),
+    }
 }
 
 fn parse_level(text: &str) -> Result<Level, String> {

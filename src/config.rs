@@ -114,6 +114,17 @@ pub struct Overrides {
     pub host: Option<String>,
     pub spool_path: Option<PathBuf>,
     pub socket_path: Option<PathBuf>,
+    /// Replaces `domains.include` when not empty.
+    pub include: Vec<String>,
+    /// Replaces `domains.exclude` when not empty.
+    pub exclude: Vec<String>,
+    pub spool_max_bytes: Option<i64>,
+    pub spool_keep: Option<i64>,
+    pub fsync: Option<Fsync>,
+    pub socket_mode: Option<String>,
+    pub socket_group: Option<String>,
+    pub max_clients: Option<i64>,
+    pub idle_timeout_seconds: Option<f64>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
@@ -257,18 +268,12 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.spool.path = path.into_inner();
         }
         if let Some(max) = spool.max_bytes {
-            let value = *max.get_ref();
-            if value < 4096 {
-                return Err(bad("spool.max_bytes", max.span(), "must be at least 4096"));
-            }
-            config.spool.max_bytes = value as u64;
+            config.spool.max_bytes = check_max_bytes(*max.get_ref())
+                .map_err(|why| bad("spool.max_bytes", max.span(), &why))?;
         }
         if let Some(keep) = spool.keep {
-            let value = *keep.get_ref();
-            if !(0..=1000).contains(&value) {
-                return Err(bad("spool.keep", keep.span(), "must be between 0 and 1000"));
-            }
-            config.spool.keep = value as u32;
+            config.spool.keep =
+                check_keep(*keep.get_ref()).map_err(|why| bad("spool.keep", keep.span(), &why))?;
         }
         if let Some(fsync) = spool.fsync {
             config.spool.fsync = fsync;
@@ -289,26 +294,12 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.socket.group = group;
         }
         if let Some(max) = socket.max_clients {
-            let value = *max.get_ref();
-            if !(1..=10_000).contains(&value) {
-                return Err(bad(
-                    "socket.max_clients",
-                    max.span(),
-                    "must be between 1 and 10000",
-                ));
-            }
-            config.socket.max_clients = value as usize;
+            config.socket.max_clients = check_max_clients(*max.get_ref())
+                .map_err(|why| bad("socket.max_clients", max.span(), &why))?;
         }
         if let Some(idle) = socket.idle_timeout_seconds {
-            let value = idle.get_ref().value();
-            if !(value.is_finite() && value > 0.0) {
-                return Err(bad(
-                    "socket.idle_timeout_seconds",
-                    idle.span(),
-                    "must be a positive number",
-                ));
-            }
-            config.socket.idle_timeout_seconds = value;
+            config.socket.idle_timeout_seconds = check_idle_timeout(idle.get_ref().value())
+                .map_err(|why| bad("socket.idle_timeout_seconds", idle.span(), &why))?;
         }
     }
     Ok(config)
@@ -334,7 +325,66 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
     if let Some(path) = &overrides.socket_path {
         config.socket.path = absolute(path);
     }
+    if !overrides.include.is_empty() {
+        config.domains.include = overrides.include.clone();
+    }
+    if !overrides.exclude.is_empty() {
+        config.domains.exclude = overrides.exclude.clone();
+    }
+    if let Some(max) = overrides.spool_max_bytes {
+        config.spool.max_bytes =
+            check_max_bytes(max).map_err(|why| format!("--max-bytes: {why}"))?;
+    }
+    if let Some(keep) = overrides.spool_keep {
+        config.spool.keep = check_keep(keep).map_err(|why| format!("--keep: {why}"))?;
+    }
+    if let Some(fsync) = overrides.fsync {
+        config.spool.fsync = fsync;
+    }
+    if let Some(mode) = &overrides.socket_mode {
+        config.socket.mode = parse_mode(mode).map_err(|why| format!("--socket-mode: {why}"))?;
+    }
+    if let Some(group) = &overrides.socket_group {
+        config.socket.group = group.clone();
+    }
+    if let Some(max) = overrides.max_clients {
+        config.socket.max_clients =
+            check_max_clients(max).map_err(|why| format!("--max-clients: {why}"))?;
+    }
+    if let Some(idle) = overrides.idle_timeout_seconds {
+        config.socket.idle_timeout_seconds =
+            check_idle_timeout(idle).map_err(|why| format!("--idle-timeout: {why}"))?;
+    }
     Ok(())
+}
+
+fn check_max_bytes(bytes: i64) -> Result<u64, String> {
+    u64::try_from(bytes)
+        .ok()
+        .filter(|&b| b >= 4096)
+        .ok_or_else(|| format!("{bytes} is less than 4096 bytes"))
+}
+
+fn check_keep(files: i64) -> Result<u32, String> {
+    u32::try_from(files)
+        .ok()
+        .filter(|&f| f <= 1000)
+        .ok_or_else(|| format!("{files} is not between 0 and 1000"))
+}
+
+fn check_max_clients(clients: i64) -> Result<usize, String> {
+    usize::try_from(clients)
+        .ok()
+        .filter(|c| (1..=10_000).contains(c))
+        .ok_or_else(|| format!("{clients} is not between 1 and 10000"))
+}
+
+fn check_idle_timeout(seconds: f64) -> Result<f64, String> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("{seconds} is not a positive number of seconds"))
+    }
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -144,6 +144,61 @@ fn a_stale_socket_file_is_replaced_but_a_regular_file_is_not() {
 }
 
 #[test]
+fn flags_override_every_kind_of_key() {
+    let dir = workdir("flags");
+    let config = format!("{}[socket]\nmax_clients = 64\n", demo_config(5.0));
+    let flags = [
+        "--interval",
+        "0.2",
+        "--include",
+        "db-*",
+        "--include",
+        "spare",
+        "--exclude",
+        "spare",
+        "--max-clients",
+        "7",
+        "--idle-timeout",
+        "9",
+        "--socket-mode",
+        "0600",
+        "--fsync",
+        "never",
+        "--keep",
+        "2",
+        "--max-bytes",
+        "100000",
+    ];
+    let mut agent = Agent::start_with(&dir, &config, &[], &flags);
+    agent.wait_cycles(2);
+    let status = agent.status();
+    assert_eq!(status["interval_seconds"], 0.2);
+    assert_eq!(status["clients"]["max"], 7);
+    let list = &agent.request("list")[0];
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["domains"][0]["name"], "db-primary");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&agent.socket).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    let out = Command::new(common::binary())
+        .args([
+            "run",
+            "--uri",
+            "test:///default",
+            "--max-clients",
+            "0",
+            "--socket",
+        ])
+        .arg(dir.join("other.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-clients"));
+}
+
+#[test]
 fn a_missing_spool_directory_exits_78() {
     let dir = workdir("nospool");
     let out = Command::new(common::binary())

@@ -160,7 +160,7 @@ fn a_full_disk_leaves_only_whole_lines_and_the_agent_alive() {
     // a short write, exactly the partial-write path a full disk takes.
     let dir = workdir("full");
     let config = format!("{}[spool]\nfsync = \"never\"\n", demo_config(0.1));
-    let mut agent = Agent::start_with(&dir, &config, &["prlimit", "--fsize=60000", "--"]);
+    let mut agent = Agent::start_with(&dir, &config, &["prlimit", "--fsize=60000", "--"], &[]);
     agent.wait_until("lost lines", Duration::from_secs(30), |a| {
         a.status()["spool"]["lines_lost"].as_u64().unwrap() > 0
     });

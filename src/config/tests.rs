@@ -70,6 +70,7 @@ fn bad_values_are_errors_naming_key_and_line() {
         ("interval_seconds = 0\n", "line 1: interval_seconds"),
         ("\ninterval_seconds = -3.0\n", "line 2: interval_seconds"),
         ("[spool]\nmax_bytes = 10\n", "line 2: spool.max_bytes"),
+        ("[spool]\nmax_bytes = -10\n", "line 2: spool.max_bytes"),
         ("[spool]\nkeep = -1\n", "line 2: spool.keep"),
         (
             "[spool]\npath = \"relative.ndjson\"\n",
@@ -110,6 +111,15 @@ fn overrides_win_and_are_checked() {
         host: Some("h".into()),
         spool_path: Some("/tmp/s".into()),
         socket_path: Some("/tmp/k".into()),
+        include: vec!["web-*".into()],
+        exclude: vec!["web-test".into()],
+        spool_max_bytes: Some(8192),
+        spool_keep: Some(2),
+        fsync: Some(Fsync::Never),
+        socket_mode: Some("0600".into()),
+        socket_group: Some("adm".into()),
+        max_clients: Some(8),
+        idle_timeout_seconds: Some(5.0),
     };
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
     assert_eq!(
@@ -121,6 +131,58 @@ fn overrides_win_and_are_checked() {
         ),
         ("test:///default", false, 0.5, "h")
     );
+    assert_eq!(c.domains.include, ["web-*"]);
+    assert_eq!(c.domains.exclude, ["web-test"]);
+    assert_eq!(
+        (c.spool.max_bytes, c.spool.keep, c.spool.fsync),
+        (8192, 2, Fsync::Never)
+    );
+    assert_eq!((c.socket.mode, c.socket.group.as_str()), (0o600, "adm"));
+    assert_eq!(
+        (c.socket.max_clients, c.socket.idle_timeout_seconds),
+        (8, 5.0)
+    );
+    let bad_flags = [
+        (
+            Overrides {
+                spool_max_bytes: Some(1),
+                ..Default::default()
+            },
+            "--max-bytes",
+        ),
+        (
+            Overrides {
+                spool_keep: Some(5000),
+                ..Default::default()
+            },
+            "--keep",
+        ),
+        (
+            Overrides {
+                socket_mode: Some("rw".into()),
+                ..Default::default()
+            },
+            "--socket-mode",
+        ),
+        (
+            Overrides {
+                max_clients: Some(0),
+                ..Default::default()
+            },
+            "--max-clients",
+        ),
+        (
+            Overrides {
+                idle_timeout_seconds: Some(-1.0),
+                ..Default::default()
+            },
+            "--idle-timeout",
+        ),
+    ];
+    for (bad, flag) in bad_flags {
+        let err = load(&Source::Default("/nonexistent".into()), &bad).unwrap_err();
+        assert!(err.starts_with(flag), "{err}");
+    }
     let bad = Overrides {
         interval_seconds: Some(0.0),
         ..Default::default()

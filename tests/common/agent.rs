@@ -28,11 +28,12 @@ impl Agent {
     /// Starts the agent with `config_text` (spool and socket paths are added) and waits
     /// for its socket to answer.
     pub fn start(dir: &Path, config_text: &str) -> Agent {
-        Self::start_with(dir, config_text, &[])
+        Self::start_with(dir, config_text, &[], &[])
     }
 
-    /// As [`Agent::start`], with extra leading command words (e.g. `prlimit ...`).
-    pub fn start_with(dir: &Path, config_text: &str, wrapper: &[&str]) -> Agent {
+    /// As [`Agent::start`], with leading command words (e.g. `prlimit ...`) and extra
+    /// flags for `run`.
+    pub fn start_with(dir: &Path, config_text: &str, wrapper: &[&str], flags: &[&str]) -> Agent {
         let spool = dir.join("diagnostics.ndjson");
         let socket = dir.join("virtdiag.sock");
         let config = dir.join("virtdiag.toml");
@@ -49,6 +50,7 @@ impl Agent {
         words.push(config.display().to_string());
         words.extend(["--spool".to_string(), spool.display().to_string()]);
         words.extend(["--socket".to_string(), socket.display().to_string()]);
+        words.extend(flags.iter().map(|s| s.to_string()));
         let child = Command::new(&words[0])
             .args(&words[1..])
             .stdin(Stdio::null())

@@ -248,11 +248,11 @@ fn stalled_and_abusive_clients_never_block_the_others() {
     drop(never_reads);
     let rss_after = agent.rss_kib();
     println!("worst version latency {worst:?}; RSS {rss_before} -> {rss_after} KiB");
-    // Latency here is measured for a fresh connection per request, on a 2-core machine
-    // running the collector for 1000 domains every 0.2 s; the bench measures p99.
+    // Liveness, not speed: the others were answered all along, none waited behind the
+    // abusive clients (benches/daemon.rs measures the latency itself).
     assert!(
-        worst < Duration::from_millis(100),
-        "worst latency {worst:?}"
+        worst < Duration::from_secs(1),
+        "a client waited {worst:?} behind the abusive ones"
     );
     assert!(
         rss_after < rss_before + 40 * 1024,

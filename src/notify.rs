@@ -22,10 +22,6 @@ impl Notifier {
         Self { target }
     }
 
-    pub fn is_active(&self) -> bool {
-        self.target.is_some()
-    }
-
     /// Sends `state` (newline-separated `KEY=VALUE` assignments); errors are ignored, as
     /// systemd's own client does.
     pub fn notify(&self, state: &str) {

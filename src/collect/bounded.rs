@@ -30,10 +30,6 @@ impl Bounded {
         }
     }
 
-    pub fn limit(&self) -> Duration {
-        self.limit
-    }
-
     /// Calls still running that were left behind.
     pub fn abandoned(&mut self) -> usize {
         self.abandoned

@@ -124,10 +124,6 @@ impl Collector {
         self.connection.as_ref().map(|c| &c.conn)
     }
 
-    pub fn is_connected(&self) -> bool {
-        self.connection.is_some()
-    }
-
     /// Connects now if not connected. The daemon does not need this (cycles connect by
     /// themselves); one-shot commands use it to fail fast.
     pub fn connect(&mut self) -> Result<(), LibvirtError> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::Fsync;
+use crate::config::{Fsync, Number};
 use crate::log::Level;
 
 const EXAMPLES: &str = "\
@@ -63,8 +63,8 @@ pub struct RunArgs {
     pub read_write: bool,
 
     /// Seconds between cycles (key `interval_seconds`).
-    #[arg(long, value_name = "SECONDS")]
-    pub interval: Option<f64>,
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub interval: Option<Number>,
 
     /// Host name in records (key `host`).
     #[arg(long)]
@@ -88,12 +88,12 @@ pub struct RunArgs {
     pub exclude: Vec<String>,
 
     /// Rotate the spool before it grows past this size (key `spool.max_bytes`).
-    #[arg(long, value_name = "BYTES")]
-    pub max_bytes: Option<i64>,
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
+    pub max_bytes: Option<Number>,
 
     /// Rotated spool files to keep (key `spool.keep`).
-    #[arg(long, value_name = "FILES")]
-    pub keep: Option<i64>,
+    #[arg(long, value_name = "FILES", allow_negative_numbers = true)]
+    pub keep: Option<Number>,
 
     /// When to fdatasync the spool: cycle or never (key `spool.fsync`).
     #[arg(long, value_name = "WHEN", value_parser = parse_fsync)]
@@ -108,13 +108,13 @@ pub struct RunArgs {
     pub socket_group: Option<String>,
 
     /// Clients served at once (key `socket.max_clients`).
-    #[arg(long, value_name = "N")]
-    pub max_clients: Option<i64>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_clients: Option<Number>,
 
     /// Seconds of silence before a client is disconnected (key
     /// `socket.idle_timeout_seconds`).
-    #[arg(long, value_name = "SECONDS")]
-    pub idle_timeout: Option<f64>,
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub idle_timeout: Option<Number>,
 }
 
 #[derive(Debug, Args)]

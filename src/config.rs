@@ -3,9 +3,17 @@
 //! Strict: an unknown key, a wrong type or a bad value is an error that names the key,
 //! the file and the line. A missing default file means defaults; a missing file named
 //! explicitly is an error. `virtdiag check-config` runs exactly this code.
+//!
+//! Every numeric key has a range, stated once in [`LIMITS`]; the file and the flags
+//! are checked against it by the same code ([`Limit::check`]), and its messages quote
+//! it. The durations ([`Config::interval`] and the like) are built from those ranges,
+//! so they stay small enough to add to an [`Instant`](std::time::Instant).
 
+use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -95,6 +103,16 @@ impl Config {
         }
     }
 
+    /// Time between two cycles (`interval_seconds`).
+    pub fn interval(&self) -> Duration {
+        INTERVAL.duration(self.interval_seconds)
+    }
+
+    /// Silence after which a client is disconnected (`socket.idle_timeout_seconds`).
+    pub fn idle_timeout(&self) -> Duration {
+        IDLE_TIMEOUT.duration(self.socket.idle_timeout_seconds)
+    }
+
     /// The effective configuration as TOML, as `check-config` prints it.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
@@ -110,7 +128,7 @@ fn serialize_mode<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Er
 pub struct Overrides {
     pub uri: Option<String>,
     pub read_write: bool,
-    pub interval_seconds: Option<f64>,
+    pub interval_seconds: Option<Number>,
     pub host: Option<String>,
     pub spool_path: Option<PathBuf>,
     pub socket_path: Option<PathBuf>,
@@ -118,13 +136,13 @@ pub struct Overrides {
     pub include: Vec<String>,
     /// Replaces `domains.exclude` when not empty.
     pub exclude: Vec<String>,
-    pub spool_max_bytes: Option<i64>,
-    pub spool_keep: Option<i64>,
+    pub spool_max_bytes: Option<Number>,
+    pub spool_keep: Option<Number>,
     pub fsync: Option<Fsync>,
     pub socket_mode: Option<String>,
     pub socket_group: Option<String>,
-    pub max_clients: Option<i64>,
-    pub idle_timeout_seconds: Option<f64>,
+    pub max_clients: Option<Number>,
+    pub idle_timeout_seconds: Option<Number>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
@@ -151,8 +169,8 @@ struct FileDomains {
 #[serde(deny_unknown_fields)]
 struct FileSpool {
     path: Option<Spanned<PathBuf>>,
-    max_bytes: Option<Spanned<i64>>,
-    keep: Option<Spanned<i64>>,
+    max_bytes: Option<Spanned<Number>>,
+    keep: Option<Spanned<Number>>,
     fsync: Option<Fsync>,
 }
 
@@ -162,24 +180,220 @@ struct FileSocket {
     path: Option<Spanned<PathBuf>>,
     mode: Option<Spanned<String>>,
     group: Option<String>,
-    max_clients: Option<Spanned<i64>>,
+    max_clients: Option<Spanned<Number>>,
     idle_timeout_seconds: Option<Spanned<Number>>,
 }
 
-/// TOML integers and floats both count as numbers of seconds.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(untagged)]
-enum Number {
-    Integer(i64),
+/// A number as written in the file or on the command line, before its range is
+/// checked: an integer of any size TOML allows, or a float (NaN and infinities
+/// included, so that the check can name them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Integer(i128),
     Float(f64),
 }
 
-impl Number {
-    fn value(self) -> f64 {
-        match self {
-            Number::Integer(i) => i as f64,
-            Number::Float(f) => f,
+/// A flag's value: an integer if it reads as one, else a float (`1.5`, `1e3`, `nan`).
+impl FromStr for Number {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if let Ok(integer) = text.parse::<i128>() {
+            return Ok(Number::Integer(integer));
         }
+        text.parse::<f64>()
+            .map(Number::Float)
+            .map_err(|_| format!("'{text}' is not a number"))
+    }
+}
+
+/// As written, with an exponent for very large or very small floats (`1e300`, not
+/// three hundred digits).
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Number::Integer(i) => write!(f, "{i}"),
+            Number::Float(x) if x != 0.0 && x.is_finite() && !(1e-4..1e15).contains(&x.abs()) => {
+                write!(f, "{x:e}")
+            }
+            Number::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Integer(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::Integer(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Number, E> {
+                Ok(Number::Integer(v))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Number, E> {
+                Ok(Number::Integer(i128::try_from(v).unwrap_or(i128::MAX)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Float(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The allowed values of a numeric key. Each range is stated here only: the checks of
+/// the file and of the flags, their messages and the tests that hold the
+/// documentation to them all read these constants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// The key, with its table: `socket.idle_timeout_seconds`.
+    pub key: &'static str,
+    /// The flag of `virtdiag run` that overrides the key.
+    pub flag: &'static str,
+    /// Smallest value allowed.
+    pub min: f64,
+    /// Largest value allowed.
+    pub max: f64,
+    /// Only integers (counts of things); otherwise any number in the range.
+    pub whole: bool,
+    /// What the number counts: "seconds", "bytes".
+    pub unit: &'static str,
+}
+
+/// `interval_seconds`: a tenth of a second to a day.
+pub const INTERVAL: Limit = Limit {
+    key: "interval_seconds",
+    flag: "--interval",
+    min: 0.1,
+    max: 86_400.0,
+    whole: false,
+    unit: "seconds",
+};
+
+/// `spool.max_bytes`: a page to 1 PiB (2^50). The top is far beyond any disk, so that
+/// a huge value (logrotate's suggestion of 1 TiB) turns built-in rotation off, yet
+/// small enough that sizes added to it cannot overflow.
+pub const SPOOL_MAX_BYTES: Limit = Limit {
+    key: "spool.max_bytes",
+    flag: "--max-bytes",
+    min: 4096.0,
+    max: (1u64 << 50) as f64,
+    whole: true,
+    unit: "bytes",
+};
+
+/// `spool.keep`: none to a thousand rotated files.
+pub const SPOOL_KEEP: Limit = Limit {
+    key: "spool.keep",
+    flag: "--keep",
+    min: 0.0,
+    max: 1_000.0,
+    whole: true,
+    unit: "files",
+};
+
+/// `socket.max_clients`: one to ten thousand clients at once.
+pub const MAX_CLIENTS: Limit = Limit {
+    key: "socket.max_clients",
+    flag: "--max-clients",
+    min: 1.0,
+    max: 10_000.0,
+    whole: true,
+    unit: "clients",
+};
+
+/// `socket.idle_timeout_seconds`: a second to a day.
+pub const IDLE_TIMEOUT: Limit = Limit {
+    key: "socket.idle_timeout_seconds",
+    flag: "--idle-timeout",
+    min: 1.0,
+    max: 86_400.0,
+    whole: false,
+    unit: "seconds",
+};
+
+/// Every numeric key.
+pub const LIMITS: [Limit; 5] = [
+    INTERVAL,
+    SPOOL_MAX_BYTES,
+    SPOOL_KEEP,
+    MAX_CLIENTS,
+    IDLE_TIMEOUT,
+];
+
+/// The longest duration a key can give. `Instant::now() + d` overflows only for a `d`
+/// of billions of years (the monotonic clock counts seconds in an `i64`), so a day
+/// is safe on every platform.
+const MAX_DURATION_SECONDS: f64 = 86_400.0;
+const _: () =
+    assert!(INTERVAL.max <= MAX_DURATION_SECONDS && IDLE_TIMEOUT.max <= MAX_DURATION_SECONDS);
+
+impl Limit {
+    /// The value if it is in the range (and an integer for a count), else why not
+    /// and what to give instead.
+    pub fn check(&self, value: Number) -> Result<f64, String> {
+        let x = match value {
+            // Exact up to 2^53, far beyond every bound; rounding keeps larger
+            // integers beyond them too.
+            Number::Integer(i) => i as f64,
+            Number::Float(x) => x,
+        };
+        let in_range = (self.min..=self.max).contains(&x);
+        let problem = if !in_range {
+            "is out of range"
+        } else if self.whole && matches!(value, Number::Float(_)) {
+            "is not a whole number"
+        } else {
+            return Ok(x);
+        };
+        Err(format!(
+            "{value} {problem}: give {} from {} to {}",
+            self.what(),
+            self.min,
+            self.max
+        ))
+    }
+
+    /// [`check`](Self::check) for the keys that count things.
+    fn check_count(&self, value: Number) -> Result<u64, String> {
+        debug_assert!(self.whole, "{} is not a count", self.key);
+        // A whole number from min to max (at most 2^50): the cast is exact.
+        self.check(value).map(|v| v as u64)
+    }
+
+    /// The message for a bad flag: the flag, the problem, the key it overrides.
+    fn flag_error(&self, why: &str) -> String {
+        format!("{}: {why} (it sets {})", self.flag, self.key)
+    }
+
+    /// "a number of seconds", "a whole number of bytes".
+    fn what(&self) -> String {
+        let number = if self.whole {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        format!("{number} of {}", self.unit)
+    }
+
+    /// `seconds` as a [`Duration`]. A validated value is already in the range; one
+    /// set directly out of it is clamped into it (NaN to the minimum), so the result
+    /// is always at most [`MAX_DURATION_SECONDS`] and never panics.
+    fn duration(&self, seconds: f64) -> Duration {
+        let seconds = if seconds.is_nan() {
+            self.min
+        } else {
+            seconds.clamp(self.min, self.max)
+        };
+        Duration::from_secs_f64(seconds)
     }
 }
 
@@ -239,6 +453,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
     let mut config = Config::default();
     let at = |span: Range<usize>| line_of(text, span.start);
     let bad = |key: &str, span: Range<usize>, why: &str| format!("line {}: {key}: {why}", at(span));
+    let number = |limit: &Limit, value: Spanned<Number>| {
+        limit
+            .check(*value.get_ref())
+            .map_err(|why| bad(limit.key, value.span(), &why))
+    };
+    let count = |limit: &Limit, value: Spanned<Number>| {
+        limit
+            .check_count(*value.get_ref())
+            .map_err(|why| bad(limit.key, value.span(), &why))
+    };
 
     if let Some(uri) = file.uri {
         if uri.get_ref().trim().is_empty() {
@@ -250,8 +474,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         config.read_only = read_only;
     }
     if let Some(interval) = file.interval_seconds {
-        config.interval_seconds = check_interval(interval.get_ref().value())
-            .map_err(|why| bad("interval_seconds", interval.span(), &why))?;
+        config.interval_seconds = number(&INTERVAL, interval)?;
     }
     if let Some(host) = file.host {
         config.host = host;
@@ -268,12 +491,10 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.spool.path = path.into_inner();
         }
         if let Some(max) = spool.max_bytes {
-            config.spool.max_bytes = check_max_bytes(*max.get_ref())
-                .map_err(|why| bad("spool.max_bytes", max.span(), &why))?;
+            config.spool.max_bytes = count(&SPOOL_MAX_BYTES, max)?;
         }
         if let Some(keep) = spool.keep {
-            config.spool.keep =
-                check_keep(*keep.get_ref()).map_err(|why| bad("spool.keep", keep.span(), &why))?;
+            config.spool.keep = count(&SPOOL_KEEP, keep)? as u32;
         }
         if let Some(fsync) = spool.fsync {
             config.spool.fsync = fsync;
@@ -294,18 +515,23 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.socket.group = group;
         }
         if let Some(max) = socket.max_clients {
-            config.socket.max_clients = check_max_clients(*max.get_ref())
-                .map_err(|why| bad("socket.max_clients", max.span(), &why))?;
+            config.socket.max_clients = count(&MAX_CLIENTS, max)? as usize;
         }
         if let Some(idle) = socket.idle_timeout_seconds {
-            config.socket.idle_timeout_seconds = check_idle_timeout(idle.get_ref().value())
-                .map_err(|why| bad("socket.idle_timeout_seconds", idle.span(), &why))?;
+            config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
         }
     }
     Ok(config)
 }
 
 fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
+    let number =
+        |limit: &Limit, value: Number| limit.check(value).map_err(|why| limit.flag_error(&why));
+    let count = |limit: &Limit, value: Number| {
+        limit
+            .check_count(value)
+            .map_err(|why| limit.flag_error(&why))
+    };
     if let Some(uri) = &overrides.uri {
         config.uri = uri.clone();
     }
@@ -313,8 +539,7 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
         config.read_only = false;
     }
     if let Some(interval) = overrides.interval_seconds {
-        config.interval_seconds =
-            check_interval(interval).map_err(|why| format!("--interval: {why}"))?;
+        config.interval_seconds = number(&INTERVAL, interval)?;
     }
     if let Some(host) = &overrides.host {
         config.host = host.clone();
@@ -332,11 +557,10 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
         config.domains.exclude = overrides.exclude.clone();
     }
     if let Some(max) = overrides.spool_max_bytes {
-        config.spool.max_bytes =
-            check_max_bytes(max).map_err(|why| format!("--max-bytes: {why}"))?;
+        config.spool.max_bytes = count(&SPOOL_MAX_BYTES, max)?;
     }
     if let Some(keep) = overrides.spool_keep {
-        config.spool.keep = check_keep(keep).map_err(|why| format!("--keep: {why}"))?;
+        config.spool.keep = count(&SPOOL_KEEP, keep)? as u32;
     }
     if let Some(fsync) = overrides.fsync {
         config.spool.fsync = fsync;
@@ -348,55 +572,16 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
         config.socket.group = group.clone();
     }
     if let Some(max) = overrides.max_clients {
-        config.socket.max_clients =
-            check_max_clients(max).map_err(|why| format!("--max-clients: {why}"))?;
+        config.socket.max_clients = count(&MAX_CLIENTS, max)? as usize;
     }
     if let Some(idle) = overrides.idle_timeout_seconds {
-        config.socket.idle_timeout_seconds =
-            check_idle_timeout(idle).map_err(|why| format!("--idle-timeout: {why}"))?;
+        config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
     }
     Ok(())
 }
 
-fn check_max_bytes(bytes: i64) -> Result<u64, String> {
-    u64::try_from(bytes)
-        .ok()
-        .filter(|&b| b >= 4096)
-        .ok_or_else(|| format!("{bytes} is less than 4096 bytes"))
-}
-
-fn check_keep(files: i64) -> Result<u32, String> {
-    u32::try_from(files)
-        .ok()
-        .filter(|&f| f <= 1000)
-        .ok_or_else(|| format!("{files} is not between 0 and 1000"))
-}
-
-fn check_max_clients(clients: i64) -> Result<usize, String> {
-    usize::try_from(clients)
-        .ok()
-        .filter(|c| (1..=10_000).contains(c))
-        .ok_or_else(|| format!("{clients} is not between 1 and 10000"))
-}
-
-fn check_idle_timeout(seconds: f64) -> Result<f64, String> {
-    if seconds.is_finite() && seconds > 0.0 {
-        Ok(seconds)
-    } else {
-        Err(format!("{seconds} is not a positive number of seconds"))
-    }
-}
-
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn check_interval(seconds: f64) -> Result<f64, String> {
-    if seconds.is_finite() && (0.1..=86_400.0).contains(&seconds) {
-        Ok(seconds)
-    } else {
-        Err(format!("{seconds} is not between 0.1 and 86400 seconds"))
-    }
 }
 
 /// "0660" or "660" (octal permission bits, no set-id or sticky bits).

@@ -1,4 +1,7 @@
-//! Config parsing: defaults, every key, and errors that name the key and the line.
+//! Config parsing: defaults, every key, and errors that name the key and the line;
+//! the ranges of the numeric keys, from the file and from the flags.
+
+use std::time::Instant;
 
 use super::*;
 
@@ -107,19 +110,19 @@ fn overrides_win_and_are_checked() {
     let overrides = Overrides {
         uri: Some("test:///default".into()),
         read_write: true,
-        interval_seconds: Some(0.5),
+        interval_seconds: Some(Number::Float(0.5)),
         host: Some("h".into()),
         spool_path: Some("/tmp/s".into()),
         socket_path: Some("/tmp/k".into()),
         include: vec!["web-*".into()],
         exclude: vec!["web-test".into()],
-        spool_max_bytes: Some(8192),
-        spool_keep: Some(2),
+        spool_max_bytes: Some(Number::Integer(8192)),
+        spool_keep: Some(Number::Integer(2)),
         fsync: Some(Fsync::Never),
         socket_mode: Some("0600".into()),
         socket_group: Some("adm".into()),
-        max_clients: Some(8),
-        idle_timeout_seconds: Some(5.0),
+        max_clients: Some(Number::Integer(8)),
+        idle_timeout_seconds: Some(Number::Float(5.0)),
     };
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
     assert_eq!(
@@ -145,14 +148,14 @@ fn overrides_win_and_are_checked() {
     let bad_flags = [
         (
             Overrides {
-                spool_max_bytes: Some(1),
+                spool_max_bytes: Some(Number::Integer(1)),
                 ..Default::default()
             },
             "--max-bytes",
         ),
         (
             Overrides {
-                spool_keep: Some(5000),
+                spool_keep: Some(Number::Integer(5000)),
                 ..Default::default()
             },
             "--keep",
@@ -166,14 +169,14 @@ fn overrides_win_and_are_checked() {
         ),
         (
             Overrides {
-                max_clients: Some(0),
+                max_clients: Some(Number::Integer(0)),
                 ..Default::default()
             },
             "--max-clients",
         ),
         (
             Overrides {
-                idle_timeout_seconds: Some(-1.0),
+                idle_timeout_seconds: Some(Number::Float(-1.0)),
                 ..Default::default()
             },
             "--idle-timeout",
@@ -184,7 +187,7 @@ fn overrides_win_and_are_checked() {
         assert!(err.starts_with(flag), "{err}");
     }
     let bad = Overrides {
-        interval_seconds: Some(0.0),
+        interval_seconds: Some(Number::Float(0.0)),
         ..Default::default()
     };
     assert!(load(&Source::Default("/nonexistent".into()), &bad)
@@ -218,6 +221,316 @@ fn the_shipped_example_has_every_key_with_its_default() {
         assert!(
             documented.contains(&key),
             "{key} is missing from packaging/virtdiag.toml"
+        );
+    }
+}
+
+/// The file's text setting a key (`socket.max_clients`) to a value as written.
+fn file_setting(limit: &Limit, value: &str) -> String {
+    match limit.key.split_once('.') {
+        Some((table, key)) => format!("[{table}]\n{key} = {value}\n"),
+        None => format!("{} = {value}\n", limit.key),
+    }
+}
+
+/// The line of [`file_setting`]'s text that holds the key.
+fn setting_line(limit: &Limit) -> usize {
+    if limit.key.contains('.') {
+        2
+    } else {
+        1
+    }
+}
+
+/// Overrides setting the key of `limit` to `value`, as its flag does.
+fn flag_setting(limit: &Limit, value: Number) -> Overrides {
+    let mut o = Overrides::default();
+    let field = match limit.key {
+        "interval_seconds" => &mut o.interval_seconds,
+        "spool.max_bytes" => &mut o.spool_max_bytes,
+        "spool.keep" => &mut o.spool_keep,
+        "socket.max_clients" => &mut o.max_clients,
+        "socket.idle_timeout_seconds" => &mut o.idle_timeout_seconds,
+        other => panic!("no flag for {other} in this test"),
+    };
+    *field = Some(value);
+    o
+}
+
+fn with_flags(overrides: &Overrides) -> Result<Config, String> {
+    load(&Source::Default("/nonexistent".into()), overrides)
+}
+
+/// The value of a numeric key in a configuration.
+fn value_of(c: &Config, limit: &Limit) -> f64 {
+    match limit.key {
+        "interval_seconds" => c.interval_seconds,
+        "spool.max_bytes" => c.spool.max_bytes as f64,
+        "spool.keep" => f64::from(c.spool.keep),
+        "socket.max_clients" => c.socket.max_clients as f64,
+        "socket.idle_timeout_seconds" => c.socket.idle_timeout_seconds,
+        other => panic!("{other} is not a numeric key"),
+    }
+}
+
+/// A value of a key as written: an integer for a count.
+fn written(limit: &Limit, value: f64) -> String {
+    if limit.whole {
+        format!("{}", value as i128)
+    } else {
+        Number::Float(value).to_string()
+    }
+}
+
+/// Values every numeric key refuses, as written in the file or on the command line.
+const BAD_EVERYWHERE: [&str; 12] = [
+    "nan",
+    "+nan",
+    "-nan",
+    "inf",
+    "-inf",
+    "1e300",
+    "-1e300",
+    "1e19",
+    "-1",
+    "-0.5",
+    "99999999999999999999",
+    "-99999999999999999999",
+];
+
+/// Values just outside a key's range, and for a count a fraction inside it.
+fn bad_for(limit: &Limit) -> Vec<String> {
+    let step = if limit.whole { 1.0 } else { 0.01 };
+    let mut bad = vec![
+        written(limit, limit.min - step),
+        written(limit, limit.max + step),
+    ];
+    if limit.whole {
+        bad.push(format!("{}.5", limit.min));
+    }
+    bad.extend(BAD_EVERYWHERE.iter().map(|v| v.to_string()));
+    bad
+}
+
+#[test]
+fn every_numeric_key_accepts_its_bounds_from_the_file_and_the_flags() {
+    for limit in &LIMITS {
+        for bound in [limit.min, limit.max] {
+            let written = written(limit, bound);
+            let c = parse(&file_setting(limit, &written)).unwrap();
+            assert_eq!(value_of(&c, limit), bound, "{} = {written}", limit.key);
+            let c = with_flags(&flag_setting(limit, written.parse().unwrap())).unwrap();
+            assert_eq!(value_of(&c, limit), bound, "{} {written}", limit.flag);
+        }
+    }
+}
+
+#[test]
+fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
+    for limit in &LIMITS {
+        let range = format!("from {} to {}", limit.min, limit.max);
+        for value in bad_for(limit) {
+            let text = file_setting(limit, &value);
+            let err = parse(&text).expect_err(&text);
+            let at = format!("line {}: {}: ", setting_line(limit), limit.key);
+            assert!(err.starts_with(&at), "{text:?}: {err}");
+            assert!(
+                err.contains(&range) && err.contains("give a"),
+                "{text:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_numeric_flag_rejects_values_outside_its_range() {
+    for limit in &LIMITS {
+        let range = format!("from {} to {}", limit.min, limit.max);
+        for value in bad_for(limit) {
+            let number: Number = value.parse().unwrap();
+            let err = with_flags(&flag_setting(limit, number)).expect_err(&value);
+            assert!(
+                err.starts_with(&format!("{}: ", limit.flag)),
+                "{value}: {err}"
+            );
+            assert!(
+                err.contains(&range) && err.contains(limit.key),
+                "{value}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn range_errors_name_the_value_the_range_and_what_to_give() {
+    assert_eq!(
+        parse("\n[socket]\nidle_timeout_seconds = 1e300\n").unwrap_err(),
+        "line 3: socket.idle_timeout_seconds: 1e300 is out of range: \
+         give a number of seconds from 1 to 86400"
+    );
+    assert_eq!(
+        parse("interval_seconds = nan\n").unwrap_err(),
+        "line 1: interval_seconds: NaN is out of range: give a number of seconds from 0.1 to 86400"
+    );
+    assert_eq!(
+        parse("[spool]\nmax_bytes = 99999999999999999999\n").unwrap_err(),
+        "line 2: spool.max_bytes: 99999999999999999999 is out of range: \
+         give a whole number of bytes from 4096 to 1125899906842624"
+    );
+    assert_eq!(
+        parse("[spool]\nkeep = 2.5\n").unwrap_err(),
+        "line 2: spool.keep: 2.5 is not a whole number: give a whole number of files from 0 to 1000"
+    );
+    assert_eq!(
+        with_flags(&flag_setting(&MAX_CLIENTS, Number::Float(1e19))).unwrap_err(),
+        "--max-clients: 1e19 is out of range: give a whole number of clients from 1 to 10000 \
+         (it sets socket.max_clients)"
+    );
+}
+
+#[test]
+fn a_number_of_the_wrong_type_names_the_line_and_what_is_expected() {
+    let err = parse("\ninterval_seconds = \"10\"\n").unwrap_err();
+    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
+    let err = parse("[socket]\nmax_clients = [1]\n").unwrap_err();
+    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
+}
+
+#[test]
+fn flag_values_read_like_toml_numbers() {
+    let read = |text: &str| text.parse::<Number>();
+    assert_eq!(read("5"), Ok(Number::Integer(5)));
+    assert_eq!(read("-5"), Ok(Number::Integer(-5)));
+    assert_eq!(read("0.5"), Ok(Number::Float(0.5)));
+    assert_eq!(read("1e3"), Ok(Number::Float(1000.0)));
+    assert_eq!(
+        read("99999999999999999999"),
+        Ok(Number::Integer(99_999_999_999_999_999_999))
+    );
+    assert!(matches!(read("nan"), Ok(Number::Float(x)) if x.is_nan()));
+    assert_eq!(read("-inf"), Ok(Number::Float(f64::NEG_INFINITY)));
+    assert_eq!(read("ten"), Err("'ten' is not a number".to_string()));
+    assert_eq!(read(""), Err("'' is not a number".to_string()));
+}
+
+#[test]
+fn numbers_print_as_written() {
+    let shown = |n: Number| n.to_string();
+    assert_eq!(shown(Number::Float(1e300)), "1e300");
+    assert_eq!(shown(Number::Float(-1e19)), "-1e19");
+    assert_eq!(shown(Number::Float(1e-7)), "1e-7");
+    assert_eq!(shown(Number::Float(0.1)), "0.1");
+    assert_eq!(shown(Number::Float(86_400.0)), "86400");
+    assert_eq!(shown(Number::Float(f64::NAN)), "NaN");
+    assert_eq!(shown(Number::Float(f64::INFINITY)), "inf");
+    assert_eq!(shown(Number::Integer(-3)), "-3");
+}
+
+#[test]
+fn durations_come_from_the_keys() {
+    let c = Config::default();
+    assert_eq!(c.interval(), Duration::from_secs(10));
+    assert_eq!(c.idle_timeout(), Duration::from_secs(300));
+    let c = parse("interval_seconds = 0.1\n[socket]\nidle_timeout_seconds = 86400\n").unwrap();
+    assert_eq!(c.interval(), Duration::from_millis(100));
+    assert_eq!(c.idle_timeout(), Duration::from_secs(86_400));
+}
+
+/// The fields are public: a value set past validation still gives a duration in the
+/// key's range, one that can be added to an `Instant`.
+#[test]
+fn durations_stay_in_range_even_for_values_set_directly() {
+    let now = Instant::now();
+    for bad in [
+        1e300,
+        1e19,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -5.0,
+        -0.0,
+    ] {
+        let mut c = Config {
+            interval_seconds: bad,
+            ..Default::default()
+        };
+        c.socket.idle_timeout_seconds = bad;
+        for (d, limit) in [(c.interval(), INTERVAL), (c.idle_timeout(), IDLE_TIMEOUT)] {
+            let seconds = d.as_secs_f64();
+            assert!(
+                (limit.min..=limit.max).contains(&seconds),
+                "{bad}: {seconds}"
+            );
+            assert!(now.checked_add(d).is_some());
+        }
+    }
+}
+
+#[test]
+fn every_limit_is_a_flag_of_run() {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let run = cli.find_subcommand("run").unwrap();
+    for limit in &LIMITS {
+        let name = limit.flag.trim_start_matches("--");
+        assert!(
+            run.get_arguments().any(|a| a.get_long() == Some(name)),
+            "{} is not a flag of run",
+            limit.flag
+        );
+    }
+}
+
+#[test]
+fn negative_flag_values_reach_the_range_check() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(["virtdiag", "run", "--max-clients", "-5"]).unwrap();
+    let crate::cli::Command::Run(args) = cli.command else {
+        panic!("not run");
+    };
+    assert_eq!(args.max_clients, Some(Number::Integer(-5)));
+}
+
+/// The comments of the shipped config and the man page state each range as the
+/// checks do.
+#[test]
+fn the_documented_ranges_are_the_checked_ones() {
+    let shipped = include_str!("../../packaging/virtdiag.toml");
+    let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
+    for limit in &LIMITS {
+        let leaf = limit.key.rsplit('.').next().unwrap();
+        let range = format!("{} to {}", limit.min, limit.max);
+
+        // The comment lines just above `#leaf = ...`.
+        let lines: Vec<&str> = shipped.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("#{leaf} = ")))
+            .unwrap_or_else(|| panic!("#{leaf} missing from packaging/virtdiag.toml"));
+        let comment: Vec<&str> = lines[..at]
+            .iter()
+            .rev()
+            .map_while(|l| l.strip_prefix("# "))
+            .collect();
+        let comment = comment.into_iter().rev().collect::<Vec<_>>().join(" ");
+        assert!(
+            comment.contains(&range),
+            "packaging/virtdiag.toml: the comment of {leaf} does not say {range}: {comment}"
+        );
+
+        // The paragraph under `*leaf* = _type_`.
+        let start = manual
+            .find(&format!("\n*{leaf}* = "))
+            .unwrap_or_else(|| panic!("*{leaf}* missing from virtdiag.toml.5.scd"));
+        let paragraph = manual[start + 1..]
+            .lines()
+            .skip(1)
+            .map_while(|l| l.strip_prefix('\t'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            paragraph.contains(&format!("from {range}")),
+            "virtdiag.toml(5): {leaf} does not say from {range}: {paragraph}"
         );
     }
 }

@@ -66,6 +66,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub interval: Option<Number>,
 
+    /// At most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: no
+    /// limit (key `min_collect_interval_seconds`).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub min_collect_interval: Option<Number>,
+
     /// Host name in records (key `host`).
     #[arg(long)]
     pub host: Option<String>,

@@ -28,6 +28,9 @@ pub struct Config {
     pub uri: String,
     pub read_only: bool,
     pub interval_seconds: f64,
+    /// At most one on-demand cycle (the socket's `collect`, SIGUSR1) per this many
+    /// seconds; 0: not throttled.
+    pub min_collect_interval_seconds: f64,
     /// The `host` of records; empty means this machine's host name.
     pub host: String,
     pub domains: DomainsConfig,
@@ -76,6 +79,7 @@ impl Default for Config {
             uri: "qemu:///system".into(),
             read_only: true,
             interval_seconds: 10.0,
+            min_collect_interval_seconds: 1.0,
             host: String::new(),
             domains: DomainsConfig::default(),
             spool: SpoolConfig {
@@ -108,6 +112,12 @@ impl Config {
         INTERVAL.duration(self.interval_seconds)
     }
 
+    /// Shortest time between two on-demand cycles (`min_collect_interval_seconds`);
+    /// zero when they are not throttled.
+    pub fn min_collect_interval(&self) -> Duration {
+        MIN_COLLECT_INTERVAL.duration(self.min_collect_interval_seconds)
+    }
+
     /// Silence after which a client is disconnected (`socket.idle_timeout_seconds`).
     pub fn idle_timeout(&self) -> Duration {
         IDLE_TIMEOUT.duration(self.socket.idle_timeout_seconds)
@@ -129,6 +139,7 @@ pub struct Overrides {
     pub uri: Option<String>,
     pub read_write: bool,
     pub interval_seconds: Option<Number>,
+    pub min_collect_interval_seconds: Option<Number>,
     pub host: Option<String>,
     pub spool_path: Option<PathBuf>,
     pub socket_path: Option<PathBuf>,
@@ -152,6 +163,7 @@ struct FileConfig {
     uri: Option<Spanned<String>>,
     read_only: Option<bool>,
     interval_seconds: Option<Spanned<Number>>,
+    min_collect_interval_seconds: Option<Spanned<Number>>,
     host: Option<String>,
     domains: Option<FileDomains>,
     spool: Option<FileSpool>,
@@ -278,6 +290,16 @@ pub const INTERVAL: Limit = Limit {
     unit: "seconds",
 };
 
+/// `min_collect_interval_seconds`: 0 (not throttled) to an hour.
+pub const MIN_COLLECT_INTERVAL: Limit = Limit {
+    key: "min_collect_interval_seconds",
+    flag: "--min-collect-interval",
+    min: 0.0,
+    max: 3_600.0,
+    whole: false,
+    unit: "seconds",
+};
+
 /// `spool.max_bytes`: a page to 1 PiB (2^50). The top is far beyond any disk, so that
 /// a huge value (logrotate's suggestion of 1 TiB) turns built-in rotation off, yet
 /// small enough that sizes added to it cannot overflow.
@@ -321,8 +343,9 @@ pub const IDLE_TIMEOUT: Limit = Limit {
 };
 
 /// Every numeric key.
-pub const LIMITS: [Limit; 5] = [
+pub const LIMITS: [Limit; 6] = [
     INTERVAL,
+    MIN_COLLECT_INTERVAL,
     SPOOL_MAX_BYTES,
     SPOOL_KEEP,
     MAX_CLIENTS,
@@ -333,8 +356,11 @@ pub const LIMITS: [Limit; 5] = [
 /// of billions of years (the monotonic clock counts seconds in an `i64`), so a day
 /// is safe on every platform.
 const MAX_DURATION_SECONDS: f64 = 86_400.0;
-const _: () =
-    assert!(INTERVAL.max <= MAX_DURATION_SECONDS && IDLE_TIMEOUT.max <= MAX_DURATION_SECONDS);
+const _: () = assert!(
+    INTERVAL.max <= MAX_DURATION_SECONDS
+        && MIN_COLLECT_INTERVAL.max <= MAX_DURATION_SECONDS
+        && IDLE_TIMEOUT.max <= MAX_DURATION_SECONDS
+);
 
 impl Limit {
     /// The value if it is in the range (and an integer for a count), else why not
@@ -476,6 +502,9 @@ pub fn parse(text: &str) -> Result<Config, String> {
     if let Some(interval) = file.interval_seconds {
         config.interval_seconds = number(&INTERVAL, interval)?;
     }
+    if let Some(min) = file.min_collect_interval_seconds {
+        config.min_collect_interval_seconds = number(&MIN_COLLECT_INTERVAL, min)?;
+    }
     if let Some(host) = file.host {
         config.host = host;
     }
@@ -540,6 +569,9 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
     }
     if let Some(interval) = overrides.interval_seconds {
         config.interval_seconds = number(&INTERVAL, interval)?;
+    }
+    if let Some(min) = overrides.min_collect_interval_seconds {
+        config.min_collect_interval_seconds = number(&MIN_COLLECT_INTERVAL, min)?;
     }
     if let Some(host) = &overrides.host {
         config.host = host.clone();

@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 uri: args.uri,
                 read_write: args.read_write,
                 interval_seconds: args.interval,
+                min_collect_interval_seconds: args.min_collect_interval,
                 host: args.host,
                 spool_path: args.spool,
                 socket_path: args.socket,

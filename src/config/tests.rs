@@ -16,6 +16,7 @@ fn every_key_is_read() {
 uri = "test:///default"
 read_only = false
 interval_seconds = 2.5
+min_collect_interval_seconds = 0.5
 host = "compute-01"
 [domains]
 include = ["instance-*"]
@@ -36,6 +37,7 @@ idle_timeout_seconds = 30
     assert_eq!(c.uri, "test:///default");
     assert!(!c.read_only);
     assert_eq!(c.interval_seconds, 2.5);
+    assert_eq!(c.min_collect_interval_seconds, 0.5);
     assert_eq!(c.host, "compute-01");
     assert_eq!(c.domains.include, ["instance-*"]);
     assert_eq!(c.spool.path, PathBuf::from("/var/tmp/v/d.ndjson"));
@@ -111,6 +113,7 @@ fn overrides_win_and_are_checked() {
         uri: Some("test:///default".into()),
         read_write: true,
         interval_seconds: Some(Number::Float(0.5)),
+        min_collect_interval_seconds: Some(Number::Integer(3)),
         host: Some("h".into()),
         spool_path: Some("/tmp/s".into()),
         socket_path: Some("/tmp/k".into()),
@@ -134,6 +137,7 @@ fn overrides_win_and_are_checked() {
         ),
         ("test:///default", false, 0.5, "h")
     );
+    assert_eq!(c.min_collect_interval_seconds, 3.0);
     assert_eq!(c.domains.include, ["web-*"]);
     assert_eq!(c.domains.exclude, ["web-test"]);
     assert_eq!(
@@ -247,6 +251,7 @@ fn flag_setting(limit: &Limit, value: Number) -> Overrides {
     let mut o = Overrides::default();
     let field = match limit.key {
         "interval_seconds" => &mut o.interval_seconds,
+        "min_collect_interval_seconds" => &mut o.min_collect_interval_seconds,
         "spool.max_bytes" => &mut o.spool_max_bytes,
         "spool.keep" => &mut o.spool_keep,
         "socket.max_clients" => &mut o.max_clients,
@@ -265,6 +270,7 @@ fn with_flags(overrides: &Overrides) -> Result<Config, String> {
 fn value_of(c: &Config, limit: &Limit) -> f64 {
     match limit.key {
         "interval_seconds" => c.interval_seconds,
+        "min_collect_interval_seconds" => c.min_collect_interval_seconds,
         "spool.max_bytes" => c.spool.max_bytes as f64,
         "spool.keep" => f64::from(c.spool.keep),
         "socket.max_clients" => c.socket.max_clients as f64,
@@ -386,6 +392,11 @@ fn range_errors_name_the_value_the_range_and_what_to_give() {
         "--max-clients: 1e19 is out of range: give a whole number of clients from 1 to 10000 \
          (it sets socket.max_clients)"
     );
+    assert_eq!(
+        with_flags(&flag_setting(&MIN_COLLECT_INTERVAL, Number::Integer(3601))).unwrap_err(),
+        "--min-collect-interval: 3601 is out of range: give a number of seconds from 0 to 3600 \
+         (it sets min_collect_interval_seconds)"
+    );
 }
 
 #[test]
@@ -427,9 +438,36 @@ fn numbers_print_as_written() {
 }
 
 #[test]
+fn min_collect_interval_defaults_to_one_second_and_is_read_from_file_and_flag() {
+    assert_eq!(Config::default().min_collect_interval_seconds, 1.0);
+    let c = parse("min_collect_interval_seconds = 0\n").unwrap();
+    assert_eq!(c.min_collect_interval_seconds, 0.0);
+    assert_eq!(c.min_collect_interval(), Duration::ZERO);
+    let c = parse("min_collect_interval_seconds = -0.0\n").unwrap();
+    assert_eq!(c.min_collect_interval(), Duration::ZERO);
+    let c = parse("min_collect_interval_seconds = 2.5\n").unwrap();
+    assert_eq!(c.min_collect_interval(), Duration::from_millis(2500));
+
+    let path =
+        std::env::temp_dir().join(format!("virtdiag-config-test-{}.toml", std::process::id()));
+    std::fs::write(&path, "min_collect_interval_seconds = 30\n").unwrap();
+    let source = Source::Explicit(path.clone());
+    let from_file = load(&source, &Overrides::default());
+    let flag = Overrides {
+        min_collect_interval_seconds: Some("0.25".parse().unwrap()),
+        ..Default::default()
+    };
+    let from_flag = load(&source, &flag);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(from_file.unwrap().min_collect_interval_seconds, 30.0);
+    assert_eq!(from_flag.unwrap().min_collect_interval_seconds, 0.25);
+}
+
+#[test]
 fn durations_come_from_the_keys() {
     let c = Config::default();
     assert_eq!(c.interval(), Duration::from_secs(10));
+    assert_eq!(c.min_collect_interval(), Duration::from_secs(1));
     assert_eq!(c.idle_timeout(), Duration::from_secs(300));
     let c = parse("interval_seconds = 0.1\n[socket]\nidle_timeout_seconds = 86400\n").unwrap();
     assert_eq!(c.interval(), Duration::from_millis(100));
@@ -452,10 +490,15 @@ fn durations_stay_in_range_even_for_values_set_directly() {
     ] {
         let mut c = Config {
             interval_seconds: bad,
+            min_collect_interval_seconds: bad,
             ..Default::default()
         };
         c.socket.idle_timeout_seconds = bad;
-        for (d, limit) in [(c.interval(), INTERVAL), (c.idle_timeout(), IDLE_TIMEOUT)] {
+        for (d, limit) in [
+            (c.interval(), INTERVAL),
+            (c.min_collect_interval(), MIN_COLLECT_INTERVAL),
+            (c.idle_timeout(), IDLE_TIMEOUT),
+        ] {
             let seconds = d.as_secs_f64();
             assert!(
                 (limit.min..=limit.max).contains(&seconds),

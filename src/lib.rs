@@ -8,6 +8,7 @@
 //! a thread of its own. [`commands`] are the CLI's subcommands.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod chunk;
 pub mod cli;
 pub mod clock;
 pub mod collect;

@@ -6,12 +6,20 @@
 //! (`path.1`, `path.2`, ...) so shippers that follow by inode read every line; an
 //! external rotation (logrotate + SIGHUP) is followed by [`Spool::reopen`]; a file
 //! deleted or replaced behind the agent's back is noticed and recreated.
+//!
+//! The path is untrusted ([`guard`]): only the agent's own regular file is opened,
+//! locked against a second agent, repaired or cut back; anything else at the path is
+//! refused, counted, and tried again at the next write. The writes of one cycle are one
+//! vectored write of its buffers, never copied into one.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+pub mod guard;
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use self::guard::{LockedFile, OpenError};
 use crate::config::{Fsync, SpoolConfig};
 
 const FILE_MODE: u32 = 0o640;
@@ -25,6 +33,12 @@ pub struct SpoolStats {
     pub write_errors: u64,
     pub rotations: u64,
     pub reopens: u64,
+    /// Opens refused because the path held something other than the agent's own
+    /// regular file (symlink, FIFO, device, directory, another user's file, hard link).
+    pub refused_paths: u64,
+    /// Whole cycles dropped because the writer fell behind (see `daemon::writer`).
+    pub dropped_cycles: u64,
+    /// The last write error; cleared by the next successful write.
     pub last_error: Option<String>,
 }
 
@@ -37,7 +51,7 @@ pub struct WriteOutcome {
 
 pub struct Spool {
     config: SpoolConfig,
-    file: Option<File>,
+    file: Option<LockedFile>,
     /// (device, inode) of the open file, to notice deletion or replacement.
     identity: (u64, u64),
     size: u64,
@@ -55,8 +69,9 @@ pub struct Recovered {
 
 impl Spool {
     /// Opens (creating if needed) the spool, removing a torn last line. Fails if the
-    /// directory is missing or not writable.
-    pub fn open(config: SpoolConfig) -> io::Result<(Self, Recovered)> {
+    /// directory is missing or not writable, if the path holds anything but the agent's
+    /// own regular file, or if another process holds its lock.
+    pub fn open(config: SpoolConfig) -> Result<(Self, Recovered), OpenError> {
         let mut spool = Self {
             config,
             file: None,
@@ -86,19 +101,23 @@ impl Spool {
     }
 
     /// Closes and reopens the path (after an external rotation).
-    pub fn reopen(&mut self) -> io::Result<()> {
+    pub fn reopen(&mut self) -> Result<(), OpenError> {
         self.file = None;
         self.stats.reopens += 1;
         self.open_file().map(|_| ())
     }
 
-    fn open_file(&mut self) -> io::Result<Recovered> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(FILE_MODE)
-            .open(&self.config.path)?;
+    /// Opens the path through the guard; only then is the tail repaired.
+    fn open_file(&mut self) -> Result<Recovered, OpenError> {
+        let mut file = match guard::open_locked(&self.config.path, FILE_MODE) {
+            Ok(file) => file,
+            Err(e) => {
+                if matches!(e, OpenError::Refused(_) | OpenError::Locked(_)) {
+                    self.stats.refused_paths += 1;
+                }
+                return Err(e);
+            }
+        };
         let recovered = repair_tail(&mut file)?;
         let meta = file.metadata()?;
         self.identity = (meta.dev(), meta.ino());
@@ -108,21 +127,15 @@ impl Spool {
         Ok(recovered)
     }
 
-    /// Whether the open file is still the one at the path.
-    fn still_at_path(&self) -> bool {
-        match std::fs::metadata(&self.config.path) {
-            Ok(meta) => (meta.dev(), meta.ino()) == self.identity,
-            Err(_) => false,
-        }
-    }
-
-    /// Appends one cycle's lines (`buf` holds whole lines, each ending in `\n`).
-    pub fn write_lines(&mut self, buf: &[u8]) -> WriteOutcome {
-        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
-        if buf.is_empty() {
+    /// Appends one cycle's lines: `parts` hold whole lines, each ending in `\n`, and go
+    /// out in one vectored write where the file takes them at once.
+    pub fn write_lines(&mut self, parts: &[&[u8]]) -> WriteOutcome {
+        let lines = parts.iter().map(|p| count_lines(p)).sum::<u64>();
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total == 0 {
             return WriteOutcome::default();
         }
-        if let Err(e) = self.prepare(buf.len() as u64) {
+        if let Err(e) = self.prepare(total as u64) {
             return self.fail(
                 lines,
                 format!("cannot open {}: {e}", self.config.path.display()),
@@ -130,22 +143,12 @@ impl Spool {
         }
         let file = self.file.as_mut().expect("opened by prepare");
         let start = self.size;
-        let mut written = 0;
-        let error = loop {
-            if written == buf.len() {
-                break None;
-            }
-            match file.write(&buf[written..]) {
-                Ok(0) => break Some(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Some(e),
-            }
-        };
+        let (written, error) = write_all_vectored(file, parts);
         let Some(error) = error else {
             self.size += written as u64;
             self.stats.bytes = self.size;
             self.stats.lines_written += lines;
+            self.stats.last_error = None;
             if self.config.fsync == Fsync::Cycle {
                 if let Err(e) = file.sync_data() {
                     self.stats.write_errors += 1;
@@ -159,11 +162,7 @@ impl Spool {
             };
         };
         // Keep the complete lines that made it; cut the torn rest.
-        let complete = buf[..written]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let kept_lines = buf[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
+        let (complete, kept_lines) = complete_prefix(parts, written);
         let message = format!("writing {}: {error}", self.config.path.display());
         match file.set_len(start + complete as u64) {
             Ok(()) => self.size = start + complete as u64,
@@ -192,8 +191,8 @@ impl Spool {
 
     /// Makes sure a file is open at the path and rotates it if `incoming` bytes would
     /// take it past `max_bytes`.
-    fn prepare(&mut self, incoming: u64) -> io::Result<()> {
-        if self.file.is_some() && !self.still_at_path() {
+    fn prepare(&mut self, incoming: u64) -> Result<(), OpenError> {
+        if self.file.is_some() && !guard::still_at(&self.config.path, self.identity) {
             self.file = None;
             self.stats.reopens += 1;
         }
@@ -207,7 +206,7 @@ impl Spool {
     }
 
     /// `path.(keep-1)` -> `path.keep`, ..., `path` -> `path.1`, then a new `path`.
-    fn rotate(&mut self) -> io::Result<()> {
+    fn rotate(&mut self) -> Result<(), OpenError> {
         let keep = self.config.keep;
         let path = self.config.path.clone();
         if keep == 0 {
@@ -228,10 +227,73 @@ impl Spool {
     }
 }
 
+fn count_lines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Writes every part, retrying short writes; returns the bytes written and the error
+/// that stopped it, if any.
+fn write_all_vectored(file: &mut File, parts: &[&[u8]]) -> (usize, Option<io::Error>) {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut written = 0;
+    while written < total {
+        // The parts from `written` on.
+        let mut skip = written;
+        let slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .filter_map(|part| {
+                if skip >= part.len() {
+                    skip -= part.len();
+                    None
+                } else {
+                    let slice = IoSlice::new(&part[skip..]);
+                    skip = 0;
+                    Some(slice)
+                }
+            })
+            .collect();
+        match file.write_vectored(&slices) {
+            Ok(0) => return (written, Some(io::Error::from(io::ErrorKind::WriteZero))),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (written, Some(e)),
+        }
+    }
+    (written, None)
+}
+
+/// Of the first `written` bytes of `parts`: the length that ends at the last complete
+/// line, and the number of lines in it.
+fn complete_prefix(parts: &[&[u8]], written: usize) -> (usize, u64) {
+    let mut offset = 0;
+    let mut complete = 0;
+    let mut lines = 0;
+    for part in parts {
+        let take = part.len().min(written - offset);
+        for (i, &b) in part[..take].iter().enumerate() {
+            if b == b'\n' {
+                complete = offset + i + 1;
+                lines += 1;
+            }
+        }
+        offset += take;
+        if offset == written {
+            break;
+        }
+    }
+    (complete, lines)
+}
+
 /// `path.N`.
 pub fn numbered(path: &Path, n: u32) -> PathBuf {
+    with_suffix(path, &n.to_string())
+}
+
+/// `path.SUFFIX`.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{n}"));
+    name.push(".");
+    name.push(suffix);
     PathBuf::from(name)
 }
 

@@ -235,16 +235,15 @@ fn stalled_and_abusive_clients_never_block_the_others() {
         Duration::from_secs(30),
         |a| a.status()["clients"]["dropped"].as_u64().unwrap() >= 1,
     );
-    // The half-line client is closed by the idle timeout.
+    // The half-line client is closed by the idle timeout, with a line that says so.
     half_line
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut rest = Vec::new();
-    assert_eq!(
-        half_line.read_to_end(&mut rest).unwrap(),
-        0,
-        "closed without an answer"
-    );
+    let mut rest = String::new();
+    half_line.read_to_string(&mut rest).unwrap();
+    let lines = common::parse_lines(&rest);
+    assert_eq!(lines.len(), 1, "{rest}");
+    assert_eq!(lines[0]["error"]["code"], "idle_timeout");
     drop(never_reads);
     let rss_after = agent.rss_kib();
     println!("worst version latency {worst:?}; RSS {rss_before} -> {rss_after} KiB");
@@ -261,20 +260,40 @@ fn stalled_and_abusive_clients_never_block_the_others() {
 }
 
 #[test]
-fn clients_beyond_max_clients_get_an_error_line() {
+fn a_full_agent_evicts_the_oldest_idle_client_and_refuses_only_when_all_are_busy() {
     let dir = workdir("max");
     let config = format!("{}[socket]\nmax_clients = 3\n", demo_config(0.3));
     let mut agent = Agent::start(&dir, &config);
     agent.wait_cycles(1);
-    let held: Vec<UnixStream> = (0..3)
-        .map(|_| UnixStream::connect(&agent.socket).unwrap())
+    let idle: Vec<UnixStream> = (0..3)
+        .map(|_| {
+            let stream = UnixStream::connect(&agent.socket).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            stream
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(200));
+    // A newcomer is served; the longest idle connection makes room, and is told why.
+    assert_eq!(agent.request("version")[0]["kind"], "version");
+    let lines = read_lines(&idle[0], 1, Duration::from_secs(5));
+    assert!(lines[0].contains("\"evicted\""), "{}", lines[0]);
+    drop(idle);
+
+    // Three watchers are busy, not idle: a fourth client is refused.
+    let watchers: Vec<UnixStream> = (0..3)
+        .map(|_| {
+            let mut stream = UnixStream::connect(&agent.socket).unwrap();
+            stream.write_all(b"watch\n").unwrap();
+            stream
+        })
+        .collect();
+    for watcher in &watchers {
+        assert_eq!(read_lines(watcher, 1, Duration::from_secs(5)).len(), 1);
+    }
     let extra = UnixStream::connect(&agent.socket).unwrap();
     let lines = read_lines(&extra, 1, Duration::from_secs(5));
-    assert_eq!(lines.len(), 1);
     assert!(lines[0].contains("too_many_clients"), "{}", lines[0]);
-    drop(held);
+    drop(watchers);
     agent.wait_until("a free slot", Duration::from_secs(5), |a| {
         a.try_request("version").is_ok()
     });

@@ -355,6 +355,7 @@ impl Collector {
             abandoned_calls: self.bounded.abandoned(),
             skipped_ticks: 0,
             spool_lost_lines: 0,
+            spool_dropped_cycles: 0,
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::cli::QueryArgs;
 use crate::error::{Error, Result};
+use crate::query::protocol;
 use crate::views::table;
 
 pub fn run(args: QueryArgs) -> Result<()> {
@@ -16,6 +17,12 @@ pub fn run(args: QueryArgs) -> Result<()> {
     if request.contains('\n') {
         return Err(Error::Usage("a query is one line".into()));
     }
+    // The agent answers a malformed request with an error line; only a well-formed
+    // request can promise an end line.
+    let needs_end = matches!(
+        protocol::parse(request.as_bytes()),
+        Ok(Some(parsed)) if parsed.answer_ends_with_end_line()
+    );
     let socket = args.socket.display();
     let mut stream = UnixStream::connect(&args.socket)
         .map_err(|e| Error::Unavailable(format!("cannot connect to the agent at {socket}: {e}")))?;
@@ -27,13 +34,16 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let pretty = !args.raw && std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout().lock();
     let mut failed = None;
-    for line in BufReader::new(stream).lines() {
+    let mut ended = false;
+    for line in BufReader::new(stream).split(b'\n') {
         let line =
             line.map_err(|e| Error::Io(format!("reading from the agent at {socket}: {e}")))?;
+        let line = String::from_utf8_lossy(&line);
         let value: Option<Value> = serde_json::from_str(&line).ok();
         if let Some(error) = value.as_ref().and_then(|v| v.get("error")) {
             failed = Some(error["message"].as_str().unwrap_or("error").to_string());
         }
+        ended = value.as_ref().and_then(|v| v.get("kind")) == Some(&Value::from("end"));
         let text = match (&value, pretty) {
             (Some(v), true) => render(v),
             _ => format!("{line}\n"),
@@ -47,6 +57,9 @@ pub fn run(args: QueryArgs) -> Result<()> {
     }
     match failed {
         Some(message) => Err(Error::Data(format!("the agent answered: {message}"))),
+        None if needs_end && !ended => Err(Error::Io(format!(
+            "the answer from {socket} was cut short (no end line): the agent closed the              connection early; see its log, and try again"
+        ))),
         None => Ok(()),
     }
 }

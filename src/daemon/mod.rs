@@ -1,13 +1,25 @@
-//! `virtdiag run`: the long-running agent.
+//! `virtdiag run`: the long-running agent, its start-up and its event loop.
 //!
-//! The main thread runs one mio event loop that owns the socket, the clients, the spool
-//! writer and the signals. The collector runs on its own thread ([`worker`]) and hands
-//! each finished cycle over a channel plus a `mio::Waker`; no libvirt call ever runs on
-//! the loop, and no query waits for libvirt. SIGTERM/SIGINT stop within 2 s even if the
-//! collector is stuck in a libvirt call (it is not joined forever).
+//! Three threads, and only the first answers anyone:
+//! - the event loop (here): one mio poll for the socket, the signals and the
+//!   collector's wake-up; it never touches libvirt or the disk;
+//! - the collector ([`worker`]): every libvirt call, handing each finished cycle over a
+//!   bounded channel;
+//! - the spool writer ([`writer`]): every write, rotation and fdatasync, behind a
+//!   bounded queue that drops whole cycles when the disk cannot keep up.
+//!
+//! Clients are served in bounded turns ([`crate::query::server`]); signals and the
+//! collector's hand-over are polled between turns, so SIGTERM stops within 2 s under
+//! any load, even with the collector stuck in libvirt or the writer stuck on a hung
+//! filesystem (neither is waited for past its grace period). What to answer, when to
+//! collect and whom to close are decided in [`handle`], [`on_demand`] and the server.
 
+mod handle;
+pub mod on_demand;
+pub mod setup;
 pub mod status;
 pub mod worker;
+pub mod writer;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -17,26 +29,29 @@ use mio::{Events, Poll, Token, Waker};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGXFSZ};
 use signal_hook_mio::v1_0::Signals;
 
-use self::status::{ClientStatus, CycleSummary, Status};
-use self::worker::{Command, Cycle, Worker};
-use crate::clock;
-use crate::collect::CollectorConfig;
+use self::on_demand::{OnDemand, RequestId};
+use self::status::Status;
+use self::worker::{Command, Worker};
+use self::writer::Writer;
 use crate::config::{self, Config, Overrides, Source};
 use crate::error::{Error, Result};
 use crate::notify::{self, Notifier};
-use crate::query::answers::{self, Latest, Payload};
-use crate::query::protocol::{Format, ProtocolError, Request};
-use crate::query::server::{Incoming, Limits, Server};
-use crate::record::AgentRecord;
+use crate::query::answers::Latest;
+use crate::query::protocol::Format;
+use crate::query::server::Server;
 use crate::spool::Spool;
-use crate::{log_error, log_info, log_warn};
+use crate::{log_info, log_warn};
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const WAKER: Token = Token(2);
 
 /// How long shutdown waits for the collector thread before leaving it behind.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+const COLLECTOR_GRACE: Duration = Duration::from_millis(1000);
+/// How long shutdown waits for the spool writer to write what is queued.
+const WRITER_GRACE: Duration = Duration::from_millis(500);
+/// How often idle and stalled clients are looked for, at most.
+const EXPIRY_PERIOD: Duration = Duration::from_millis(250);
 
 struct Daemon {
     source: Source,
@@ -45,28 +60,29 @@ struct Daemon {
     host: Arc<str>,
     poll: Poll,
     server: Server,
-    spool: Spool,
+    writer: Writer,
     worker: Worker,
     notifier: Notifier,
     latest: Latest,
     status: Status,
     started_at: Instant,
     last_cycle_at: Option<Instant>,
-    /// Spool lines lost since the last cycle line that reported them.
-    unreported_lost: u64,
-    next_request: u64,
-    /// Clients waiting for an on-demand cycle: (request id, client, format).
-    awaiting: Vec<(u64, Token, Format)>,
-    spool_error_log: crate::log::RateLimiter,
+    on_demand: OnDemand,
+    /// Clients waiting for an on-demand cycle: (request, client, format). At most one
+    /// entry per client: a waiting client's next requests are not read.
+    awaiting: Vec<(RequestId, Token, Format)>,
+    log_limit: crate::log::RateLimiter,
 }
 
 /// Runs the agent until SIGTERM or SIGINT.
 pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let config = config::load(&source, &overrides).map_err(Error::Config)?;
-    let host = record_host(&config);
+    setup::reserve_descriptors(&config).map_err(Error::Config)?;
+    let gid = setup::group_id(&config.socket.group)?;
+    let host = setup::record_host(&config);
 
     let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {
-        Error::Config(format!(
+        Error::CantCreate(format!(
             "spool.path {}: cannot open for appending: {e}",
             config.spool.path.display()
         ))
@@ -81,12 +97,11 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
 
     let poll =
         Poll::new().map_err(|e| Error::Software(format!("cannot create the event loop: {e}")))?;
-    let gid = group_id(&config.socket.group)?;
     let server = Server::bind(
         &config.socket.path,
         config.socket.mode,
         gid,
-        limits(&config),
+        setup::limits(&config),
         poll.registry(),
         LISTENER,
     )
@@ -102,33 +117,34 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         .map_err(|e| Error::Software(format!("cannot poll signals: {e}")))?;
     let waker =
         Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| Error::Software(e.to_string()))?);
+    let status = Status::new(&config, spool.stats().clone());
+    let writer = Writer::spawn(spool)
+        .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
     let worker = worker::spawn(
-        collector_config(&config, &host),
+        setup::collector_config(&config, &host),
         recovered.last_seq.unwrap_or(0),
-        interval(&config),
+        config.interval(),
         waker,
     )
     .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
 
-    let status = Status::new(&config, spool.stats().clone());
     let mut daemon = Daemon {
         source,
         overrides,
+        on_demand: OnDemand::new(config.min_collect_interval()),
         config,
         host,
         poll,
         server,
-        spool,
+        writer,
         worker,
         notifier: Notifier::from_env(),
         latest: Latest::default(),
         status,
         started_at: Instant::now(),
         last_cycle_at: None,
-        unreported_lost: 0,
-        next_request: 0,
         awaiting: Vec::new(),
-        spool_error_log: crate::log::RateLimiter::new(Duration::from_secs(60)),
+        log_limit: crate::log::RateLimiter::new(Duration::from_secs(60)),
     };
     daemon.agent_line(
         "started",
@@ -153,22 +169,37 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
 
 impl Daemon {
     fn event_loop(&mut self, signals: &mut Signals) -> Result<()> {
-        let mut events = Events::with_capacity(256);
+        let mut events = Events::with_capacity(1024);
         let watchdog = notify::watchdog_interval().map(|w| w / 2);
         let mut last_ping = Instant::now();
+        let mut next_expiry = Instant::now();
         loop {
             let now = Instant::now();
-            let next_idle = self.server.expire_idle(now, self.poll.registry());
-            let mut timeout = Duration::from_secs(1);
-            if let Some(at) = next_idle {
-                timeout = timeout.min(at.saturating_duration_since(now));
+            if now >= next_expiry {
+                let next = self.server.expire(now, self.poll.registry());
+                next_expiry = next.map_or(now + EXPIRY_PERIOD, |at| {
+                    at.clamp(now + Duration::from_millis(10), now + EXPIRY_PERIOD)
+                });
             }
+            if let Some(request) = self.on_demand.due(now) {
+                self.collect_now(request);
+            }
+            let timeout = if self.server.has_work() {
+                Duration::ZERO
+            } else {
+                let mut until = next_expiry;
+                if let Some(at) = self.on_demand.next_deadline() {
+                    until = until.min(at);
+                }
+                until.saturating_duration_since(now)
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(Error::Software(format!("event loop: {e}")));
             }
+            let now = Instant::now();
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => {
@@ -177,7 +208,7 @@ impl Daemon {
                                 SIGTERM | SIGINT => return self.shutdown(signal),
                                 SIGHUP => self.reload(),
                                 SIGUSR1 => {
-                                    self.request_cycle();
+                                    self.ask_cycle(now);
                                 }
                                 _ => {}
                             }
@@ -185,27 +216,25 @@ impl Daemon {
                     }
                     WAKER => self.take_cycles(),
                     token => {
-                        let incoming = self.server.ready(
-                            token,
-                            event.is_readable(),
-                            event.is_writable(),
-                            self.poll.registry(),
-                        );
-                        if !incoming.is_empty() {
-                            for item in incoming {
-                                self.answer(item);
-                            }
-                            self.server.answered(token, self.poll.registry());
-                        }
+                        self.server
+                            .event(token, event.is_readable(), event.is_writable(), now)
                     }
                 }
             }
+            // One turn for every client with work; signals and cycles come first again
+            // at the next poll.
+            for incoming in self.server.turn(self.poll.registry(), now) {
+                self.answer(incoming, now);
+            }
+            self.server.settle(self.poll.registry());
+
             if self.worker.handle.is_finished() {
                 // Only a panic ends the collector thread before shutdown: without it the
                 // agent would answer stale data forever. Exit, so the service manager
                 // restarts it.
                 self.take_cycles();
                 self.agent_line("stopping", "the collector thread ended unexpectedly".into());
+                self.stop_writer();
                 self.server.close(self.poll.registry());
                 return Err(Error::Software(
                     "the collector thread ended unexpectedly".into(),
@@ -216,7 +245,7 @@ impl Daemon {
                 let healthy = self
                     .last_cycle_at
                     .map_or(self.started_at.elapsed() < Duration::from_secs(60), |at| {
-                        at.elapsed() < interval(&self.config) * 3 + Duration::from_secs(60)
+                        at.elapsed() < self.config.interval() * 3 + Duration::from_secs(60)
                     });
                 if healthy && last_ping.elapsed() >= period {
                     self.notifier.notify("WATCHDOG=1");
@@ -233,231 +262,24 @@ impl Daemon {
         }
     }
 
-    fn ingest(&mut self, cycle: Cycle) {
-        let Cycle {
-            mut snapshot,
-            latest,
-            served_request,
-        } = cycle;
-        let lines = latest.lines_arc();
-        snapshot.cycle.spool_lost_lines = self.unreported_lost;
-
-        let mut buf = Vec::with_capacity(lines.len() + 1024);
-        for event in &snapshot.events {
-            answers::line(event, &mut buf);
+    /// A client or SIGUSR1 asks for a cycle; returns the request to wait for.
+    fn ask_cycle(&mut self, now: Instant) -> RequestId {
+        let (request, send_now) = self.on_demand.ask(now);
+        if let Some(request) = send_now {
+            self.collect_now(request);
         }
-        buf.extend_from_slice(&lines);
-        answers::line(&snapshot.cycle, &mut buf);
-        let outcome = self.spool.write_lines(&buf);
-        if outcome.lines_lost > 0 {
-            self.unreported_lost += outcome.lines_lost;
-            if let Some(suppressed) = self.spool_error_log.check("spool", Instant::now()) {
-                log_error!(
-                    "spool: lost {} lines of cycle {}: {} ({suppressed} similar errors suppressed)",
-                    outcome.lines_lost,
-                    snapshot.seq,
-                    self.spool
-                        .stats()
-                        .last_error
-                        .as_deref()
-                        .unwrap_or("unknown error")
-                );
-            }
-        } else {
-            self.unreported_lost = 0;
-        }
-
-        // Status.
-        let c = &snapshot.cycle;
-        self.status.cycles += 1;
-        self.status.connected = c.connected;
-        self.status.disconnect_reason = if c.connected { None } else { c.error.clone() };
-        self.status.skipped_ticks = c.skipped_ticks;
-        self.status.last_cycle = Some(CycleSummary::from_cycle(c));
-        self.last_cycle_at = Some(Instant::now());
-
-        // The latest records: a disconnected cycle keeps the last known ones.
-        if c.connected {
-            self.latest = latest;
-        }
-
-        // On-demand answers and watchers.
-        let registry = self.poll.registry();
-        let waiting = std::mem::take(&mut self.awaiting);
-        for (request, token, format) in waiting {
-            if request > served_request {
-                self.awaiting.push((request, token, format));
-                continue;
-            }
-            let answer = match &snapshot.cycle.error {
-                Some(error) => Payload {
-                    shared: None,
-                    owned: ProtocolError::new("cycle_failed", error.clone()).to_line(),
-                },
-                None => self.latest.all(format),
-            };
-            self.server.send_payload(token, &answer, registry);
-            self.server.set_awaiting(token, false, registry);
-            self.server.answered(token, registry);
-        }
-        // Watchers get the new records (none after a disconnected cycle) and the cycle line.
-        let latest = &self.latest;
-        let cycle_line = &snapshot.cycle;
-        let fresh = c.connected;
-        self.server.broadcast(
-            |format| {
-                let cycle = |out: &mut Vec<u8>| answers::line(cycle_line, out);
-                if fresh {
-                    latest.records_then(format, cycle)
-                } else {
-                    let mut payload = Payload::default();
-                    cycle(&mut payload.owned);
-                    payload
-                }
-            },
-            registry,
-        );
-        let summary = self.refresh_status().summary();
-        self.notifier.notify(&format!("STATUS={summary}"));
+        request
     }
 
-    fn refresh_status(&mut self) -> &Status {
-        self.status.uptime_s = self.started_at.elapsed().as_secs();
-        if let (Some(summary), Some(at)) = (self.status.last_cycle.as_mut(), self.last_cycle_at) {
-            summary.age_s = crate::rates::round3(at.elapsed().as_secs_f64());
-        }
-        self.status.spool.stats = self.spool.stats().clone();
-        self.status.clients = ClientStatus {
-            connected: self.server.client_count(),
-            watching: self.server.watcher_count(),
-            max: self.config.socket.max_clients,
-            refused: self.server.refused_clients,
-            dropped: self.server.dropped_clients,
-        };
-        &self.status
+    fn collect_now(&mut self, request: RequestId) {
+        let _ = self.worker.commands.send(Command::CollectNow { request });
     }
 
-    fn answer(&mut self, incoming: Incoming) {
-        let registry = self.poll.registry();
-        let (token, request) = match incoming {
-            Incoming::Request(token, request) => (token, request),
-            Incoming::Error(token, error) => {
-                self.server.send(token, &error.to_line(), registry);
-                return;
-            }
-        };
-        let mut out = Vec::new();
-        match request {
-            Request::Help => answers::help(&mut out),
-            Request::Version => answers::version(&mut out),
-            Request::Status => {
-                self.refresh_status();
-                answers::line(&self.status, &mut out);
-            }
-            Request::List => self.latest.list(&mut out),
-            Request::Get { target, format } => {
-                if let Err(e) = self.latest.get(&target, format, &mut out) {
-                    e.to_line_into(&mut out);
-                }
-            }
-            Request::All { format } => {
-                let answer = self.latest.all(format);
-                self.server.send_payload(token, &answer, registry);
-                return;
-            }
-            Request::Collect { format } => {
-                let request = self.request_cycle();
-                self.awaiting.push((request, token, format));
-                self.server.set_awaiting(token, true, self.poll.registry());
-                return;
-            }
-            Request::Watch { format } => {
-                self.server.set_watching(token, format);
-                return;
-            }
-            Request::Quit => {
-                self.server.close_after_flush(token, registry);
-                return;
-            }
+    /// Writes what the writer has queued, leaving it behind after its grace period.
+    fn stop_writer(&mut self) {
+        if !self.writer.stop(Instant::now() + WRITER_GRACE) {
+            log_warn!("the spool writer is stuck in a write; leaving it behind");
         }
-        self.server.send(token, &out, self.poll.registry());
-    }
-
-    /// Asks the collector thread for a cycle now; requests that arrive before it starts
-    /// share it.
-    fn request_cycle(&mut self) -> u64 {
-        self.next_request += 1;
-        let _ = self.worker.commands.send(Command::CollectNow {
-            request: self.next_request,
-        });
-        self.next_request
-    }
-
-    /// SIGHUP: reopen the spool path and reload the config; a bad config is reported
-    /// and the old one kept.
-    fn reload(&mut self) {
-        self.notifier.notify("RELOADING=1");
-        if let Err(e) = self.spool.reopen() {
-            log_error!(
-                "cannot reopen the spool {}: {e}",
-                self.spool.path().display()
-            );
-        }
-        match config::load(&self.source, &self.overrides) {
-            Ok(new) => {
-                self.apply(new);
-                self.agent_line(
-                    "reloaded",
-                    format!(
-                        "configuration reloaded from {}",
-                        self.source.path().display()
-                    ),
-                );
-                log_info!("reloaded the configuration; spool reopened");
-            }
-            Err(e) => {
-                log_error!("configuration reload failed, keeping the old one: {e}");
-                self.agent_line("reload_failed", e);
-            }
-        }
-        self.notifier.notify("READY=1");
-    }
-
-    fn apply(&mut self, new: Config) {
-        if new.socket.path != self.config.socket.path {
-            log_warn!(
-                "socket.path changed to {}: takes effect at restart; still serving {}",
-                new.socket.path.display(),
-                self.server.path().display()
-            );
-        }
-        self.server.set_limits(limits(&new));
-        if new.host != self.config.host {
-            self.host = record_host(&new);
-        }
-        self.spool.set_config(new.spool.clone());
-        let _ = self.worker.commands.send(Command::Reconfigure {
-            config: collector_config(&new, &self.host),
-            interval: interval(&new),
-        });
-        self.status.uri = new.uri.clone();
-        self.status.interval_seconds = new.interval_seconds;
-        self.status.spool.path = new.spool.path.clone();
-        self.config = new;
-    }
-
-    /// Writes an `agent` line to the spool.
-    fn agent_line(&mut self, event: &'static str, message: String) {
-        let record = AgentRecord::new(
-            Arc::from(clock::now_rfc3339()),
-            Arc::clone(&self.host),
-            event,
-            Some(Arc::from(self.config.uri.as_str())),
-            message,
-        );
-        let mut buf = Vec::new();
-        answers::line(&record, &mut buf);
-        self.spool.write_lines(&buf);
     }
 
     fn shutdown(&mut self, signal: i32) -> Result<()> {
@@ -465,8 +287,10 @@ impl Daemon {
         self.notifier.notify("STOPPING=1");
         let _ = self.worker.commands.send(Command::Shutdown);
         // A cycle that finishes within the grace period still reaches the spool.
-        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let deadline = Instant::now() + COLLECTOR_GRACE;
+        // Taking cycles meanwhile unblocks a collector waiting to hand one over.
         while !self.worker.handle.is_finished() && Instant::now() < deadline {
+            self.take_cycles();
             std::thread::sleep(Duration::from_millis(10));
         }
         self.take_cycles();
@@ -474,56 +298,8 @@ impl Daemon {
             log_warn!("the collector is still inside a libvirt call; leaving it behind");
         }
         self.agent_line("stopping", format!("stopping on signal {signal}"));
+        self.stop_writer();
         self.server.close(self.poll.registry());
         Ok(())
     }
-}
-
-/// The `host` of records: the configured one, or this machine's name.
-fn record_host(config: &Config) -> Arc<str> {
-    if config.host.is_empty() {
-        Arc::from(crate::host::local_hostname())
-    } else {
-        Arc::from(config.host.as_str())
-    }
-}
-
-fn collector_config(config: &Config, host: &Arc<str>) -> CollectorConfig {
-    CollectorConfig {
-        uri: config.uri.clone(),
-        read_only: config.read_only,
-        host: host.to_string(),
-        filter: config.filter(),
-    }
-}
-
-fn interval(config: &Config) -> Duration {
-    Duration::from_secs_f64(config.interval_seconds)
-}
-
-fn limits(config: &Config) -> Limits {
-    Limits {
-        max_clients: config.socket.max_clients,
-        idle_timeout: Duration::from_secs_f64(config.socket.idle_timeout_seconds),
-    }
-}
-
-/// The gid of a group name from /etc/group (None for an empty name).
-fn group_id(name: &str) -> Result<Option<u32>> {
-    if name.is_empty() {
-        return Ok(None);
-    }
-    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    for line in groups.lines() {
-        // name:password:gid:members
-        let fields: Vec<&str> = line.split(':').collect();
-        if fields.first() == Some(&name) {
-            if let Some(gid) = fields.get(2).and_then(|gid| gid.parse().ok()) {
-                return Ok(Some(gid));
-            }
-        }
-    }
-    Err(Error::Config(format!(
-        "socket.group: no group named '{name}' in /etc/group"
-    )))
 }

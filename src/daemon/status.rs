@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::query::server::ClientCounters;
 use crate::record::CycleRecord;
 use crate::spool::SpoolStats;
 
@@ -68,8 +69,8 @@ pub struct ClientStatus {
     pub connected: usize,
     pub watching: usize,
     pub max: usize,
-    pub refused: u64,
-    pub dropped: u64,
+    #[serde(flatten)]
+    pub counters: ClientCounters,
 }
 
 impl Status {

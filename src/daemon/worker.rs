@@ -1,9 +1,15 @@
 //! The collector thread: runs cycles on a monotonic schedule or on demand, serializes
 //! each cycle's domain lines, and hands the result to the event loop over a channel,
 //! waking it with a `mio::Waker`. Only this thread talks to libvirt.
+//!
+//! The hand-over is bounded ([`CYCLES_IN_FLIGHT`]): if the loop has not taken the
+//! cycles already handed over, the collector waits for it rather than piling up
+//! snapshots; ticks missed meanwhile are counted as skipped. The loop never blocks, so
+//! this wait is short. Commands are bounded by the loop: at most one on-demand request
+//! unanswered, a reconfiguration per reload.
 
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -12,6 +18,9 @@ use mio::Waker;
 
 use crate::collect::{Collector, CollectorConfig, Snapshot};
 use crate::query::answers::Latest;
+
+/// Finished cycles waiting for the loop, at most.
+pub const CYCLES_IN_FLIGHT: usize = 2;
 
 /// What the loop asks of the collector thread.
 pub enum Command {
@@ -51,7 +60,7 @@ pub fn spawn(
     waker: Arc<Waker>,
 ) -> std::io::Result<Worker> {
     let (command_tx, command_rx) = std::sync::mpsc::channel();
-    let (cycle_tx, cycle_rx) = std::sync::mpsc::channel();
+    let (cycle_tx, cycle_rx) = std::sync::mpsc::sync_channel(CYCLES_IN_FLIGHT);
     let handle = std::thread::Builder::new()
         .name("collector".into())
         .spawn(move || {
@@ -70,7 +79,7 @@ fn run(
     mut collector: Collector,
     mut interval: Duration,
     commands: &Receiver<Command>,
-    cycles: &Sender<Cycle>,
+    cycles: &SyncSender<Cycle>,
     waker: &Waker,
 ) {
     let mut next_tick = Instant::now();

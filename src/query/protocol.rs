@@ -29,6 +29,17 @@ pub enum Request {
     Quit,
 }
 
+impl Request {
+    /// Whether the answer closes with `{"kind":"end",...}`: an answer of this request
+    /// without it was cut short.
+    pub fn answer_ends_with_end_line(&self) -> bool {
+        matches!(
+            self,
+            Request::Help | Request::All { .. } | Request::Collect { .. }
+        )
+    }
+}
+
 /// The commands and their one-line descriptions, as `help` lists them.
 pub const COMMANDS: [(&str, &str); 9] = [
     ("help", "list the commands"),

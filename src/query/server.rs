@@ -1,36 +1,62 @@
-//! The socket server: accepts clients, reads request lines, buffers answers, enforces
-//! the limits. It does not know what the requests mean: it hands parsed requests to its
-//! owner (the daemon) and sends what it is given.
+//! The socket server: slots, fairness between clients, and the limits. It does not know
+//! what requests mean: it hands parsed requests to its owner (the daemon) one turn at a
+//! time and sends what it is given. Nothing here blocks.
 //!
-//! Limits: a request line over 4 KiB gets an error and the connection closes; at most
-//! `max_clients` connections (the next gets an error line and is closed); idle
-//! connections close after the idle timeout (not while watching or waiting for a
-//! collection); a client whose unread output exceeds 8 MiB is dropped. Nothing here
-//! blocks: every socket is non-blocking and served from one poll loop.
+//! Fairness: clients with work wait in a round-robin queue; a turn gives each at most
+//! [`REQUESTS_PER_TURN`] requests and one bounded read, so one client can never starve
+//! another, and the owner serves signals and the collector between turns. A client's
+//! next request is read only while it owes less than [`OUTPUT_HIGH_WATER`] bytes: a
+//! client that sends without reading waits in its own socket buffer.
+//!
+//! Limits and what happens at each (docs/service.md, "Limits"):
+//! - a request line over 4 KiB: an error line, then the connection closes;
+//! - `max_clients` connections: peers that hung up are reaped, then the oldest idle
+//!   client is evicted (with an `evicted` error line); only if every slot is busy is
+//!   the newcomer refused (`too_many_clients`);
+//! - idle (nothing owed, nothing sent) for `idle_timeout_seconds`: closed with an
+//!   `idle_timeout` line;
+//! - output that does not shrink for the stall timeout: dropped; a watcher more than
+//!   [`MAX_CYCLES_BEHIND`] cycles behind: a `too_slow` line, then closed. One answer
+//!   is never too big: only a reader that stops reading is dropped.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::os::fd::AsFd;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use super::answers::Payload;
-use super::protocol::{self, Format, ProtocolError, Request, MAX_REQUEST_BYTES};
-
-/// Unread output beyond which a client is dropped.
-pub const MAX_PENDING_OUTPUT: usize = 8 * 1024 * 1024;
+use super::conn::{Client, Mode, Parsed};
+use super::listener::{Accepted, Listener};
+use super::protocol::{Format, ProtocolError, Request};
+use crate::log::RateLimiter;
 
 /// Tokens from this one up are clients.
 pub const FIRST_CLIENT: usize = 16;
+/// Requests answered for one client in one turn at most.
+pub const REQUESTS_PER_TURN: usize = 16;
+/// Connections accepted in one turn at most.
+pub const ACCEPTS_PER_TURN: usize = 64;
+/// A client's next request is read only while it owes fewer bytes than this.
+pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+/// A watcher further behind than this many cycles is closed.
+pub const MAX_CYCLES_BEHIND: usize = 3;
+/// Output that has not shrunk for this long (or the idle timeout, if shorter) drops
+/// the client.
+pub const MAX_STALL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_clients: usize,
     pub idle_timeout: Duration,
+}
+
+impl Limits {
+    fn stall_timeout(&self) -> Duration {
+        self.idle_timeout.min(MAX_STALL)
+    }
 }
 
 /// One parsed request, or an error to answer, from one client.
@@ -39,101 +65,40 @@ pub enum Incoming {
     Error(Token, ProtocolError),
 }
 
-enum Chunk {
-    Owned(Vec<u8>),
-    Shared(Arc<Vec<u8>>),
-}
-
-impl Chunk {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Chunk::Owned(bytes) => bytes,
-            Chunk::Shared(bytes) => bytes,
-        }
-    }
-}
-
-/// The bytes owed to a client, in order.
-#[derive(Default)]
-struct Output {
-    chunks: VecDeque<Chunk>,
-    /// How much of the front chunk is written.
-    offset: usize,
-    pending: usize,
-}
-
-impl Output {
-    fn push(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.pending += bytes.len();
-        match self.chunks.back_mut() {
-            Some(Chunk::Owned(last)) => last.extend_from_slice(bytes),
-            _ => self.chunks.push_back(Chunk::Owned(bytes.to_vec())),
-        }
-    }
-
-    fn push_payload(&mut self, payload: &Payload) {
-        if let Some(shared) = payload.shared.as_ref().filter(|s| !s.is_empty()) {
-            self.pending += shared.len();
-            self.chunks.push_back(Chunk::Shared(Arc::clone(shared)));
-        }
-        self.push(&payload.owned);
-    }
-
-    /// Writes until done or the socket would block.
-    fn write_to(&mut self, stream: &mut UnixStream) -> io::Result<()> {
-        while let Some(front) = self.chunks.front() {
-            let bytes = &front.bytes()[self.offset..];
-            match stream.write(bytes) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => {
-                    self.offset += n;
-                    self.pending -= n;
-                    if n == bytes.len() {
-                        self.chunks.pop_front();
-                        self.offset = 0;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Client {
-    stream: UnixStream,
-    input: Vec<u8>,
-    output: Output,
-    last_activity: Instant,
-    watching: Option<Format>,
-    /// Waiting for the answer of an on-demand collection.
-    awaiting: bool,
-    /// The client sent EOF: close once nothing more is owed.
-    read_closed: bool,
-    /// Close once the output is flushed.
-    closing: bool,
-    writable_interest: bool,
+/// What happened to clients, for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClientCounters {
+    /// Newcomers turned away: every slot busy.
+    pub refused: u64,
+    /// Dropped for output that did not shrink, or a watcher too far behind.
+    pub dropped: u64,
+    /// Idle clients closed to make room for a newcomer.
+    pub evicted: u64,
+    /// Clients that had hung up, cleared before a newcomer was turned away.
+    pub reaped: u64,
+    /// Closed by the idle timeout.
+    pub expired: u64,
+    /// Accepted and closed at once: the agent was out of file descriptors.
+    pub shed: u64,
 }
 
 pub struct Server {
-    listener: UnixListener,
-    path: PathBuf,
+    listener: Listener,
     listener_token: Token,
+    listener_ready: bool,
     clients: HashMap<Token, Client>,
+    /// Clients with work, in turn order.
+    queue: VecDeque<Token>,
+    /// Clients sent to or changed since the last settle.
+    touched: Vec<Token>,
     next_token: usize,
     limits: Limits,
-    pub refused_clients: u64,
-    pub dropped_clients: u64,
+    pub counters: ClientCounters,
+    log_limit: RateLimiter,
 }
 
 impl Server {
-    /// Binds the socket at `path`. An old file there is replaced only if it is a socket
-    /// nobody answers on; a live agent there, or a file that is not a socket, is an error.
+    /// Binds the socket at `path` (see [`Listener::bind`]).
     pub fn bind(
         path: &Path,
         mode: u32,
@@ -142,50 +107,26 @@ impl Server {
         registry: &Registry,
         token: Token,
     ) -> Result<Self, String> {
-        let shown = path.display();
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot inspect socket path {shown}: {e}")),
-            Ok(meta) if meta.file_type().is_socket() => {
-                if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                    return Err(format!(
-                        "another process is answering on {shown}: is virtdiag already running?"
-                    ));
-                }
-                std::fs::remove_file(path)
-                    .map_err(|e| format!("cannot remove the stale socket {shown}: {e}"))?;
-            }
-            Ok(_) => {
-                return Err(format!(
-                    "{shown} exists and is not a socket; refusing to replace it"
-                ))
-            }
-        }
-        let mut listener =
-            UnixListener::bind(path).map_err(|e| format!("cannot bind {shown}: {e}"))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| format!("cannot set the mode of {shown}: {e}"))?;
-        if let Some(gid) = gid {
-            std::os::unix::fs::chown(path, None, Some(gid))
-                .map_err(|e| format!("cannot give {shown} to group {gid}: {e}"))?;
-        }
+        let mut listener = Listener::bind(path, mode, gid)?;
         registry
-            .register(&mut listener, token, Interest::READABLE)
-            .map_err(|e| format!("cannot poll {shown}: {e}"))?;
+            .register(&mut listener.socket, token, Interest::READABLE)
+            .map_err(|e| format!("cannot poll {}: {e}", path.display()))?;
         Ok(Self {
             listener,
-            path: path.to_path_buf(),
             listener_token: token,
+            listener_ready: true,
             clients: HashMap::new(),
+            queue: VecDeque::new(),
+            touched: Vec::new(),
             next_token: FIRST_CLIENT,
             limits,
-            refused_clients: 0,
-            dropped_clients: 0,
+            counters: ClientCounters::default(),
+            log_limit: RateLimiter::new(Duration::from_secs(60)),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.listener.path()
     }
 
     pub fn set_limits(&mut self, limits: Limits) {
@@ -199,241 +140,355 @@ impl Server {
     pub fn watcher_count(&self) -> usize {
         self.clients
             .values()
-            .filter(|c| c.watching.is_some())
+            .filter(|c| matches!(c.mode, Mode::Watching(_)))
             .count()
     }
 
-    /// Accepts every pending connection.
-    pub fn accept(&mut self, registry: &Registry) {
-        loop {
-            let (mut stream, _) = match self.listener.accept() {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    crate::log_warn!("accepting a client on {}: {e}", self.path.display());
-                    return;
-                }
-            };
-            if self.clients.len() >= self.limits.max_clients {
-                let error = ProtocolError::new(
-                    "too_many_clients",
-                    format!(
-                        "the agent already serves {} clients; try again later",
-                        self.clients.len()
-                    ),
-                );
-                let _ = stream.write(&error.to_line());
-                self.refused_clients += 1;
-                continue;
-            }
-            let token = Token(self.next_token);
-            self.next_token += 1;
-            if registry
-                .register(&mut stream, token, Interest::READABLE)
-                .is_err()
-            {
-                continue;
-            }
-            self.clients.insert(
-                token,
-                Client {
-                    stream,
-                    input: Vec::new(),
-                    output: Output::default(),
-                    last_activity: Instant::now(),
-                    watching: None,
-                    awaiting: false,
-                    read_closed: false,
-                    closing: false,
-                    writable_interest: false,
-                },
-            );
-        }
-    }
-
-    /// Handles readiness of a client: reads and parses what arrived, writes what is
-    /// owed. Returns the requests to answer.
-    pub fn ready(
-        &mut self,
-        token: Token,
-        readable: bool,
-        writable: bool,
-        registry: &Registry,
-    ) -> Vec<Incoming> {
-        let mut incoming = Vec::new();
+    /// Readiness from the poll.
+    pub fn event(&mut self, token: Token, readable: bool, writable: bool, now: Instant) {
         if token == self.listener_token {
-            self.accept(registry);
-            return incoming;
+            self.listener_ready = true;
+            return;
         }
         let Some(client) = self.clients.get_mut(&token) else {
-            return incoming;
+            return;
         };
-        if readable && !client.read_closed {
-            client.last_activity = Instant::now();
-            if let Err(e) = read_requests(client, token, &mut incoming) {
+        if readable {
+            client.maybe_readable = true;
+        }
+        if writable && client.output.pending() > 0 {
+            if let Err(e) = client.flush(now) {
                 crate::log_debug!("client {}: {e}", token.0);
-                self.remove(token, registry);
-                return incoming;
+                client.mode = Mode::Closing;
+                client.output = Default::default();
             }
         }
-        if writable {
-            client.last_activity = Instant::now();
+        self.touched.push(token);
+    }
+
+    /// Whether a turn would do anything now.
+    pub fn has_work(&self) -> bool {
+        self.listener_ready || !self.queue.is_empty()
+    }
+
+    /// One turn: accepts (bounded), then each client with work, once, gives at most
+    /// [`REQUESTS_PER_TURN`] requests. Answer them in order, then call
+    /// [`Server::settle`].
+    pub fn turn(&mut self, registry: &Registry, now: Instant) -> Vec<Incoming> {
+        if self.listener_ready {
+            self.accept(registry, now);
         }
-        // With requests to answer, the answers settle the client (and close it after
-        // an EOF); otherwise settle it now.
-        if incoming.is_empty() {
-            self.settle(token, registry, true);
+        let mut incoming = Vec::new();
+        for _ in 0..self.queue.len() {
+            let Some(token) = self.queue.pop_front() else {
+                break;
+            };
+            let Some(client) = self.clients.get_mut(&token) else {
+                continue;
+            };
+            client.scheduled = false;
+            self.touched.push(token);
+            for _ in 0..REQUESTS_PER_TURN {
+                if !client.has_work(OUTPUT_HIGH_WATER) {
+                    break;
+                }
+                match client.next_request(now) {
+                    Ok(None) => break,
+                    Ok(Some(Parsed::Error(e))) => incoming.push(Incoming::Error(token, e)),
+                    Ok(Some(Parsed::Request(request))) => {
+                        // Answers after these depend on what the owner does with them.
+                        let pause = matches!(request, Request::Collect { .. } | Request::Quit);
+                        incoming.push(Incoming::Request(token, request));
+                        if pause {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        crate::log_debug!("client {}: {e}", token.0);
+                        client.mode = Mode::Closing;
+                        client.output = Default::default();
+                        break;
+                    }
+                }
+            }
         }
         incoming
     }
 
     /// Queues bytes for a client and writes what the socket takes now.
-    pub fn send(&mut self, token: Token, bytes: &[u8], registry: &Registry) {
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.output.push(bytes);
-        }
-        self.settle(token, registry, false);
+    pub fn send(&mut self, token: Token, bytes: &[u8], now: Instant) {
+        self.push(token, now, |client| client.output.push(bytes));
     }
 
-    /// Queues an answer with a shared part for a client.
-    pub fn send_payload(&mut self, token: Token, payload: &Payload, registry: &Registry) {
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.output.push_payload(payload);
-        }
-        self.settle(token, registry, false);
+    /// Queues an answer with a shared part.
+    pub fn send_payload(&mut self, token: Token, payload: &Payload, now: Instant) {
+        self.push(token, now, |client| client.output.push_payload(payload));
     }
 
-    /// Marks a client as watching (it then gets every cycle's lines) or awaiting a
-    /// collection.
+    fn push(&mut self, token: Token, now: Instant, queue: impl FnOnce(&mut Client)) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        if client.output.pending() == 0 {
+            client.last_progress = now;
+        }
+        queue(client);
+        if let Err(e) = client.flush(now) {
+            crate::log_debug!("client {}: {e}", token.0);
+            client.mode = Mode::Closing;
+            client.output = Default::default();
+        }
+        self.touched.push(token);
+    }
+
+    /// The client gets every cycle's lines from now on.
     pub fn set_watching(&mut self, token: Token, format: Format) {
+        self.set_mode(token, Mode::Watching(format));
+    }
+
+    /// The client waits for an on-demand cycle (true) or got its answer (false).
+    pub fn set_awaiting(&mut self, token: Token, awaiting: bool) {
+        let mode = if awaiting {
+            Mode::Awaiting
+        } else {
+            Mode::Requests
+        };
+        self.set_mode(token, mode);
+    }
+
+    /// Closes the client once its output is written.
+    pub fn close_after_flush(&mut self, token: Token) {
+        self.set_mode(token, Mode::Closing);
+    }
+
+    fn set_mode(&mut self, token: Token, mode: Mode) {
         if let Some(client) = self.clients.get_mut(&token) {
-            client.watching = Some(format);
+            if client.mode != Mode::Closing {
+                client.mode = mode;
+            }
+            self.touched.push(token);
         }
     }
 
-    pub fn set_awaiting(&mut self, token: Token, awaiting: bool, registry: &Registry) {
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.awaiting = awaiting;
-        }
-        self.settle(token, registry, false);
-    }
-
-    /// Closes the client once its output is flushed.
-    pub fn close_after_flush(&mut self, token: Token, registry: &Registry) {
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.closing = true;
-        }
-        self.settle(token, registry, false);
-    }
-
-    /// Sends a cycle's lines to every watcher, `lines_for` giving them per format.
-    pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Payload, registry: &Registry) {
-        let watchers: Vec<(Token, Format)> = self
-            .clients
-            .iter()
-            .filter_map(|(t, c)| c.watching.map(|f| (*t, f)))
-            .collect();
+    /// Sends a cycle's lines to every watcher, `lines_for` giving them per format. A
+    /// watcher already [`MAX_CYCLES_BEHIND`] cycles behind is closed instead.
+    pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Payload, now: Instant) {
         let mut cache: Vec<(Format, Payload)> = Vec::new();
-        for (token, format) in watchers {
+        let mut slow = 0;
+        for (token, client) in &mut self.clients {
+            let Mode::Watching(format) = client.mode else {
+                continue;
+            };
             if !cache.iter().any(|(f, _)| *f == format) {
                 cache.push((format, lines_for(format)));
             }
             let payload = &cache.iter().find(|(f, _)| *f == format).expect("cached").1;
-            if let Some(client) = self.clients.get_mut(&token) {
-                client.output.push_payload(payload);
+            if client.output.pending() == 0 {
+                client.last_progress = now;
             }
-            self.settle(token, registry, false);
-        }
-    }
-
-    /// Closes clients idle longer than the timeout (not watchers, not those awaiting a
-    /// collection). Returns when the next one could expire.
-    pub fn expire_idle(&mut self, now: Instant, registry: &Registry) -> Option<Instant> {
-        let timeout = self.limits.idle_timeout;
-        let expired: Vec<Token> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| {
-                c.watching.is_none()
-                    && !c.awaiting
-                    && now.duration_since(c.last_activity) >= timeout
-            })
-            .map(|(t, _)| *t)
-            .collect();
-        for token in expired {
-            crate::log_debug!("client {}: idle for {:?}, closing", token.0, timeout);
-            self.remove(token, registry);
-        }
-        self.clients
-            .values()
-            .filter(|c| c.watching.is_none() && !c.awaiting)
-            .map(|c| c.last_activity + timeout)
-            .min()
-    }
-
-    /// Flushes what each client can take right now, without blocking (at shutdown).
-    pub fn flush_all(&mut self, registry: &Registry) {
-        let tokens: Vec<Token> = self.clients.keys().copied().collect();
-        for token in tokens {
-            if let Some(client) = self.clients.get_mut(&token) {
-                let _ = flush(client);
-            }
-            self.remove(token, registry);
-        }
-    }
-
-    /// After the owner answered a batch of requests from `ready`: closes the client if
-    /// it sent EOF and is owed nothing more.
-    pub fn answered(&mut self, token: Token, registry: &Registry) {
-        self.settle(token, registry, true);
-    }
-
-    /// Writes pending output, drops a client over the output limit, closes a finished
-    /// one (after EOF only when `eof_closes`, i.e. no request is still being answered),
-    /// and keeps the poll interest right.
-    fn settle(&mut self, token: Token, registry: &Registry, eof_closes: bool) {
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        if let Err(e) = flush(client) {
-            crate::log_debug!("client {}: {e}", token.0);
-            self.remove(token, registry);
-            return;
-        }
-        let pending = client.output.pending;
-        if pending > MAX_PENDING_OUTPUT {
-            crate::log_warn!("client {}: {pending} bytes unread, dropping it", token.0);
-            self.dropped_clients += 1;
-            self.remove(token, registry);
-            return;
-        }
-        let done = pending == 0
-            && (client.closing
-                || (eof_closes
-                    && client.read_closed
-                    && client.watching.is_none()
-                    && !client.awaiting));
-        if done {
-            self.remove(token, registry);
-            return;
-        }
-        let want_write = pending > 0;
-        if want_write != client.writable_interest {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
+            if client.output.cycles_behind() >= MAX_CYCLES_BEHIND {
+                client.last_words(&ProtocolError::new(
+                    "too_slow",
+                    format!(
+                        "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
+                         (read faster, or use `all` at your own pace)"
+                    ),
+                ));
+                client.output = Default::default();
+                slow += 1;
             } else {
-                Interest::READABLE
+                client.output.push_cycle(payload);
+                if client.flush(now).is_err() {
+                    client.mode = Mode::Closing;
+                    client.output = Default::default();
+                }
+            }
+            self.touched.push(*token);
+        }
+        if slow > 0 {
+            self.counters.dropped += slow;
+            self.warn(
+                "slow",
+                format_args!("closed {slow} watchers too far behind"),
+            );
+        }
+    }
+
+    /// Closes the clients that finished or failed, and queues those with work.
+    pub fn settle(&mut self, registry: &Registry) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for token in touched {
+            let Some(client) = self.clients.get_mut(&token) else {
+                continue;
             };
+            if client.is_done() {
+                self.remove(token, registry);
+            } else if !client.scheduled && client.has_work(OUTPUT_HIGH_WATER) {
+                client.scheduled = true;
+                self.queue.push_back(token);
+            }
+        }
+    }
+
+    /// Closes idle clients and those whose output has stalled. Returns when the next
+    /// one could expire.
+    pub fn expire(&mut self, now: Instant, registry: &Registry) -> Option<Instant> {
+        let idle = self.limits.idle_timeout;
+        let stall = self.limits.stall_timeout();
+        let mut expired = Vec::new();
+        let mut stalled = Vec::new();
+        let mut next: Option<Instant> = None;
+        for (token, client) in &self.clients {
+            let deadline = if client.output.pending() > 0 {
+                let at = client.last_progress.checked_add(stall);
+                if at.is_some_and(|at| at <= now) {
+                    stalled.push(*token);
+                }
+                at
+            } else if client.is_idle() {
+                let at = client.last_activity.checked_add(idle);
+                if at.is_some_and(|at| at <= now) {
+                    expired.push(*token);
+                }
+                at
+            } else {
+                None
+            };
+            if let Some(at) = deadline.filter(|&at| at > now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        for token in &expired {
+            if let Some(client) = self.clients.get_mut(token) {
+                client.last_words(&ProtocolError::new(
+                    "idle_timeout",
+                    format!("idle for {} s; closing", idle.as_secs_f64()),
+                ));
+            }
+            self.remove(*token, registry);
+        }
+        for token in &stalled {
+            if let Some(client) = self.clients.get_mut(token) {
+                client.last_words(&ProtocolError::new(
+                    "too_slow",
+                    format!(
+                        "{} bytes unread for {} s; closing",
+                        client.output.pending(),
+                        stall.as_secs_f64()
+                    ),
+                ));
+            }
+            self.remove(*token, registry);
+        }
+        self.counters.expired += expired.len() as u64;
+        if !stalled.is_empty() {
+            self.counters.dropped += stalled.len() as u64;
+            self.warn(
+                "stalled",
+                format_args!("dropped {} clients whose output stalled", stalled.len()),
+            );
+        }
+        next
+    }
+
+    /// Accepts waiting connections, at most [`ACCEPTS_PER_TURN`].
+    fn accept(&mut self, registry: &Registry, now: Instant) {
+        for _ in 0..ACCEPTS_PER_TURN {
+            let mut stream = match self.listener.accept() {
+                Ok(Accepted::Client(stream)) => stream,
+                Ok(Accepted::None) => {
+                    self.listener_ready = false;
+                    return;
+                }
+                Ok(Accepted::Shed) => {
+                    self.counters.shed += 1;
+                    self.warn(
+                        "shed",
+                        format_args!("out of file descriptors: closed a new client at once"),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.warn("accept", format_args!("accepting a client: {e}"));
+                    self.listener_ready = false;
+                    return;
+                }
+            };
+            if self.clients.len() >= self.limits.max_clients && !self.make_room(registry) {
+                let error = ProtocolError::new(
+                    "too_many_clients",
+                    format!(
+                        "the agent already serves {} clients, none idle; try again later",
+                        self.clients.len()
+                    ),
+                );
+                let _ = std::io::Write::write(&mut stream, &error.to_line());
+                self.counters.refused += 1;
+                continue;
+            }
+            let token = Token(self.next_token);
+            self.next_token += 1;
             if registry
-                .reregister(&mut client.stream, token, interest)
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
                 .is_err()
             {
-                self.remove(token, registry);
-                return;
+                continue;
             }
-            client.writable_interest = want_write;
+            self.clients.insert(token, Client::new(stream, now));
+            self.touched.push(token);
         }
+    }
+
+    /// Frees a slot: first every client whose peer hung up, else the oldest idle one.
+    fn make_room(&mut self, registry: &Registry) -> bool {
+        let tokens: Vec<Token> = self.clients.keys().copied().collect();
+        let revents: Vec<PollFlags> = {
+            let mut fds: Vec<PollFd<'_>> = tokens
+                .iter()
+                .map(|t| PollFd::new(self.clients[t].stream.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if nix::poll::poll(&mut fds, PollTimeout::ZERO).is_err() {
+                return false;
+            }
+            fds.iter()
+                .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+                .collect()
+        };
+        let mut freed = false;
+        let mut oldest_idle: Option<(Token, Instant)> = None;
+        for (token, revents) in tokens.iter().zip(&revents) {
+            if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                self.remove(*token, registry);
+                self.counters.reaped += 1;
+                freed = true;
+                continue;
+            }
+            let client = &self.clients[token];
+            if client.is_idle() && !revents.contains(PollFlags::POLLIN) {
+                let since = client.last_activity;
+                if oldest_idle.map_or(true, |(_, at)| since < at) {
+                    oldest_idle = Some((*token, since));
+                }
+            }
+        }
+        if freed {
+            return true;
+        }
+        let Some((token, _)) = oldest_idle else {
+            return false;
+        };
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.last_words(&ProtocolError::new(
+                "evicted",
+                "every slot is taken and this connection was the longest idle; reconnect \
+                 when you have a request",
+            ));
+        }
+        self.remove(token, registry);
+        self.counters.evicted += 1;
+        true
     }
 
     fn remove(&mut self, token: Token, registry: &Registry) {
@@ -442,69 +497,24 @@ impl Server {
         }
     }
 
-    /// Deregisters the listener and removes the socket file (at shutdown).
-    pub fn close(&mut self, registry: &Registry) {
-        self.flush_all(registry);
-        let _ = registry.deregister(&mut self.listener);
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Reads until the socket would block, turning complete lines into requests.
-fn read_requests(
-    client: &mut Client,
-    token: Token,
-    incoming: &mut Vec<Incoming>,
-) -> io::Result<()> {
-    let mut chunk = [0u8; 8192];
-    loop {
-        match client.stream.read(&mut chunk) {
-            Ok(0) => {
-                client.read_closed = true;
-                return Ok(());
-            }
-            Ok(n) => {
-                client.input.extend_from_slice(&chunk[..n]);
-                while let Some(end) = client.input.iter().position(|&b| b == b'\n') {
-                    if end + 1 > MAX_REQUEST_BYTES {
-                        return too_long(client, token, incoming);
-                    }
-                    let line: Vec<u8> = client.input.drain(..=end).collect();
-                    match protocol::parse(&line[..end]) {
-                        Ok(Some(request)) => incoming.push(Incoming::Request(token, request)),
-                        Ok(None) => {}
-                        Err(e) => incoming.push(Incoming::Error(token, e)),
-                    }
-                    if client.closing {
-                        return Ok(());
-                    }
-                }
-                if client.input.len() >= MAX_REQUEST_BYTES {
-                    return too_long(client, token, incoming);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    fn warn(&mut self, key: &str, message: std::fmt::Arguments<'_>) {
+        if let Some(suppressed) = self.log_limit.check(key, Instant::now()) {
+            crate::log_warn!("socket: {message} ({suppressed} similar suppressed)");
         }
     }
-}
 
-fn too_long(client: &mut Client, token: Token, incoming: &mut Vec<Incoming>) -> io::Result<()> {
-    client.input.clear();
-    client.closing = true;
-    client.read_closed = true;
-    incoming.push(Incoming::Error(
-        token,
-        ProtocolError::new(
-            "request_too_long",
-            format!("a request line is at most {MAX_REQUEST_BYTES} bytes; closing"),
-        ),
-    ));
-    Ok(())
-}
-
-/// Writes what the socket takes now.
-fn flush(client: &mut Client) -> io::Result<()> {
-    client.output.write_to(&mut client.stream)
+    /// Writes what each client takes right now, then closes everything and removes
+    /// the socket file if it is still this agent's (at shutdown).
+    pub fn close(&mut self, registry: &Registry) {
+        let now = Instant::now();
+        let tokens: Vec<Token> = self.clients.keys().copied().collect();
+        for token in tokens {
+            if let Some(client) = self.clients.get_mut(&token) {
+                let _ = client.flush(now);
+            }
+            self.remove(token, registry);
+        }
+        let _ = registry.deregister(&mut self.listener.socket);
+        self.listener.remove();
+    }
 }

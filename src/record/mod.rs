@@ -209,8 +209,12 @@ pub struct CycleRecord {
     pub abandoned_calls: usize,
     /// Ticks skipped because a cycle overran (daemon only).
     pub skipped_ticks: u64,
-    /// Spool lines lost to write errors since the previous cycle (daemon only).
+    /// Spool lines lost since the previous cycle line: write errors, refused paths and
+    /// cycles dropped by a writer that fell behind (daemon only).
     pub spool_lost_lines: u64,
+    /// Whole cycles dropped since the previous cycle line because the spool writer fell
+    /// behind (daemon only).
+    pub spool_dropped_cycles: u64,
 }
 
 /// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.

@@ -32,7 +32,7 @@ fn appends_whole_lines_with_mode_0640() {
     let dir = temp_dir("append");
     let (mut spool, recovered) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
     assert_eq!(recovered, Recovered::default());
-    let outcome = spool.write_lines(format!("{}{}", line(1), line(2)).as_bytes());
+    let outcome = spool.write_lines(&[format!("{}{}", line(1), line(2)).as_bytes()]);
     assert_eq!(
         outcome,
         WriteOutcome {
@@ -59,6 +59,7 @@ fn a_torn_last_line_is_removed_at_open_and_the_seq_recovered() {
         std::fs::read_to_string(spool.path()).unwrap(),
         format!("{}{}", line(7), line(8))
     );
+    drop(spool);
 
     // A file that is one torn line and nothing else is emptied.
     std::fs::write(&path, "{\"half").unwrap();
@@ -84,7 +85,7 @@ fn rotation_keeps_keep_files_and_loses_no_line() {
     let one = line(0).len() as u64;
     let (mut spool, _) = Spool::open(config(&dir, one * 3, 2)).unwrap();
     for seq in 1..=10 {
-        spool.write_lines(line(seq).as_bytes());
+        spool.write_lines(&[line(seq).as_bytes()]);
     }
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let base = spool.path().to_path_buf();
@@ -105,15 +106,15 @@ fn rotation_keeps_keep_files_and_loses_no_line() {
 fn a_deleted_file_is_recreated_and_an_external_rename_followed_by_reopen() {
     let dir = temp_dir("deleted");
     let (mut spool, _) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
-    spool.write_lines(line(1).as_bytes());
+    spool.write_lines(&[line(1).as_bytes()]);
     std::fs::remove_file(spool.path()).unwrap();
-    spool.write_lines(line(2).as_bytes());
+    spool.write_lines(&[line(2).as_bytes()]);
     assert_eq!(std::fs::read_to_string(spool.path()).unwrap(), line(2));
 
     let moved = dir.join("moved");
     std::fs::rename(spool.path(), &moved).unwrap();
     spool.reopen().unwrap();
-    spool.write_lines(line(3).as_bytes());
+    spool.write_lines(&[line(3).as_bytes()]);
     assert_eq!(std::fs::read_to_string(&moved).unwrap(), line(2));
     assert_eq!(std::fs::read_to_string(spool.path()).unwrap(), line(3));
 }
@@ -130,4 +131,71 @@ fn numbered_paths() {
         numbered(Path::new("/a/b.ndjson"), 3),
         PathBuf::from("/a/b.ndjson.3")
     );
+}
+
+#[test]
+fn a_cycle_in_several_buffers_is_one_write_of_whole_lines() {
+    let dir = temp_dir("vectored");
+    let (mut spool, _) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
+    let (a, b, c) = (line(1), line(2), line(3));
+    let outcome = spool.write_lines(&[a.as_bytes(), b"", b.as_bytes(), c.as_bytes()]);
+    assert_eq!(outcome.lines_written, 3);
+    assert_eq!(
+        std::fs::read_to_string(spool.path()).unwrap(),
+        format!("{a}{b}{c}")
+    );
+}
+
+#[test]
+fn the_complete_prefix_of_a_short_write_ends_at_a_line_across_buffers() {
+    let parts: [&[u8]; 3] = [b"ab\ncd", b"e\nf", b"g\n"];
+    assert_eq!(complete_prefix(&parts, 0), (0, 0));
+    assert_eq!(complete_prefix(&parts, 4), (3, 1));
+    assert_eq!(complete_prefix(&parts, 7), (7, 2));
+    assert_eq!(complete_prefix(&parts, 10), (10, 3));
+}
+
+#[test]
+fn a_symlink_swapped_in_for_the_spool_is_refused_and_its_target_untouched() {
+    let dir = temp_dir("swapped");
+    let (mut spool, _) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
+    spool.write_lines(&[line(1).as_bytes()]);
+
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "no newline at the end").unwrap();
+    std::fs::remove_file(spool.path()).unwrap();
+    std::os::unix::fs::symlink(&victim, spool.path()).unwrap();
+
+    let outcome = spool.write_lines(&[line(2).as_bytes()]);
+    assert_eq!(outcome.lines_lost, 1);
+    assert_eq!(spool.stats().refused_paths, 1);
+    assert!(spool
+        .stats()
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("symbolic link"));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "no newline at the end"
+    );
+
+    // Once the link is gone, the next write recreates the agent's own file and the error
+    // clears.
+    std::fs::remove_file(spool.path()).unwrap();
+    let outcome = spool.write_lines(&[line(3).as_bytes()]);
+    assert_eq!(outcome.lines_written, 1);
+    assert_eq!(spool.stats().last_error, None);
+    assert_eq!(std::fs::read_to_string(spool.path()).unwrap(), line(3));
+}
+
+#[test]
+fn a_second_spool_on_the_same_file_is_refused() {
+    let dir = temp_dir("second");
+    let (_first, _) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
+    match Spool::open(config(&dir, 1 << 20, 2)) {
+        Err(guard::OpenError::Locked(why)) => assert!(why.contains("locked by pid"), "{why}"),
+        Err(other) => panic!("expected a lock error, got {other}"),
+        Ok(_) => panic!("expected a lock error, got a second spool"),
+    }
 }

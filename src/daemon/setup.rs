@@ -1,0 +1,83 @@
+//! What the agent derives from its configuration and its environment at start and at
+//! reload: the records' host name, the collector's settings, the socket limits, the
+//! socket's group, and the file descriptors its clients need.
+
+use std::sync::Arc;
+
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+
+use crate::collect::CollectorConfig;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::query::server::Limits;
+
+/// Descriptors the agent needs besides one per client: libvirt's connections, the
+/// spool, the listener, the lock files, the poll, the spare, logging.
+pub const RESERVED_FDS: u64 = 64;
+
+/// The `host` of records: the configured one, or this machine's name.
+pub fn record_host(config: &Config) -> Arc<str> {
+    if config.host.is_empty() {
+        Arc::from(crate::host::local_hostname())
+    } else {
+        Arc::from(config.host.as_str())
+    }
+}
+
+pub fn collector_config(config: &Config, host: &Arc<str>) -> CollectorConfig {
+    CollectorConfig {
+        uri: config.uri.clone(),
+        read_only: config.read_only,
+        host: host.to_string(),
+        filter: config.filter(),
+    }
+}
+
+pub fn limits(config: &Config) -> Limits {
+    Limits {
+        max_clients: config.socket.max_clients,
+        idle_timeout: config.idle_timeout(),
+    }
+}
+
+/// Makes sure `socket.max_clients` clients fit under the open-file limit, raising the
+/// soft limit up to the hard one if needed.
+pub fn reserve_descriptors(config: &Config) -> std::result::Result<(), String> {
+    let needed = config.socket.max_clients as u64 + RESERVED_FDS;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+    if soft >= needed {
+        return Ok(());
+    }
+    if hard < needed {
+        return Err(format!(
+            "socket.max_clients = {} needs {needed} file descriptors, but the open-file limit \
+             is {hard}: lower socket.max_clients to {} or less, or raise the limit \
+             (LimitNOFILE= in the unit)",
+            config.socket.max_clients,
+            hard.saturating_sub(RESERVED_FDS)
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+        .map_err(|e| format!("cannot raise the open-file limit to {hard}: {e}"))
+}
+
+/// The gid of a group name from /etc/group (None for an empty name).
+pub fn group_id(name: &str) -> Result<Option<u32>> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    for line in groups.lines() {
+        // name:password:gid:members
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.first() == Some(&name) {
+            if let Some(gid) = fields.get(2).and_then(|gid| gid.parse().ok()) {
+                return Ok(Some(gid));
+            }
+        }
+    }
+    Err(Error::Config(format!(
+        "socket.group: no group named '{name}' in /etc/group"
+    )))
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need, checks formatting and lints,
-# runs every test against libvirt's test driver, then the packaging checks, the
+# runs every test against libvirt's test driver, fuzzes each parser of outside input
+# briefly (fuzz/run.sh smoke), then the packaging checks, the
 # service under a real systemd, and the end-to-end suite against a real libvirtd with
 # QEMU guests. This is what CI runs. Run as root on Debian 12.
 set -euo pipefail
@@ -18,6 +19,8 @@ section "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 section "cargo test"
 cargo test 2>&1
+section "fuzz smoke: every parser of outside input, 20 s each"
+bash fuzz/run.sh smoke
 
 section "end to end: real libvirtd, QEMU guests"
 bash tests/e2e/run.sh

@@ -1,21 +1,30 @@
 //! Config file: `virtdiag::config::parse` on arbitrary text.
 //!
 //! The input bytes are read as UTF-8 with invalid sequences replaced; the seeds are the
-//! packaged and example config files plus files that set every key, and
-//! `fuzz/dict/config.dict` holds the keys and tables. Checks:
+//! packaged config file (the example in contrib/ is the same file) plus files that set
+//! every key, and `fuzz/dict/config.dict` holds the keys and tables. Checks:
 //! - `parse` never panics, and an error is a non-empty message;
 //! - an accepted config printed with `Config::to_toml` (what `check-config` shows)
-//!   parses again to an equal `Config`: the printed form is a faithful config file.
+//!   parses again to an equal `Config`: the printed form is a faithful config file;
+//! - every number of an accepted config is within its stated range
+//!   (`config::LIMITS`), the socket mode has no bits beyond 0777, and the durations
+//!   built from it can be added to an `Instant`.
 
 #![no_main]
 
+use std::time::Instant;
+
 use libfuzzer_sys::fuzz_target;
-use virtdiag::config::parse;
+use virtdiag::config::{
+    parse, Config, Limit, IDLE_TIMEOUT, INTERVAL, MAX_CLIENTS, MIN_COLLECT_INTERVAL, SPOOL_KEEP,
+    SPOOL_MAX_BYTES,
+};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     match parse(&text) {
         Ok(config) => {
+            check_ranges(&config);
             let printed = config.to_toml();
             match parse(&printed) {
                 Ok(again) => assert_eq!(again, config, "printed as:\n{printed}"),
@@ -25,3 +34,32 @@ fuzz_target!(|data: &[u8]| {
         Err(error) => assert!(!error.is_empty()),
     }
 });
+
+fn check_ranges(config: &Config) {
+    let within = |limit: &Limit, value: f64| {
+        assert!(
+            (limit.min..=limit.max).contains(&value),
+            "{} = {value} is out of its range",
+            limit.key
+        );
+        if limit.whole {
+            assert_eq!(value.fract(), 0.0, "{} = {value} is not whole", limit.key);
+        }
+    };
+    within(&INTERVAL, config.interval_seconds);
+    within(&MIN_COLLECT_INTERVAL, config.min_collect_interval_seconds);
+    within(&SPOOL_MAX_BYTES, config.spool.max_bytes as f64);
+    within(&SPOOL_KEEP, f64::from(config.spool.keep));
+    within(&MAX_CLIENTS, config.socket.max_clients as f64);
+    within(&IDLE_TIMEOUT, config.socket.idle_timeout_seconds);
+    assert!(config.socket.mode <= 0o777);
+
+    let now = Instant::now();
+    for duration in [
+        config.interval(),
+        config.min_collect_interval(),
+        config.idle_timeout(),
+    ] {
+        assert!(now.checked_add(duration).is_some());
+    }
+}

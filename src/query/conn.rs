@@ -231,6 +231,15 @@ impl Client {
         }
     }
 
+    /// At accept, before the client costs a slot or a poll registration: reads what
+    /// is already there. False if the peer already left without asking anything.
+    pub fn read_ahead(&mut self, now: Instant) -> bool {
+        match self.read_once(now) {
+            Ok(_) => !(self.read_closed && self.input.is_empty()),
+            Err(_) => false,
+        }
+    }
+
     /// One read of at most [`READ_BUDGET`] bytes; false when nothing arrived.
     fn read_once(&mut self, now: Instant) -> io::Result<bool> {
         let mut chunk = [0u8; READ_BUDGET];

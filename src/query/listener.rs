@@ -7,12 +7,17 @@
 //! that predates the lock) or anything that is not a socket is an error. The lock file
 //! itself stays: removing it would let two agents lock two different files.
 //!
+//! The listen backlog is [`BACKLOG`], not the kernel's maximum (4096 here): under a
+//! connect storm an honest client waits behind at most that many connections, each
+//! accepted and let go in microseconds.
+//!
 //! Accepting survives running out of file descriptors: one spare descriptor is kept,
 //! and on EMFILE it is freed to accept the waiting client and close it at once, so the
 //! listener does not stay readable forever with nobody served.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +27,9 @@ use nix::sys::stat::{umask, Mode};
 
 use super::protocol::ProtocolError;
 use crate::spool::guard::{self, LockedFile, OpenError};
+
+/// Connections waiting to be accepted, at most.
+pub const BACKLOG: i32 = 64;
 
 pub struct Listener {
     pub socket: UnixListener,
@@ -71,7 +79,7 @@ impl Listener {
         // The mode is set by the umask at bind: no window with a wider mode, and no
         // chmod of a path that could have been swapped meanwhile.
         let old_umask = umask(Mode::from_bits_truncate(!mode & 0o777));
-        let bound = UnixListener::bind(path);
+        let bound = bind_with_backlog(path);
         umask(old_umask);
         let socket = bound.map_err(|e| format!("cannot bind {shown}: {e}"))?;
         let meta = std::fs::symlink_metadata(path)
@@ -132,6 +140,22 @@ impl Listener {
             );
         }
     }
+}
+
+/// A non-blocking listening socket at `path` with a backlog of [`BACKLOG`].
+fn bind_with_backlog(path: &Path) -> nix::Result<UnixListener> {
+    use nix::sys::socket::{bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType};
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    bind(fd.as_raw_fd(), &nix::sys::socket::UnixAddr::new(path)?)?;
+    listen(&fd, Backlog::new(BACKLOG)?)?;
+    Ok(UnixListener::from_std(
+        std::os::unix::net::UnixListener::from(fd),
+    ))
 }
 
 fn is_out_of_descriptors(e: &io::Error) -> bool {

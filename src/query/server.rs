@@ -396,7 +396,7 @@ impl Server {
     /// Accepts waiting connections, at most [`ACCEPTS_PER_TURN`].
     fn accept(&mut self, registry: &Registry, now: Instant) {
         for _ in 0..ACCEPTS_PER_TURN {
-            let mut stream = match self.listener.accept() {
+            let stream = match self.listener.accept() {
                 Ok(Accepted::Client(stream)) => stream,
                 Ok(Accepted::None) => {
                     self.listener_ready = false;
@@ -416,6 +416,12 @@ impl Server {
                     return;
                 }
             };
+            let mut client = Client::new(stream, now);
+            if !client.read_ahead(now) {
+                // Connected and gone (a connect storm): no slot, no registration.
+                self.counters.reaped += 1;
+                continue;
+            }
             if self.clients.len() >= self.limits.max_clients && !self.make_room(registry) {
                 let error = ProtocolError::new(
                     "too_many_clients",
@@ -424,19 +430,23 @@ impl Server {
                         self.clients.len()
                     ),
                 );
-                let _ = std::io::Write::write(&mut stream, &error.to_line());
+                let _ = std::io::Write::write(&mut client.stream, &error.to_line());
                 self.counters.refused += 1;
                 continue;
             }
             let token = Token(self.next_token);
             self.next_token += 1;
             if registry
-                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .register(
+                    &mut client.stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
                 .is_err()
             {
                 continue;
             }
-            self.clients.insert(token, Client::new(stream, now));
+            self.clients.insert(token, client);
             self.touched.push(token);
         }
     }

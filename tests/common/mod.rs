@@ -10,6 +10,7 @@ use serde_json::Value;
 pub mod agent;
 pub mod fixture;
 pub mod procfs;
+pub mod siege;
 
 /// The repository root.
 pub fn repo_root() -> &'static Path {
@@ -63,7 +64,10 @@ pub fn parse_lines(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The built `virtdiag` binary.
+/// The built `virtdiag` binary, or the one `VIRTDIAG_BIN` names (tests/run.sh runs
+/// the attack suite against the release build, as the service runs).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_virtdiag"))
+    std::env::var_os("VIRTDIAG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_virtdiag")))
 }

@@ -79,7 +79,7 @@ run() {
 summary() {
   local target=$1 log=$2
   local done_line runs rate seconds cov ft corp
-  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n1)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n1 || true)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   seconds=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")

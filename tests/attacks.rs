@@ -155,6 +155,12 @@ fn symlinked_spool_while_running() {
         "{first_cycle}"
     );
     common::assert_valid(&first_cycle);
+    let status = agent.status();
+    assert_eq!(
+        status["spool"]["last_error"],
+        serde_json::Value::Null,
+        "recovered: {status}"
+    );
 
     let verdict = Verdict::take(
         "symlinked spool",

@@ -301,3 +301,62 @@ fn the_agent_starts_before_libvirt_exists_and_reports_why() {
         ["started", "libvirt_disconnected", "libvirt_connected"]
     );
 }
+
+#[test]
+fn an_agent_leaves_a_socket_that_is_no_longer_its_own() {
+    let dir = workdir("not-mine");
+    let mut first = Agent::start(&dir, &demo_config(1.0));
+    // Someone removes the first agent's socket and its lock file; a second agent takes
+    // the path.
+    std::fs::remove_file(&first.socket).unwrap();
+    std::fs::remove_file(dir.join("virtdiag.sock.lock")).unwrap();
+    let second_dir = dir.join("second");
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let mut second = Command::new(common::binary())
+        .args(["run", "--uri", &common::demo_uri(), "--spool"])
+        .arg(second_dir.join("d.ndjson"))
+        .arg("--socket")
+        .arg(&first.socket)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    first.wait_until("the second agent to answer", Duration::from_secs(10), |a| {
+        a.try_request("version").is_ok()
+    });
+    assert!(first.stop(Duration::from_secs(5)).success());
+    assert!(
+        first
+            .log()
+            .contains("no longer the socket this agent bound"),
+        "{}",
+        first.log()
+    );
+    assert_eq!(first.request("status")[0]["pid"], second.id());
+    let _ = Command::new("kill").arg(second.id().to_string()).status();
+    let _ = second.wait();
+}
+
+#[test]
+fn max_clients_beyond_the_open_file_limit_exits_78() {
+    let dir = workdir("nofile");
+    let out = Command::new("prlimit")
+        .arg("--nofile=256:256")
+        .arg(common::binary())
+        .args([
+            "run",
+            "--uri",
+            &common::demo_uri(),
+            "--max-clients",
+            "1000",
+            "--spool",
+        ])
+        .arg(dir.join("d.ndjson"))
+        .arg("--socket")
+        .arg(dir.join("v.sock"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("socket.max_clients = 1000"), "{err}");
+    assert!(err.contains("open-file limit is 256"), "{err}");
+}

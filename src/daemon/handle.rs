@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::setup;
 use super::status::{ClientStatus, CycleSummary, Status};
-use super::worker::{Command, Cycle};
+use super::worker::Cycle;
 use super::writer::Batch;
 use super::Daemon;
 use crate::chunk::Chunk;
@@ -155,6 +155,11 @@ impl Daemon {
             }
             Request::Collect { format } => {
                 let request = self.ask_cycle(now);
+                if self.awaiting.len() >= self.config.socket.max_clients {
+                    // Clients that left while waiting: bounded by the live ones.
+                    let server = &self.server;
+                    self.awaiting.retain(|(_, t, _)| server.has_client(*t));
+                }
                 self.awaiting.push((request, token, format));
                 self.server.set_awaiting(token, true);
                 return;
@@ -213,10 +218,8 @@ impl Daemon {
         }
         // Queued after the lines already handed over, which still go to the old path.
         self.writer.configure(new.spool.clone());
-        let _ = self.worker.commands.send(Command::Reconfigure {
-            config: setup::collector_config(&new, &self.host),
-            interval: new.interval(),
-        });
+        self.worker
+            .reconfigure(setup::collector_config(&new, &self.host), new.interval());
         self.status.uri = new.uri.clone();
         self.status.interval_seconds = new.interval_seconds;
         self.status.spool.path = new.spool.path.clone();

@@ -68,8 +68,9 @@ struct Daemon {
     started_at: Instant,
     last_cycle_at: Option<Instant>,
     on_demand: OnDemand,
-    /// Clients waiting for an on-demand cycle: (request, client, format). At most one
-    /// entry per client: a waiting client's next requests are not read.
+    /// Clients waiting for an on-demand cycle: (request, client, format). One entry per
+    /// waiting client (its next requests are not read); entries of clients that left
+    /// are pruned once there are `max_clients` of them.
     awaiting: Vec<(RequestId, Token, Format)>,
     log_limit: crate::log::RateLimiter,
 }

@@ -5,12 +5,13 @@
 //! The hand-over is bounded ([`CYCLES_IN_FLIGHT`]): if the loop has not taken the
 //! cycles already handed over, the collector waits for it rather than piling up
 //! snapshots; ticks missed meanwhile are counted as skipped. The loop never blocks, so
-//! this wait is short. Commands are bounded by the loop: at most one on-demand request
-//! unanswered, a reconfiguration per reload.
+//! this wait is short. Commands are bounded by construction: the loop sends at most one
+//! on-demand request unanswered ([`super::on_demand`]), new settings go to a
+//! latest-wins slot with at most one wake-up queued, and one shutdown.
 
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,11 +29,8 @@ pub enum Command {
     CollectNow {
         request: u64,
     },
-    /// New settings after a config reload.
-    Reconfigure {
-        config: CollectorConfig,
-        interval: Duration,
-    },
+    /// New settings wait in the worker's slot ([`Worker::reconfigure`]).
+    Reconfigure,
     Shutdown,
 }
 
@@ -46,10 +44,28 @@ pub struct Cycle {
     pub served_request: u64,
 }
 
+/// Settings for the collector after a reload; a newer one replaces an older one not yet
+/// taken.
+type Settings = Arc<Mutex<Option<(CollectorConfig, Duration)>>>;
+
 pub struct Worker {
     pub commands: Sender<Command>,
     pub cycles: Receiver<Cycle>,
     pub handle: JoinHandle<()>,
+    settings: Settings,
+}
+
+impl Worker {
+    /// Hands new settings over; the thread takes the latest at its next command.
+    pub fn reconfigure(&self, config: CollectorConfig, interval: Duration) {
+        let mut slot = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let wake = slot.is_none();
+        *slot = Some((config, interval));
+        drop(slot);
+        if wake {
+            let _ = self.commands.send(Command::Reconfigure);
+        }
+    }
 }
 
 /// Starts the thread. The first cycle runs at once.
@@ -61,27 +77,48 @@ pub fn spawn(
 ) -> std::io::Result<Worker> {
     let (command_tx, command_rx) = std::sync::mpsc::channel();
     let (cycle_tx, cycle_rx) = std::sync::mpsc::sync_channel(CYCLES_IN_FLIGHT);
+    let settings = Settings::default();
+    let thread_settings = Arc::clone(&settings);
     let handle = std::thread::Builder::new()
         .name("collector".into())
         .spawn(move || {
             let mut collector = Collector::new(config);
             collector.set_seq(first_seq);
-            run(collector, interval, &command_rx, &cycle_tx, &waker);
+            let channels = Channels {
+                commands: &command_rx,
+                cycles: &cycle_tx,
+                settings: &thread_settings,
+                waker: &waker,
+            };
+            run(collector, interval, &channels);
         })?;
     Ok(Worker {
         commands: command_tx,
         cycles: cycle_rx,
         handle,
+        settings,
     })
 }
 
-fn run(
-    mut collector: Collector,
-    mut interval: Duration,
-    commands: &Receiver<Command>,
-    cycles: &SyncSender<Cycle>,
-    waker: &Waker,
-) {
+/// What the thread talks to the loop through.
+struct Channels<'a> {
+    commands: &'a Receiver<Command>,
+    cycles: &'a SyncSender<Cycle>,
+    settings: &'a Settings,
+    waker: &'a Waker,
+}
+
+impl Channels<'_> {
+    fn take_settings(&self) -> Option<(CollectorConfig, Duration)> {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>) {
+    let commands = channels.commands;
     let mut next_tick = Instant::now();
     let mut skipped_ticks = 0u64;
     loop {
@@ -93,14 +130,13 @@ fn run(
                 served_request = request;
                 false
             }
-            Ok(Command::Reconfigure {
-                config,
-                interval: new_interval,
-            }) => {
-                reconfigure(&mut collector, config);
-                if new_interval != interval {
-                    interval = new_interval;
-                    next_tick = Instant::now();
+            Ok(Command::Reconfigure) => {
+                if let Some((config, new_interval)) = channels.take_settings() {
+                    reconfigure(&mut collector, config);
+                    if new_interval != interval {
+                        interval = new_interval;
+                        next_tick = Instant::now();
+                    }
                 }
                 continue;
             }
@@ -111,12 +147,11 @@ fn run(
             match command {
                 Command::Shutdown => return,
                 Command::CollectNow { request } => served_request = served_request.max(request),
-                Command::Reconfigure {
-                    config,
-                    interval: new_interval,
-                } => {
-                    reconfigure(&mut collector, config);
-                    interval = new_interval;
+                Command::Reconfigure => {
+                    if let Some((config, new_interval)) = channels.take_settings() {
+                        reconfigure(&mut collector, config);
+                        interval = new_interval;
+                    }
                 }
             }
         }
@@ -146,10 +181,10 @@ fn run(
             latest,
             served_request,
         };
-        if cycles.send(cycle).is_err() {
+        if channels.cycles.send(cycle).is_err() {
             return;
         }
-        let _ = waker.wake();
+        let _ = channels.waker.wake();
     }
 }
 

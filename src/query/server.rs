@@ -20,18 +20,18 @@
 //!   is never too big: only a reader that stops reading is dropped.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use super::answers::Payload;
 use super::conn::{Client, Mode, Parsed};
-use super::listener::{Accepted, Listener};
+use super::listener::Listener;
 use super::protocol::{Format, ProtocolError, Request};
 use crate::log::RateLimiter;
+
+mod slots;
 
 /// Tokens from this one up are clients.
 pub const FIRST_CLIENT: usize = 16;
@@ -131,6 +131,10 @@ impl Server {
 
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    pub fn has_client(&self, token: Token) -> bool {
+        self.clients.contains_key(&token)
     }
 
     pub fn client_count(&self) -> usize {
@@ -332,182 +336,13 @@ impl Server {
         }
     }
 
-    /// Closes idle clients and those whose output has stalled. Returns when the next
-    /// one could expire.
-    pub fn expire(&mut self, now: Instant, registry: &Registry) -> Option<Instant> {
-        let idle = self.limits.idle_timeout;
-        let stall = self.limits.stall_timeout();
-        let mut expired = Vec::new();
-        let mut stalled = Vec::new();
-        let mut next: Option<Instant> = None;
-        for (token, client) in &self.clients {
-            let deadline = if client.output.pending() > 0 {
-                let at = client.last_progress.checked_add(stall);
-                if at.is_some_and(|at| at <= now) {
-                    stalled.push(*token);
-                }
-                at
-            } else if client.is_idle() {
-                let at = client.last_activity.checked_add(idle);
-                if at.is_some_and(|at| at <= now) {
-                    expired.push(*token);
-                }
-                at
-            } else {
-                None
-            };
-            if let Some(at) = deadline.filter(|&at| at > now) {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
-        }
-        for token in &expired {
-            if let Some(client) = self.clients.get_mut(token) {
-                client.last_words(&ProtocolError::new(
-                    "idle_timeout",
-                    format!("idle for {} s; closing", idle.as_secs_f64()),
-                ));
-            }
-            self.remove(*token, registry);
-        }
-        for token in &stalled {
-            if let Some(client) = self.clients.get_mut(token) {
-                client.last_words(&ProtocolError::new(
-                    "too_slow",
-                    format!(
-                        "{} bytes unread for {} s; closing",
-                        client.output.pending(),
-                        stall.as_secs_f64()
-                    ),
-                ));
-            }
-            self.remove(*token, registry);
-        }
-        self.counters.expired += expired.len() as u64;
-        if !stalled.is_empty() {
-            self.counters.dropped += stalled.len() as u64;
-            self.warn(
-                "stalled",
-                format_args!("dropped {} clients whose output stalled", stalled.len()),
-            );
-        }
-        next
-    }
-
-    /// Accepts waiting connections, at most [`ACCEPTS_PER_TURN`].
-    fn accept(&mut self, registry: &Registry, now: Instant) {
-        for _ in 0..ACCEPTS_PER_TURN {
-            let stream = match self.listener.accept() {
-                Ok(Accepted::Client(stream)) => stream,
-                Ok(Accepted::None) => {
-                    self.listener_ready = false;
-                    return;
-                }
-                Ok(Accepted::Shed) => {
-                    self.counters.shed += 1;
-                    self.warn(
-                        "shed",
-                        format_args!("out of file descriptors: closed a new client at once"),
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    self.warn("accept", format_args!("accepting a client: {e}"));
-                    self.listener_ready = false;
-                    return;
-                }
-            };
-            let mut client = Client::new(stream, now);
-            if !client.read_ahead(now) {
-                // Connected and gone (a connect storm): no slot, no registration.
-                self.counters.reaped += 1;
-                continue;
-            }
-            if self.clients.len() >= self.limits.max_clients && !self.make_room(registry) {
-                let error = ProtocolError::new(
-                    "too_many_clients",
-                    format!(
-                        "the agent already serves {} clients, none idle; try again later",
-                        self.clients.len()
-                    ),
-                );
-                let _ = std::io::Write::write(&mut client.stream, &error.to_line());
-                self.counters.refused += 1;
-                continue;
-            }
-            let token = Token(self.next_token);
-            self.next_token += 1;
-            if registry
-                .register(
-                    &mut client.stream,
-                    token,
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-                .is_err()
-            {
-                continue;
-            }
-            self.clients.insert(token, client);
-            self.touched.push(token);
-        }
-    }
-
-    /// Frees a slot: first every client whose peer hung up, else the oldest idle one.
-    fn make_room(&mut self, registry: &Registry) -> bool {
-        let tokens: Vec<Token> = self.clients.keys().copied().collect();
-        let revents: Vec<PollFlags> = {
-            let mut fds: Vec<PollFd<'_>> = tokens
-                .iter()
-                .map(|t| PollFd::new(self.clients[t].stream.as_fd(), PollFlags::POLLIN))
-                .collect();
-            if nix::poll::poll(&mut fds, PollTimeout::ZERO).is_err() {
-                return false;
-            }
-            fds.iter()
-                .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
-                .collect()
-        };
-        let mut freed = false;
-        let mut oldest_idle: Option<(Token, Instant)> = None;
-        for (token, revents) in tokens.iter().zip(&revents) {
-            if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
-                self.remove(*token, registry);
-                self.counters.reaped += 1;
-                freed = true;
-                continue;
-            }
-            let client = &self.clients[token];
-            if client.is_idle() && !revents.contains(PollFlags::POLLIN) {
-                let since = client.last_activity;
-                if oldest_idle.map_or(true, |(_, at)| since < at) {
-                    oldest_idle = Some((*token, since));
-                }
-            }
-        }
-        if freed {
-            return true;
-        }
-        let Some((token, _)) = oldest_idle else {
-            return false;
-        };
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.last_words(&ProtocolError::new(
-                "evicted",
-                "every slot is taken and this connection was the longest idle; reconnect \
-                 when you have a request",
-            ));
-        }
-        self.remove(token, registry);
-        self.counters.evicted += 1;
-        true
-    }
-
-    fn remove(&mut self, token: Token, registry: &Registry) {
+    pub(super) fn remove(&mut self, token: Token, registry: &Registry) {
         if let Some(mut client) = self.clients.remove(&token) {
             let _ = registry.deregister(&mut client.stream);
         }
     }
 
-    fn warn(&mut self, key: &str, message: std::fmt::Arguments<'_>) {
+    pub(super) fn warn(&mut self, key: &str, message: std::fmt::Arguments<'_>) {
         if let Some(suppressed) = self.log_limit.check(key, Instant::now()) {
             crate::log_warn!("socket: {message} ({suppressed} similar suppressed)");
         }

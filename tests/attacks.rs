@@ -303,13 +303,7 @@ fn watchers_that_never_read() {
     let _serial = one_at_a_time();
     let dir = workdir("attack-watchers");
     let (mut agent, baseline) = started(&dir, &fixture_config(1000, 0.2), 2);
-    let watchers: Vec<UnixStream> = (0..20)
-        .map(|_| {
-            let mut stream = UnixStream::connect(&agent.socket).unwrap();
-            stream.write_all(b"watch\n").unwrap();
-            stream
-        })
-        .collect();
+    let watchers: Vec<UnixStream> = agent.watchers(20);
     agent.wait_until(
         "the stalled watchers to be dropped",
         Duration::from_secs(20),
@@ -401,12 +395,7 @@ fn collect_in_a_loop() {
     let verdict = Verdict::take("collect loop", &mut agent, baseline, ("version", "version"));
     let elapsed = window.elapsed().as_secs_f64();
     let answered = siege.end();
-    let cycles = agent
-        .spool_lines()
-        .iter()
-        .filter(|l| l["kind"] == "cycle")
-        .count() as u64
-        - cycles_before;
+    let cycles = agent.cycle_seqs().len() as u64 - cycles_before;
     println!("collect loop: {answered} answers from {cycles} cycles in {elapsed:.1} s");
     assert!(answered >= cycles, "waiting clients share cycles");
     assert!(
@@ -476,9 +465,13 @@ fn a_cut_answer_never_looks_complete() {
     let _serial = one_at_a_time();
     let dir = workdir("attack-cut");
     let socket = dir.join("cut.sock");
+    // One whole record, then half of the next: what a reader sees when the agent dies
+    // mid-answer.
+    let answer = dir.join("answer");
+    std::fs::write(&answer, "{\"kind\":\"domain\"}\n{\"kind\":\"dom").unwrap();
     let mut fake = Command::new("socat")
         .arg(format!("UNIX-LISTEN:{},fork", socket.display()))
-        .arg("SYSTEM:printf '{\"kind\":\"domain\"}\\n{\"kind\":\"dom'")
+        .arg(format!("EXEC:cat {}", answer.display()))
         .spawn()
         .expect("socat is installed (tests/run.sh installs it)");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -494,7 +487,15 @@ fn a_cut_answer_never_looks_complete() {
     let _ = fake.kill();
     let _ = fake.wait();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "a torn answer passed as complete");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"kind\":\"domain\""),
+        "the whole record got through"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(74),
+        "a torn answer passed as complete: {err}"
+    );
     assert!(err.contains("cut short"), "{err}");
 }
 
@@ -587,12 +588,7 @@ fn a_second_agent_on_the_same_spool() {
     agent.wait_cycles(4);
     let verdict = Verdict::take("second agent", &mut agent, baseline, ("version", "version"));
     verdict.assert_within_budget();
-    let seqs: Vec<u64> = agent
-        .spool_lines()
-        .iter()
-        .filter(|l| l["kind"] == "cycle")
-        .map(|l| l["seq"].as_u64().unwrap())
-        .collect();
+    let seqs = agent.cycle_seqs();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }
 

@@ -89,12 +89,7 @@ fn the_sequence_continues_across_restarts() {
     let mut agent = Agent::start(&dir, &demo_config(0.2));
     agent.wait_cycles(2);
     assert!(agent.stop(Duration::from_secs(2)).success());
-    let seqs: Vec<u64> = agent
-        .spool_lines()
-        .iter()
-        .filter(|l| l["kind"] == "cycle")
-        .map(|l| l["seq"].as_u64().unwrap())
-        .collect();
+    let seqs = agent.cycle_seqs();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }
 

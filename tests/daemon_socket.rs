@@ -280,13 +280,7 @@ fn a_full_agent_evicts_the_oldest_idle_client_and_refuses_only_when_all_are_busy
     drop(idle);
 
     // Three watchers are busy, not idle: a fourth client is refused.
-    let watchers: Vec<UnixStream> = (0..3)
-        .map(|_| {
-            let mut stream = UnixStream::connect(&agent.socket).unwrap();
-            stream.write_all(b"watch\n").unwrap();
-            stream
-        })
-        .collect();
+    let watchers: Vec<UnixStream> = agent.watchers(3);
     for watcher in &watchers {
         assert_eq!(read_lines(watcher, 1, Duration::from_secs(5)).len(), 1);
     }

@@ -178,6 +178,26 @@ impl Agent {
         lines
     }
 
+    /// `count` connections that each asked to `watch`.
+    pub fn watchers(&self, count: usize) -> Vec<UnixStream> {
+        (0..count)
+            .map(|_| {
+                let mut stream = UnixStream::connect(&self.socket).unwrap();
+                stream.write_all(b"watch\n").unwrap();
+                stream
+            })
+            .collect()
+    }
+
+    /// The `seq` of every `cycle` line in the spool, in order.
+    pub fn cycle_seqs(&self) -> Vec<u64> {
+        self.spool_lines()
+            .iter()
+            .filter(|l| l["kind"] == "cycle")
+            .map(|l| l["seq"].as_u64().unwrap())
+            .collect()
+    }
+
     /// The `event` of every `agent` line in the spool, in order.
     pub fn events(&self) -> Vec<String> {
         self.spool_lines()

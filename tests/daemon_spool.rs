@@ -214,3 +214,66 @@ fn sigkill_during_heavy_writing_never_leaves_a_bad_line() {
         common::assert_valid(line);
     }
 }
+
+#[test]
+fn a_reload_that_moves_the_spool_loses_no_line() {
+    let dir = workdir("spool-move");
+    let (first, second) = (dir.join("first.ndjson"), dir.join("second.ndjson"));
+    let config = dir.join("moving.toml");
+    let config_for = |spool: &std::path::Path| {
+        format!(
+            "{}[spool]\npath = \"{}\"\n",
+            demo_config(0.1),
+            spool.display()
+        )
+    };
+    std::fs::write(&config, config_for(&first)).unwrap();
+    // The spool path comes from the file only: a --spool flag would pin it.
+    let mut child = Command::new(common::binary())
+        .args(["run", "--config"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.join("moving.sock"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cycles_in = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        kinds(&common::parse_lines(&text), "cycle")
+    };
+    let wait_for = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(std::time::Instant::now() < deadline, "waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("cycles in the first spool", &|| {
+        cycles_in(&first).len() >= 5
+    });
+    std::fs::write(&config, config_for(&second)).unwrap();
+    let kill = |signal: &str| {
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(kill("-HUP").success());
+    wait_for("cycles in the second spool", &|| {
+        cycles_in(&second).len() >= 5
+    });
+    assert!(kill("-TERM").success());
+    assert!(child.wait().unwrap().success());
+
+    let seqs: Vec<u64> = cycles_in(&first)
+        .iter()
+        .chain(cycles_in(&second).iter())
+        .map(|c| c["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "a cycle was lost or repeated across the move: {seqs:?}"
+    );
+    let moved = cycles_in(&second);
+    assert_eq!(moved[0]["spool_lost_lines"], 0, "{}", moved[0]);
+}

@@ -1,0 +1,160 @@
+//! The exposition's names, values, escaping and omissions.
+
+use std::collections::HashSet;
+
+use super::*;
+use crate::views::fixture::record;
+
+fn text(records: &[DomainRecord]) -> String {
+    let mut out = Vec::new();
+    write_domains(records, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+fn samples<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .collect()
+}
+
+#[test]
+fn every_family_has_one_help_and_one_type_and_follows_the_conventions() {
+    let mut health = Vec::new();
+    write_health(&Health::default(), &mut health);
+    let all = text(&[record("a", "u-a")]) + std::str::from_utf8(&health).unwrap();
+    let mut seen = HashSet::new();
+    for line in all.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut words = line.split(' ').skip(2);
+        let (name, kind) = (words.next().unwrap(), words.next().unwrap());
+        assert!(seen.insert(name), "{name} twice");
+        assert!(name.starts_with("virtdiag_"), "{name}");
+        assert_eq!(kind == "counter", name.ends_with("_total"), "{name}");
+        assert!(!name.contains("_per_s") && !name.contains("_pct"), "{name}");
+        assert_eq!(
+            all.lines()
+                .filter(|l| *l == format!("# HELP {name} ").as_str()
+                    || l.starts_with(&format!("# HELP {name} ")))
+                .count(),
+            1,
+            "{name}"
+        );
+    }
+    assert_eq!(seen.len(), family_count());
+    assert!(!all.contains("instance=\""), "no label named instance");
+    for line in all.lines().filter(|l| l.starts_with("virtdiag_domain")) {
+        assert!(line.contains("{domain=\"a\",uuid=\"u-a\""), "{line}");
+    }
+}
+
+fn family_count() -> usize {
+    DOMAIN.len() + VCPU.len() + DISK.len() + NIC.len() + 3 + HEALTH.len()
+}
+
+#[test]
+fn values_are_in_base_units_and_exact() {
+    let t = text(&[record("a", "u-a")]);
+    let one = |name: &str| samples(&t, name)[0].rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(
+        one("virtdiag_domain_info_cpu_time_seconds_total"),
+        "5.500000001"
+    );
+    assert_eq!(
+        one("virtdiag_domain_info_maximum_memory_bytes"),
+        "2147483648"
+    );
+    assert_eq!(one("virtdiag_domain_info_state"), "1");
+    assert_eq!(one("virtdiag_domain_info_virtual_cpus"), "2");
+    assert_eq!(one("virtdiag_domain_memory_stats_used_bytes"), "536870912");
+    assert_eq!(
+        samples(&t, "virtdiag_domain_vcpu_time_seconds_total"),
+        [
+            "virtdiag_domain_vcpu_time_seconds_total{domain=\"a\",uuid=\"u-a\",vcpu=\"0\"} 2",
+            "virtdiag_domain_vcpu_time_seconds_total{domain=\"a\",uuid=\"u-a\",vcpu=\"1\"} 3.0000005",
+        ]
+    );
+    assert_eq!(
+        samples(&t, "virtdiag_domain_openstack_info"),
+        ["virtdiag_domain_openstack_info{domain=\"a\",uuid=\"u-a\",instance_name=\"web \\\"1\\\"\",flavor=\"m1.small\",project_name=\"demo\",project_id=\"p-1\",user_name=\"\",user_id=\"u-1\"} 1"]
+    );
+    assert!(
+        samples(&t, "virtdiag_domain_interface_stats_receive_bytes_total")[1]
+            .contains("target_device=\"fa:16:3e:00:00:02\"")
+    );
+}
+
+#[test]
+fn a_null_omits_the_series() {
+    let t = text(&[record("a", "u-a")]);
+    assert!(samples(&t, "virtdiag_domain_block_stats_errors_total").is_empty());
+    assert!(samples(&t, "virtdiag_domain_memory_stats_swap_in_bytes").is_empty());
+    // The empty CD-ROM: described, no counters.
+    assert_eq!(samples(&t, "virtdiag_domain_block_stats_info").len(), 3);
+    assert_eq!(
+        samples(&t, "virtdiag_domain_block_stats_read_bytes_total").len(),
+        2
+    );
+    // An inactive domain without Nova metadata: state and memory only.
+    let mut off = record("off", "u-off");
+    off.domain.state = "shutoff";
+    off.nova = None;
+    off.cpu = None;
+    off.memory.current_kib = None;
+    off.memory.used_kib = None;
+    off.memory.balloon = None;
+    off.disks.clear();
+    off.nics.clear();
+    let t = text(&[off]);
+    let series: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        series.len(),
+        3,
+        "state, maximum memory, missing fields: {series:?}"
+    );
+}
+
+#[test]
+fn odd_names_are_escaped() {
+    let t = text(&[record("q\"b\\s\nn é", "u")]);
+    assert!(
+        t.contains("{domain=\"q\\\"b\\\\s\\nn é\",uuid=\"u\"}"),
+        "{t}"
+    );
+    assert!(t
+        .lines()
+        .all(|l| !l.starts_with(" ") && !l.starts_with("n é")));
+}
+
+#[test]
+fn series_per_domain_as_documented() {
+    // The fixture: 2 vCPUs, 3 disks (one empty), 2 NICs, Nova metadata, a balloon
+    // reporting 7 statistics.
+    let t = text(&[record("a", "u-a")]);
+    let series = t.lines().filter(|l| !l.starts_with('#')).count();
+    let domain = 5 + 7 + 1; // info, balloon statistics, missing fields
+    let per_vcpu = VCPU.len();
+    let per_disk = 1 + 4; // info + counters QEMU fills (errors are null)
+    let per_nic = 1 + NIC.len();
+    assert_eq!(
+        series,
+        domain + 1 + 2 * per_vcpu + 2 * per_disk + 1 + 2 * per_nic
+    );
+}
+
+#[test]
+fn health_omits_what_is_unknown() {
+    let mut out = Vec::new();
+    write_health(
+        &Health {
+            up: true,
+            cycle_duration_seconds: Some(0.25),
+            ..Health::default()
+        },
+        &mut out,
+    );
+    let t = String::from_utf8(out).unwrap();
+    let series: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        series,
+        ["virtdiag_up 1", "virtdiag_cycle_duration_seconds 0.25"]
+    );
+}

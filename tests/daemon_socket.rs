@@ -55,8 +55,17 @@ fn started(name: &str) -> Agent {
 fn every_command_through_socat() {
     let agent = started("socat");
     let help = socat(&agent, "help\n");
-    assert_eq!(help.len(), 10);
+    assert_eq!(help.len(), virtdiag::query::protocol::COMMANDS.len() + 1);
     assert_eq!(help.last().unwrap()["kind"], "end");
+    // No domain event happened on the demo host: the ring is empty, and says so.
+    let events = socat(&agent, "events 5\n");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "end");
+    assert_eq!(events[0]["count"], 0);
+    assert_eq!(
+        socat(&agent, "events 0\n")[0]["error"]["code"],
+        "bad_argument"
+    );
     assert_eq!(
         socat(&agent, "version\n")[0]["version"],
         env!("CARGO_PKG_VERSION")

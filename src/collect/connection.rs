@@ -1,11 +1,14 @@
 //! The collector's libvirt connection: open, keepalive, and which statistics groups the
 //! driver serves in bulk (probed once per connection).
 
+use std::sync::Arc;
+
 use virt::connect::Connect;
 use virt::sys;
 
 use super::stats::Group;
 use crate::libvirt::bulk::BulkStats;
+use crate::libvirt::domain_events::{self, EventSink, Registration};
 use crate::libvirt::events::ensure_event_loop;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::{log_debug, log_warn};
@@ -20,12 +23,18 @@ pub struct Connection {
     pub bulk_groups: u32,
     /// Flags for the bulk call (NOWAIT where the driver accepts it).
     pub bulk_flags: u32,
+    /// The domain event callbacks on this connection (deregistered on drop).
+    _events: Option<Registration>,
 }
 
 impl Connection {
     /// Opens `uri` (read-only unless told otherwise), turns on keepalive where the driver
-    /// has it, and probes the bulk groups.
-    pub fn open(uri: &str, read_only: bool) -> Result<Self, LibvirtError> {
+    /// has it, registers domain events for `events`, and probes the bulk groups.
+    pub fn open(
+        uri: &str,
+        read_only: bool,
+        events: Option<Arc<dyn EventSink>>,
+    ) -> Result<Self, LibvirtError> {
         if let Err(e) = ensure_event_loop() {
             log_warn!("no libvirt event loop, so no keepalive: {e}");
         }
@@ -41,11 +50,19 @@ impl Connection {
                 LibvirtError::from(e)
             );
         }
+        let registration = events.and_then(|sink| match domain_events::register(&conn, sink) {
+            Ok(registration) => Some(registration),
+            Err(e) => {
+                log_warn!("no domain events from {uri}: {e}");
+                None
+            }
+        });
         let (bulk_groups, bulk_flags) = probe(&conn)?;
         Ok(Self {
             conn,
             bulk_groups,
             bulk_flags,
+            _events: registration,
         })
     }
 

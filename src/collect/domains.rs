@@ -29,6 +29,8 @@ struct Known {
     inventory: Arc<Inventory>,
     /// (disks, NICs) counted by the bulk call last cycle: a change means a hot-plug.
     device_counts: Option<(usize, usize)>,
+    /// An event said the XML changed: read it again.
+    inventory_stale: bool,
     unsupported: HashSet<Call>,
     last: Option<(Instant, Arc<DomainRecord>)>,
 }
@@ -61,6 +63,25 @@ impl Domains {
 
     pub fn begin_cycle(&mut self) {
         self.seen.clear();
+    }
+
+    /// Reads these domains' XML again at their next sample.
+    pub fn invalidate(&mut self, uuids: &HashSet<String>) {
+        if uuids.is_empty() {
+            return;
+        }
+        for known in self.known.values_mut() {
+            if uuids.contains(&*known.uuid) {
+                known.inventory_stale = true;
+            }
+        }
+    }
+
+    /// Reads every domain's XML again at its next sample.
+    pub fn invalidate_all(&mut self) {
+        for known in self.known.values_mut() {
+            known.inventory_stale = true;
+        }
     }
 
     /// Forgets the domains this cycle did not list (undefined between cycles); returns
@@ -117,7 +138,11 @@ impl Domains {
             .then_some((raw.disks.len(), raw.nics.len()));
         let stale = match self.known.get(&key) {
             None => true,
-            Some(k) => k.id != id || (counts.is_some() && active && k.device_counts != counts),
+            Some(k) => {
+                k.inventory_stale
+                    || k.id != id
+                    || (counts.is_some() && active && k.device_counts != counts)
+            }
         };
         if stale {
             let fetch_started = Instant::now();
@@ -144,12 +169,14 @@ impl Domains {
                 uuid: Arc::clone(&uuid),
                 inventory: Arc::default(),
                 device_counts: None,
+                inventory_stale: false,
                 unsupported: HashSet::new(),
                 last: None,
             });
             entry.id = id;
             entry.name = Arc::clone(&name);
             entry.inventory = Arc::new(inventory);
+            entry.inventory_stale = false;
             entry.unsupported.clear();
         }
         self.seen.insert(key);

@@ -11,6 +11,7 @@ pub mod bounded;
 pub mod build;
 pub mod connection;
 mod domains;
+pub mod events;
 pub mod filter;
 pub mod inventory;
 pub mod names;
@@ -68,6 +69,12 @@ pub struct Collector {
     failed_cycles: u32,
     /// Connecting and the bulk call run with a time bound (a hung guest holds them).
     bounded: Bounded,
+    /// Domain events, when the owner asked for them.
+    events: Option<Arc<events::EventRouter>>,
+    /// Connections opened so far: after the first, events may have been missed.
+    connections_opened: u64,
+    /// A connection was replaced since the last cycle said so.
+    reconnected: bool,
 }
 
 /// Time spent inside libvirt during one cycle.
@@ -96,7 +103,17 @@ impl Collector {
             seq: 0,
             failed_cycles: 0,
             bounded: Bounded::new(CALL_TIMEOUT),
+            events: None,
+            connections_opened: 0,
+            reconnected: false,
         }
+    }
+
+    /// Delivers domain events to `sink` from every connection opened from now on, and
+    /// keeps the inventory current with them.
+    pub fn enable_events(&mut self, sink: Arc<dyn crate::libvirt::domain_events::EventSink>) {
+        self.events = Some(Arc::new(events::EventRouter::new(sink)));
+        self.connection = None;
     }
 
     pub fn config(&self) -> &CollectorConfig {
@@ -136,8 +153,18 @@ impl Collector {
     /// Opens and probes a connection, within the time bound.
     fn open(&mut self) -> Result<Connection, LibvirtError> {
         let (uri, read_only) = (self.config.uri.clone(), self.config.read_only);
-        self.bounded
-            .run("connect", move || Connection::open(&uri, read_only))?
+        let events = self
+            .events
+            .as_ref()
+            .map(|router| Arc::clone(router) as Arc<dyn crate::libvirt::domain_events::EventSink>);
+        let connection = self
+            .bounded
+            .run("connect", move || Connection::open(&uri, read_only, events))??;
+        self.connections_opened += 1;
+        if self.connections_opened > 1 && self.events.is_some() {
+            self.reconnected = true;
+        }
+        Ok(connection)
     }
 
     /// The bulk call on the current connection, within the time bound. On a timeout the
@@ -184,6 +211,7 @@ impl Collector {
             }
         }
         self.note_connection(true, &ts, String::new(), &mut events);
+        self.note_events(&ts, &mut events);
 
         let mut costs = Costs::default();
         match self.collect_domains(&ts, &mut costs) {
@@ -220,6 +248,29 @@ impl Collector {
                     }
                 }
             }
+        }
+    }
+
+    /// After a reconnect: says that events may have been missed and re-reads every
+    /// inventory; otherwise marks the domains that events changed.
+    fn note_events(&mut self, ts: &Arc<str>, events: &mut Vec<AgentRecord>) {
+        let Some(router) = &self.events else {
+            return;
+        };
+        let stale = router.take_stale();
+        if std::mem::take(&mut self.reconnected) {
+            self.domains.invalidate_all();
+            events.push(AgentRecord::new(
+                Arc::clone(ts),
+                Arc::clone(&self.host),
+                "events_missed",
+                Some(Arc::clone(&self.uri)),
+                "a new libvirt connection: domain events since the last one may have been \
+                 missed; every domain's XML is read again"
+                    .into(),
+            ));
+        } else {
+            self.domains.invalidate(&stale);
         }
     }
 

@@ -111,12 +111,40 @@ impl Daemon {
         self.notifier.notify(&format!("STATUS={summary}"));
     }
 
+    /// Domain events that arrived since the last wake-up: to the spool, the ring and
+    /// the watchers.
+    pub(super) fn take_events(&mut self, now: Instant) {
+        let (events, received, dropped) = self.events.take();
+        self.event_lines.counters.received = received;
+        self.event_lines.counters.dropped = dropped;
+        if events.is_empty() {
+            return;
+        }
+        let mut lines = Vec::new();
+        for event in events {
+            if let Some(line) = self.event_lines.line(event, &self.host, &self.latest, now) {
+                lines.extend_from_slice(&line);
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        self.server.broadcast_events(&lines, now);
+        self.server.settle(self.poll.registry());
+        self.writer.write(Batch {
+            chunks: vec![Chunk::Owned(lines)],
+            is_cycle: false,
+            reports_lost: Default::default(),
+        });
+    }
+
     pub(super) fn refresh_status(&mut self) -> &Status {
         self.status.uptime_s = self.started_at.elapsed().as_secs();
         if let (Some(summary), Some(at)) = (self.status.last_cycle.as_mut(), self.last_cycle_at) {
             summary.age_s = crate::rates::round3(at.elapsed().as_secs_f64());
         }
         self.status.spool.stats = self.writer.stats();
+        self.status.events = self.event_lines.counters;
         self.status.clients = ClientStatus {
             connected: self.server.client_count(),
             watching: self.server.watcher_count(),
@@ -167,6 +195,18 @@ impl Daemon {
             Request::Watch { format } => {
                 self.server.set_watching(token, format);
                 return;
+            }
+            Request::Events { count } => {
+                let mut written = 0;
+                for line in self.event_lines.last(count) {
+                    out.extend_from_slice(line);
+                    written += 1;
+                }
+                answers::end_line(
+                    written,
+                    self.status.last_cycle.as_ref().map_or(0, |c| c.seq),
+                    &mut out,
+                );
             }
             Request::Quit => {
                 self.server.close_after_flush(token);

@@ -14,6 +14,7 @@
 //! filesystem (neither is waited for past its grace period). What to answer, when to
 //! collect and whom to close are decided in [`handle`], [`on_demand`] and the server.
 
+pub mod events;
 mod handle;
 pub mod on_demand;
 pub mod setup;
@@ -62,6 +63,9 @@ struct Daemon {
     server: Server,
     writer: Writer,
     worker: Worker,
+    /// Domain events from libvirt's thread, and what turns them into lines.
+    events: Arc<events::EventQueue>,
+    event_lines: events::EventLines,
     notifier: Notifier,
     latest: Latest,
     status: Status,
@@ -121,11 +125,13 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let status = Status::new(&config, spool.stats().clone());
     let writer = Writer::spawn(spool)
         .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
+    let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
     let worker = worker::spawn(
         setup::collector_config(&config, &host),
         recovered.last_seq.unwrap_or(0),
         config.interval(),
         waker,
+        Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
     )
     .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
 
@@ -139,6 +145,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         server,
         writer,
         worker,
+        events,
+        event_lines: events::EventLines::default(),
         notifier: Notifier::from_env(),
         latest: Latest::default(),
         status,
@@ -215,7 +223,10 @@ impl Daemon {
                             }
                         }
                     }
-                    WAKER => self.take_cycles(),
+                    WAKER => {
+                        self.take_cycles();
+                        self.take_events(now);
+                    }
                     token => {
                         self.server
                             .event(token, event.is_readable(), event.is_writable(), now)

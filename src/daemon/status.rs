@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::events::EventCounters;
 use crate::config::Config;
 use crate::query::server::ClientCounters;
 use crate::record::CycleRecord;
@@ -26,6 +27,8 @@ pub struct Status {
     pub skipped_ticks: u64,
     pub spool: SpoolStatus,
     pub clients: ClientStatus,
+    /// Domain events: received, written, dropped, suppressed.
+    pub events: EventCounters,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +97,7 @@ impl Status {
                 stats: spool,
             },
             clients: ClientStatus::default(),
+            events: EventCounters::default(),
         }
     }
 

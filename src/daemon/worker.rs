@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use mio::Waker;
 
 use crate::collect::{Collector, CollectorConfig, Snapshot};
+use crate::libvirt::domain_events::EventSink;
 use crate::query::answers::Latest;
 
 /// Finished cycles waiting for the loop, at most.
@@ -74,6 +75,7 @@ pub fn spawn(
     first_seq: u64,
     interval: Duration,
     waker: Arc<Waker>,
+    events: Arc<dyn EventSink>,
 ) -> std::io::Result<Worker> {
     let (command_tx, command_rx) = std::sync::mpsc::channel();
     let (cycle_tx, cycle_rx) = std::sync::mpsc::sync_channel(CYCLES_IN_FLIGHT);
@@ -84,11 +86,13 @@ pub fn spawn(
         .spawn(move || {
             let mut collector = Collector::new(config);
             collector.set_seq(first_seq);
+            collector.enable_events(Arc::clone(&events));
             let channels = Channels {
                 commands: &command_rx,
                 cycles: &cycle_tx,
                 settings: &thread_settings,
                 waker: &waker,
+                events: &events,
             };
             run(collector, interval, &channels);
         })?;
@@ -106,6 +110,8 @@ struct Channels<'a> {
     cycles: &'a SyncSender<Cycle>,
     settings: &'a Settings,
     waker: &'a Waker,
+    /// Where a new collector (another URI) delivers its domain events.
+    events: &'a Arc<dyn EventSink>,
 }
 
 impl Channels<'_> {
@@ -132,7 +138,7 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
             }
             Ok(Command::Reconfigure) => {
                 if let Some((config, new_interval)) = channels.take_settings() {
-                    reconfigure(&mut collector, config);
+                    reconfigure(&mut collector, config, channels.events);
                     if new_interval != interval {
                         interval = new_interval;
                         next_tick = Instant::now();
@@ -149,7 +155,7 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
                 Command::CollectNow { request } => served_request = served_request.max(request),
                 Command::Reconfigure => {
                     if let Some((config, new_interval)) = channels.take_settings() {
-                        reconfigure(&mut collector, config);
+                        reconfigure(&mut collector, config, channels.events);
                         interval = new_interval;
                     }
                 }
@@ -188,7 +194,7 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
     }
 }
 
-fn reconfigure(collector: &mut Collector, config: CollectorConfig) {
+fn reconfigure(collector: &mut Collector, config: CollectorConfig, events: &Arc<dyn EventSink>) {
     let current = collector.config();
     if current.uri == config.uri
         && current.read_only == config.read_only
@@ -199,6 +205,7 @@ fn reconfigure(collector: &mut Collector, config: CollectorConfig) {
         let seq = collector.seq();
         *collector = Collector::new(config);
         collector.set_seq(seq);
+        collector.enable_events(Arc::clone(events));
     }
 }
 

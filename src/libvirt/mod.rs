@@ -3,11 +3,13 @@
 //! - [`bulk`]: `virConnectGetAllDomainStats` with its typed parameters, freed properly
 //!   (the crate's `all_domain_stats` leaks every record).
 //! - [`vcpus`]: `virDomainGetVcpus`, which the crate does not wrap.
-//! - [`events`]: libvirt's default event loop on its own thread (keepalive needs it)
-//!   and lifecycle callbacks.
+//! - [`events`]: libvirt's default event loop on its own thread (keepalive and domain
+//!   events need it).
+//! - [`domain_events`]: domain event callbacks, registered on a connection and decoded.
 //! - [`errors`]: classification of libvirt errors into what the collector does with them.
 
 pub mod bulk;
+pub mod domain_events;
 pub mod errors;
 pub mod events;
 pub mod vcpus;

@@ -144,6 +144,14 @@ impl Latest {
         self.records_then(format, |out| end_line(self.records.len(), self.seq, out))
     }
 
+    /// The latest record of the domain with this UUID.
+    pub fn record_by_uuid(&self, uuid: &str) -> Option<&Arc<DomainRecord>> {
+        self.by_key
+            .get(&uuid.to_ascii_lowercase())
+            .and_then(|&i| self.records.get(i))
+            .filter(|r| r.domain.uuid.eq_ignore_ascii_case(uuid))
+    }
+
     /// `list`: one document with every domain's identity.
     pub fn list(&self, out: &mut Vec<u8>) {
         let domains: Vec<_> = self.records.iter().map(|r| &r.domain).collect();

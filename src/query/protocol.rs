@@ -7,6 +7,10 @@ use serde_json::json;
 /// The longest request line accepted, newline included.
 pub const MAX_REQUEST_BYTES: usize = 4096;
 
+/// Event lines `events` answers without a count, and at most.
+pub const DEFAULT_EVENTS: usize = 100;
+pub const MAX_EVENTS: usize = 1000;
+
 /// How records are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -26,6 +30,7 @@ pub enum Request {
     All { format: Format },
     Collect { format: Format },
     Watch { format: Format },
+    Events { count: usize },
     Quit,
 }
 
@@ -35,13 +40,13 @@ impl Request {
     pub fn answer_ends_with_end_line(&self) -> bool {
         matches!(
             self,
-            Request::Help | Request::All { .. } | Request::Collect { .. }
+            Request::Help | Request::All { .. } | Request::Collect { .. } | Request::Events { .. }
         )
     }
 }
 
 /// The commands and their one-line descriptions, as `help` lists them.
-pub const COMMANDS: [(&str, &str); 9] = [
+pub const COMMANDS: [(&str, &str); 10] = [
     ("help", "list the commands"),
     ("version", "the agent's version and record schema"),
     (
@@ -64,6 +69,10 @@ pub const COMMANDS: [(&str, &str); 9] = [
     (
         "watch [format=json|legacy]",
         "stream every new cycle's records and cycle line until the client goes away",
+    ),
+    (
+        "events [N]",
+        "the last N domain event lines (default 100, at most 1000), then an end line",
     ),
     ("quit", "close the connection"),
 ];
@@ -151,6 +160,22 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
             },
             "watch" => Request::Watch {
                 format: only_format(command, &args)?,
+            },
+            "events" => Request::Events {
+                count: match args.as_slice() {
+                    [] => DEFAULT_EVENTS,
+                    [count] => count
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_EVENTS).contains(n))
+                        .ok_or_else(|| {
+                            ProtocolError::new(
+                                "bad_argument",
+                                format!("events takes a count from 1 to {MAX_EVENTS}"),
+                            )
+                        })?,
+                    _ => return Err(ProtocolError::new("bad_argument", "events takes one count")),
+                },
             },
             _ => {
                 let shown: String = command.chars().take(64).collect();

@@ -318,6 +318,42 @@ impl Server {
         }
     }
 
+    /// Sends event lines to every watcher. Events are small but a guest can make many:
+    /// a watcher that already owes [`OUTPUT_HIGH_WATER`] bytes is closed as too slow.
+    pub fn broadcast_events(&mut self, lines: &[u8], now: Instant) {
+        let mut slow = 0;
+        for (token, client) in &mut self.clients {
+            if !matches!(client.mode, Mode::Watching(_)) {
+                continue;
+            }
+            if client.output.pending() >= OUTPUT_HIGH_WATER {
+                client.last_words(&ProtocolError::new(
+                    "too_slow",
+                    "this watcher owes too many event lines; closing",
+                ));
+                client.output = Default::default();
+                slow += 1;
+            } else {
+                if client.output.pending() == 0 {
+                    client.last_progress = now;
+                }
+                client.output.push(lines);
+                if client.flush(now).is_err() {
+                    client.mode = Mode::Closing;
+                    client.output = Default::default();
+                }
+            }
+            self.touched.push(*token);
+        }
+        if slow > 0 {
+            self.counters.dropped += slow;
+            self.warn(
+                "slow-events",
+                format_args!("closed {slow} watchers behind on events"),
+            );
+        }
+    }
+
     /// Closes the clients that finished or failed, and queues those with work.
     pub fn settle(&mut self, registry: &Registry) {
         let mut touched = std::mem::take(&mut self.touched);

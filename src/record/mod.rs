@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub mod event;
 pub mod json;
 
 pub const SCHEMA_VERSION: u32 = 1;

@@ -25,6 +25,10 @@ VIRTDIAG_BIN="$PWD/target/release/virtdiag" cargo test --test attacks -- --ignor
 section "fuzz smoke: every parser of outside input, 20 s each"
 bash fuzz/run.sh smoke
 
+section "shippers: syslog-ng from its .deb files"
+VIRTDIAG_SYSLOG_NG_ROOT=$(bash tests/fleet/syslog-ng-root.sh) \
+  cargo test --test shippers -- --ignored 2>&1
+
 section "end to end: real libvirtd, QEMU guests"
 bash tests/e2e/run.sh
 

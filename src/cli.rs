@@ -183,6 +183,10 @@ pub enum Format {
     Legacy,
     /// The seed's Property | Value table per domain.
     Table,
+    /// The Prometheus text exposition (0.0.4) of every domain and of the cycle.
+    Prometheus,
+    /// One line per domain: {"domain","uuid","diagnostics"} with Nova's 2.48 body.
+    Nova,
 }
 
 fn parse_fsync(text: &str) -> Result<Fsync, String> {

@@ -1,12 +1,15 @@
 //! `virtdiag once`: two samples a short interval apart, printed in the chosen format.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{Format, OnceArgs};
 use crate::collect::{Collector, CollectorConfig, DomainFilter};
 use crate::error::{Error, Result};
-use crate::views::{legacy, table};
+use crate::record::json::write_domain_line;
+use crate::record::DomainRecord;
+use crate::views::{legacy, nova, prometheus, table};
 
 pub fn run(args: OnceArgs) -> Result<()> {
     let mut collector = Collector::new(CollectorConfig {
@@ -46,32 +49,41 @@ pub fn run(args: OnceArgs) -> Result<()> {
         }
     }
 
-    let mut out = String::new();
-    for record in &snapshot.records {
-        match args.format {
-            Format::Json => {
-                out.push_str(
-                    &serde_json::to_string(&**record)
-                        .map_err(|e| Error::Software(e.to_string()))?,
-                );
-                out.push('\n');
-            }
-            Format::Legacy => {
-                out.push_str(&legacy::line(record).to_string());
-                out.push('\n');
-            }
-            Format::Table => {
-                out.push_str(&format!("Domain: {}\n", record.domain.name));
-                out.push_str(&table::render(&legacy::diagnostics(record)));
-                out.push('\n');
-            }
+    let records = &snapshot.records;
+    let out = match args.format {
+        Format::Json => each(records, write_domain_line),
+        Format::Legacy => each(records, |r, out| json_line(&legacy::line(r), out)),
+        Format::Nova => each(records, |r, out| json_line(&nova::line(r), out)),
+        Format::Table => each(records, |r, out| {
+            out.extend_from_slice(format!("Domain: {}\n", r.domain.name).as_bytes());
+            out.extend_from_slice(table::render(&legacy::diagnostics(r)).as_bytes());
+            out.push(b'\n');
+        }),
+        Format::Prometheus => {
+            prometheus::exposition(records, &prometheus::Health::from_cycle(&snapshot.cycle))
         }
+    };
+    print(&out)
+}
+
+/// Every record, each written by `write`.
+fn each(records: &[Arc<DomainRecord>], write: impl Fn(&DomainRecord, &mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    for record in records {
+        write(record, &mut out);
     }
+    out
+}
+
+fn json_line(value: &serde_json::Value, out: &mut Vec<u8>) {
+    out.extend_from_slice(value.to_string().as_bytes());
+    out.push(b'\n');
+}
+
+/// Writes to stdout; a reader that went away is not an error.
+fn print(out: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(out).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Io(format!("cannot write to stdout: {e}"))),

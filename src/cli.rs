@@ -120,6 +120,11 @@ pub struct RunArgs {
     /// `socket.idle_timeout_seconds`).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub idle_timeout: Option<Number>,
+
+    /// Write the Prometheus exposition to this .prom file after each cycle, for
+    /// node_exporter's textfile collector; empty: off (key `prometheus.textfile`).
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

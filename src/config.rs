@@ -36,6 +36,7 @@ pub struct Config {
     pub domains: DomainsConfig,
     pub spool: SpoolConfig,
     pub socket: SocketConfig,
+    pub prometheus: PrometheusConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -73,6 +74,13 @@ pub struct SocketConfig {
     pub idle_timeout_seconds: f64,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct PrometheusConfig {
+    /// Where the exposition is written after each cycle, for node_exporter's textfile
+    /// collector (a `.prom` file); empty: not written.
+    pub textfile: PathBuf,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -95,6 +103,7 @@ impl Default for Config {
                 max_clients: 64,
                 idle_timeout_seconds: 300.0,
             },
+            prometheus: PrometheusConfig::default(),
         }
     }
 }
@@ -154,6 +163,7 @@ pub struct Overrides {
     pub socket_group: Option<String>,
     pub max_clients: Option<Number>,
     pub idle_timeout_seconds: Option<Number>,
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
@@ -168,6 +178,7 @@ struct FileConfig {
     domains: Option<FileDomains>,
     spool: Option<FileSpool>,
     socket: Option<FileSocket>,
+    prometheus: Option<FilePrometheus>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +205,12 @@ struct FileSocket {
     group: Option<String>,
     max_clients: Option<Spanned<Number>>,
     idle_timeout_seconds: Option<Spanned<Number>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePrometheus {
+    textfile: Option<Spanned<PathBuf>>,
 }
 
 /// A number as written in the file or on the command line, before its range is
@@ -550,6 +567,11 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
         }
     }
+    if let Some(textfile) = file.prometheus.and_then(|p| p.textfile) {
+        check_textfile(textfile.get_ref())
+            .map_err(|why| bad("prometheus.textfile", textfile.span(), &why))?;
+        config.prometheus.textfile = textfile.into_inner();
+    }
     Ok(config)
 }
 
@@ -609,11 +631,38 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
     if let Some(idle) = overrides.idle_timeout_seconds {
         config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
     }
+    if let Some(path) = &overrides.prometheus_textfile {
+        let path = if path.as_os_str().is_empty() {
+            PathBuf::new()
+        } else {
+            absolute(path)
+        };
+        check_textfile(&path).map_err(|why| format!("--prometheus-textfile: {why}"))?;
+        config.prometheus.textfile = path;
+    }
     Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `prometheus.textfile`: empty (off), or an absolute path to a `.prom` file, the only
+/// files node_exporter's textfile collector reads.
+fn check_textfile(path: &Path) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if !path.is_absolute() {
+        return Err("must be an absolute path".into());
+    }
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some(name) if name.len() > ".prom".len() && name.ends_with(".prom") => Ok(()),
+        _ => Err(format!(
+            "{} is not a .prom file (node_exporter's textfile collector reads only *.prom)",
+            path.display()
+        )),
+    }
 }
 
 /// "0660" or "660" (octal permission bits, no set-id or sticky bits).

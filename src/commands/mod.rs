@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 socket_group: args.socket_group,
                 max_clients: args.max_clients,
                 idle_timeout_seconds: args.idle_timeout,
+                prometheus_textfile: args.prometheus_textfile,
             },
         ),
         Command::CheckConfig(args) => check_config::run(args),

@@ -32,6 +32,8 @@ mode = "0600"
 group = "adm"
 max_clients = 8
 idle_timeout_seconds = 30
+[prometheus]
+textfile = "/var/lib/prometheus/node-exporter/virtdiag.prom"
 "#;
     let c = parse(text).unwrap();
     assert_eq!(c.uri, "test:///default");
@@ -49,6 +51,10 @@ idle_timeout_seconds = 30
     assert_eq!(c.socket.group, "adm");
     assert_eq!(c.socket.max_clients, 8);
     assert_eq!(c.socket.idle_timeout_seconds, 30.0);
+    assert_eq!(
+        c.prometheus.textfile,
+        PathBuf::from("/var/lib/prometheus/node-exporter/virtdiag.prom")
+    );
 }
 
 #[test]
@@ -89,6 +95,14 @@ fn bad_values_are_errors_naming_key_and_line() {
             "line 2: socket.idle_timeout_seconds",
         ),
         ("uri = \"\"\n", "line 1: uri"),
+        (
+            "[prometheus]\ntextfile = \"virtdiag.prom\"\n",
+            "line 2: prometheus.textfile",
+        ),
+        (
+            "[prometheus]\ntextfile = \"/var/lib/prometheus/node-exporter/virtdiag.txt\"\n",
+            "line 2: prometheus.textfile",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(text).unwrap_err();
@@ -126,6 +140,7 @@ fn overrides_win_and_are_checked() {
         socket_group: Some("adm".into()),
         max_clients: Some(Number::Integer(8)),
         idle_timeout_seconds: Some(Number::Float(5.0)),
+        prometheus_textfile: Some("/tmp/v.prom".into()),
     };
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
     assert_eq!(
@@ -149,6 +164,7 @@ fn overrides_win_and_are_checked() {
         (c.socket.max_clients, c.socket.idle_timeout_seconds),
         (8, 5.0)
     );
+    assert_eq!(c.prometheus.textfile, PathBuf::from("/tmp/v.prom"));
     let bad_flags = [
         (
             Overrides {
@@ -184,6 +200,13 @@ fn overrides_win_and_are_checked() {
                 ..Default::default()
             },
             "--idle-timeout",
+        ),
+        (
+            Overrides {
+                prometheus_textfile: Some("/tmp/.prom".into()),
+                ..Default::default()
+            },
+            "--prometheus-textfile",
         ),
     ];
     for (bad, flag) in bad_flags {

@@ -70,6 +70,7 @@ impl Daemon {
         if c.connected {
             self.latest = latest;
         }
+        self.publish_textfile();
 
         // Clients waiting for this cycle.
         self.on_demand.served(served_request);
@@ -171,6 +172,11 @@ impl Daemon {
                 answers::line(&self.status, &mut out);
             }
             Request::List => self.latest.list(&mut out),
+            Request::Metrics => {
+                let answer = self.metrics();
+                self.server.send_payload(token, &answer, now);
+                return;
+            }
             Request::Get { target, format } => {
                 if let Err(e) = self.latest.get(&target, format, &mut out) {
                     e.to_line_into(&mut out);

@@ -16,9 +16,11 @@
 
 pub mod events;
 mod handle;
+mod metrics;
 pub mod on_demand;
 pub mod setup;
 pub mod status;
+pub mod textfile;
 pub mod worker;
 pub mod writer;
 

@@ -1,6 +1,6 @@
 //! The collector thread: runs cycles on a monotonic schedule or on demand, serializes
-//! each cycle's domain lines, and hands the result to the event loop over a channel,
-//! waking it with a `mio::Waker`. Only this thread talks to libvirt.
+//! each cycle's domain lines and their Prometheus exposition, and hands the result to
+//! the event loop over a channel, waking it with a `mio::Waker`. Only this thread talks to libvirt.
 //!
 //! The hand-over is bounded ([`CYCLES_IN_FLIGHT`]): if the loop has not taken the
 //! cycles already handed over, the collector waits for it rather than piling up
@@ -38,8 +38,8 @@ pub enum Command {
 /// One finished cycle, ready for the spool and the socket.
 pub struct Cycle {
     pub snapshot: Snapshot,
-    /// The records as the socket answers them: serialized lines and lookups, built here
-    /// so the event loop only swaps them in.
+    /// The records as the socket answers them: serialized lines, lookups and the
+    /// Prometheus exposition, built here so the event loop only swaps them in.
     pub latest: Latest,
     /// The highest on-demand request this cycle answers (0: none).
     pub served_request: u64,
@@ -176,12 +176,15 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
         }
         snapshot.cycle.skipped_ticks = skipped_ticks;
         let (lines, spans) = serialize(&snapshot);
+        let mut metrics = Vec::with_capacity(snapshot.records.len() * 8192);
+        crate::views::prometheus::write_domains(&snapshot.records, &mut metrics);
         let latest = Latest::new(
             snapshot.seq,
             snapshot.records.clone(),
             Arc::new(lines),
             spans,
-        );
+        )
+        .with_metrics(metrics);
         let cycle = Cycle {
             snapshot,
             latest,

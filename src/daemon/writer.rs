@@ -9,12 +9,18 @@
 //! Reopen (SIGHUP) and a new spool configuration (reload) are queued in order with the
 //! writes, so lines handed over before a reload go to the old path; repeated ones
 //! coalesce, so the queue stays bounded.
+//!
+//! The Prometheus textfile goes through the writer too, to a thread of its own
+//! ([`super::textfile`]) with a latest-wins slot, so that neither file's filesystem
+//! can hold up the other.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::textfile::Textfile;
 use crate::chunk::Chunk;
 use crate::config::SpoolConfig;
 use crate::log::RateLimiter;
@@ -119,6 +125,7 @@ pub struct Writer {
     shared: Arc<Shared>,
     /// None once stopped.
     handle: Option<JoinHandle<()>>,
+    textfile: Textfile,
 }
 
 impl Writer {
@@ -139,6 +146,7 @@ impl Writer {
         Ok(Writer {
             shared,
             handle: Some(handle),
+            textfile: Textfile::spawn()?,
         })
     }
 
@@ -170,6 +178,12 @@ impl Writer {
         }
     }
 
+    /// Hands a Prometheus exposition over for `path`, without waiting; it replaces one
+    /// not written yet.
+    pub fn textfile(&self, path: PathBuf, chunks: Vec<Chunk>) {
+        self.textfile.publish(path, chunks);
+    }
+
     /// Closes and reopens the spool path, after what is queued.
     pub fn reopen(&self) {
         lock(&self.shared.queue).push_control(Job::Reopen);
@@ -196,9 +210,15 @@ impl Writer {
         std::mem::take(&mut lock(&self.shared.accounts).unreported)
     }
 
-    /// Writes what is queued, then stops; gives up at `deadline` (a hung filesystem)
-    /// and leaves the thread behind. Returns whether everything was written.
+    /// Writes what is queued (the spool's lines, then the textfile), then stops; gives
+    /// up at `deadline` (a hung filesystem) and leaves the threads behind. Returns
+    /// whether everything was written.
     pub fn stop(&mut self, deadline: Instant) -> bool {
+        let spool_done = self.stop_spool(deadline);
+        self.textfile.stop(deadline) && spool_done
+    }
+
+    fn stop_spool(&mut self, deadline: Instant) -> bool {
         lock(&self.shared.queue).stopping = true;
         self.shared.wake.notify_one();
         let Some(handle) = self.handle.take() else {
@@ -345,6 +365,7 @@ mod tests {
                 accounts: Mutex::new(Accounts::default()),
             }),
             handle: Some(std::thread::spawn(|| {})),
+            textfile: Textfile::spawn().unwrap(),
         }
     }
 

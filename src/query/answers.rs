@@ -1,7 +1,8 @@
 //! Answers built from the latest snapshot. Pure: no I/O, no libvirt.
 //!
 //! Domain lines are serialized once per cycle (they are also the spool's lines), so `get`
-//! and `all` copy bytes instead of serializing again.
+//! and `all` copy bytes instead of serializing again; so is the Prometheus exposition of
+//! the domains, which `metrics` shares.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -12,7 +13,7 @@ use serde_json::json;
 
 use super::protocol::{Format, ProtocolError, COMMANDS};
 use crate::record::{DomainRecord, SCHEMA_VERSION};
-use crate::views::legacy;
+use crate::views::{legacy, nova};
 
 /// An answer: a buffer shared with other clients (a cycle's serialized lines, never
 /// copied per client), then bytes of its own.
@@ -39,6 +40,8 @@ pub struct Latest {
     lines: Arc<Vec<u8>>,
     spans: Vec<Range<usize>>,
     by_key: HashMap<String, usize>,
+    /// The domains' Prometheus families (`views::prometheus::write_domains`).
+    metrics: Arc<Vec<u8>>,
 }
 
 impl Latest {
@@ -67,6 +70,31 @@ impl Latest {
             lines,
             spans,
             by_key,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Sets the domains' Prometheus exposition, built with the records.
+    pub fn with_metrics(mut self, metrics: Vec<u8>) -> Self {
+        self.metrics = Arc::new(metrics);
+        self
+    }
+
+    /// The domains' Prometheus families (shared, not copied).
+    pub fn metrics_arc(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// `metrics`: the domains' families (shared, not copied), then the agent's
+    /// (`health`), then `# EOF`: a comment to the format, the end of the answer to a
+    /// client.
+    pub fn metrics(&self, health: &[u8]) -> Payload {
+        let mut owned = Vec::with_capacity(health.len() + 6);
+        owned.extend_from_slice(health);
+        owned.extend_from_slice(b"# EOF\n");
+        Payload {
+            shared: Some(Arc::clone(&self.metrics)),
+            owned,
         }
     }
 
@@ -99,6 +127,10 @@ impl Latest {
                 let _ = serde_json::to_writer(&mut *out, &legacy::line(&self.records[index]));
                 out.push(b'\n');
             }
+            Format::Nova => {
+                let _ = serde_json::to_writer(&mut *out, &nova::line(&self.records[index]));
+                out.push(b'\n');
+            }
         }
     }
 
@@ -129,7 +161,7 @@ impl Latest {
         let mut payload = Payload::default();
         match format {
             Format::Json => payload.shared = Some(Arc::clone(&self.lines)),
-            Format::Legacy => {
+            Format::Legacy | Format::Nova => {
                 for index in 0..self.records.len() {
                     self.write_record(index, format, &mut payload.owned);
                 }
@@ -288,12 +320,29 @@ mod tests {
         assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
         assert!(lines[0].starts_with("{\"diagnostics\""));
         assert_eq!(lines[2], r#"{"count":2,"kind":"end","seq":3}"#);
+        let nova = String::from_utf8(l.all(Format::Nova).to_vec()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(nova.lines().next().unwrap()).unwrap();
+        assert_eq!(v["diagnostics"]["driver"], "libvirt");
 
         let mut out = Vec::new();
         l.list(&mut out);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["count"], 2);
         assert_eq!(v["domains"][1]["name"], "4");
+    }
+
+    #[test]
+    fn metrics_share_the_domains_and_end_with_eof() {
+        let l = latest().with_metrics(b"virtdiag_domain_info_state 1\n".to_vec());
+        let answer = l.metrics(b"virtdiag_up 1\n");
+        assert_eq!(
+            String::from_utf8(answer.to_vec()).unwrap(),
+            "virtdiag_domain_info_state 1\nvirtdiag_up 1\n# EOF\n"
+        );
+        assert!(Arc::ptr_eq(
+            answer.shared.as_ref().unwrap(),
+            &l.metrics(b"").shared.unwrap()
+        ));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     /// The seed's flat dictionary: `{"domain","uuid","diagnostics"}`.
     Legacy,
+    /// Nova's server diagnostics (API 2.48): `{"domain","uuid","diagnostics"}`.
+    Nova,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +28,24 @@ pub enum Request {
     Version,
     Status,
     List,
-    Get { target: String, format: Format },
-    All { format: Format },
-    Collect { format: Format },
-    Watch { format: Format },
-    Events { count: usize },
+    Get {
+        target: String,
+        format: Format,
+    },
+    All {
+        format: Format,
+    },
+    Collect {
+        format: Format,
+    },
+    Watch {
+        format: Format,
+    },
+    Events {
+        count: usize,
+    },
+    /// The Prometheus text exposition of the latest snapshot, then `# EOF`.
+    Metrics,
     Quit,
 }
 
@@ -46,7 +61,7 @@ impl Request {
 }
 
 /// The commands and their one-line descriptions, as `help` lists them.
-pub const COMMANDS: [(&str, &str); 10] = [
+pub const COMMANDS: [(&str, &str); 11] = [
     ("help", "list the commands"),
     ("version", "the agent's version and record schema"),
     (
@@ -55,24 +70,28 @@ pub const COMMANDS: [(&str, &str); 10] = [
     ),
     ("list", "name, uuid, id and state of every domain"),
     (
-        "get NAME|UUID|ID [format=json|legacy]",
+        "get NAME|UUID|ID [format=json|legacy|nova]",
         "the latest record of one domain",
     ),
     (
-        "all [format=json|legacy]",
+        "all [format=json|legacy|nova]",
         "every latest record, one per line, then {\"kind\":\"end\",\"count\":N}",
     ),
     (
-        "collect [format=json|legacy]",
+        "collect [format=json|legacy|nova]",
         "run a cycle now and answer with its records, then an end line",
     ),
     (
-        "watch [format=json|legacy]",
+        "watch [format=json|legacy|nova]",
         "stream every new cycle's records and cycle line until the client goes away",
     ),
     (
         "events [N]",
         "the last N domain event lines (default 100, at most 1000), then an end line",
+    ),
+    (
+        "metrics",
+        "the latest snapshot in the Prometheus text exposition format 0.0.4, then # EOF",
     ),
     ("quit", "close the connection"),
 ];
@@ -132,6 +151,7 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
             "version" => no_args(command, &args, Request::Version)?,
             "status" => no_args(command, &args, Request::Status)?,
             "list" => no_args(command, &args, Request::List)?,
+            "metrics" => no_args(command, &args, Request::Metrics)?,
             "quit" | "exit" => no_args(command, &args, Request::Quit)?,
             "get" => {
                 let (positional, format) = split_format(&args)?;
@@ -206,7 +226,7 @@ fn only_format(command: &str, args: &[&str]) -> Result<Format, ProtocolError> {
     } else {
         Err(ProtocolError::new(
             "bad_argument",
-            format!("{command} takes only format=json|legacy"),
+            format!("{command} takes only format=json|legacy|nova"),
         ))
     }
 }
@@ -218,10 +238,11 @@ fn split_format<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, Format), Protocol
         match arg.split_once('=') {
             Some(("format", "json")) => format = Format::Json,
             Some(("format", "legacy")) => format = Format::Legacy,
+            Some(("format", "nova")) => format = Format::Nova,
             Some(("format", other)) => {
                 return Err(ProtocolError::new(
                     "bad_argument",
-                    format!("unknown format '{other}': json or legacy"),
+                    format!("unknown format '{other}': json, legacy or nova"),
                 ))
             }
             Some((key, _)) => {
@@ -254,6 +275,13 @@ mod tests {
         assert_eq!(ok("VERSION"), Request::Version);
         assert_eq!(ok("  status \r"), Request::Status);
         assert_eq!(ok("list"), Request::List);
+        assert_eq!(ok("metrics"), Request::Metrics);
+        assert_eq!(
+            ok("all format=nova"),
+            Request::All {
+                format: Format::Nova
+            }
+        );
         assert_eq!(ok("quit"), Request::Quit);
         assert_eq!(
             ok("get web-1"),
@@ -299,6 +327,7 @@ mod tests {
         assert_eq!(err(b"get a format=xml").code, "bad_argument");
         assert_eq!(err(b"all verbose=1").code, "bad_argument");
         assert_eq!(err(b"status now").code, "bad_argument");
+        assert_eq!(err(b"metrics format=nova").code, "bad_argument");
         assert_eq!(err(b"\xff\xfe").code, "bad_request");
         assert_eq!(err(b"get \x01x").code, "bad_request");
     }

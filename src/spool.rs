@@ -13,6 +13,7 @@
 //! vectored write of its buffers, never copied into one.
 
 pub mod guard;
+pub mod tail;
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
@@ -65,6 +66,8 @@ pub struct Recovered {
     pub torn_bytes: u64,
     /// The `seq` of the last complete line, to continue the sequence.
     pub last_seq: Option<u64>,
+    /// The last complete cycle, for the first rates after a restart.
+    pub last_cycle: Option<tail::LastCycle>,
 }
 
 impl Spool {
@@ -332,6 +335,7 @@ fn repair_tail(file: &mut File) -> io::Result<Recovered> {
         recovered.torn_bytes = len - keep;
     }
     recovered.last_seq = last_seq(file, keep)?;
+    recovered.last_cycle = tail::last_cycle(file, keep)?;
     Ok(recovered)
 }
 

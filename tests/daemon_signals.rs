@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::agent::{demo_config, workdir, Agent};
+use serde_json::Value;
 
 #[test]
 fn sigterm_exits_0_quickly_and_removes_the_socket() {
@@ -91,6 +92,43 @@ fn the_sequence_continues_across_restarts() {
     assert!(agent.stop(Duration::from_secs(2)).success());
     let seqs = agent.cycle_seqs();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+}
+
+#[test]
+fn the_first_cycle_after_a_restart_has_rates() {
+    let dir = workdir("restart-rates");
+    let mut agent = Agent::start(&dir, &demo_config(0.3));
+    agent.wait_cycles(2);
+    assert!(agent.stop(Duration::from_secs(2)).success());
+    let last_before = *agent.cycle_seqs().last().unwrap();
+
+    let mut agent = Agent::start(&dir, &demo_config(0.3));
+    agent.wait_cycles(1);
+    assert!(agent.stop(Duration::from_secs(2)).success());
+    let first_after: Vec<Value> = agent
+        .spool_lines()
+        .into_iter()
+        .filter(|l| l["kind"] == "domain" && l["seq"] == last_before + 1)
+        .collect();
+    let running: Vec<&Value> = first_after
+        .iter()
+        .filter(|r| r["domain"]["state"] == "running")
+        .collect();
+    assert!(!running.is_empty(), "{first_after:?}");
+    for record in running {
+        let interval = record["collect"]["interval_s"].as_f64();
+        assert!(
+            interval.is_some_and(|s| s > 0.0 && s < 10.0),
+            "no baseline across the restart: {record}"
+        );
+        assert!(
+            record["cpu"]["utilisation_pct"].is_number(),
+            "no CPU rate across the restart: {record}"
+        );
+    }
+    assert!(agent
+        .log()
+        .contains("rates continue from the spool's last cycle"));
 }
 
 #[test]

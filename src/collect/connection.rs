@@ -70,6 +70,18 @@ impl Connection {
         self.bulk_groups & group.bit() != 0
     }
 
+    /// Lets go of a connection that has a call left behind on it: deregistering its
+    /// events and closing it would wait for that call (observed: until the stuck QEMU
+    /// resumes), so that happens on a thread of its own, never the collector's.
+    pub fn abandon(self) {
+        let spawned = std::thread::Builder::new()
+            .name("libvirt-close".into())
+            .spawn(move || drop(self));
+        if let Err(e) = spawned {
+            log_warn!("cannot start a thread to close an abandoned connection: {e}");
+        }
+    }
+
     /// Whether libvirt still considers the connection usable.
     pub fn is_alive(&self) -> bool {
         self.conn.is_alive().unwrap_or(false)

@@ -21,6 +21,23 @@ use crate::{log_debug, log_warn};
 /// A domain's UUID as raw bytes: the key of everything remembered about it.
 type UuidKey = [u8; 16];
 
+/// The bytes of a UUID written as 32 hexadecimal digits, with or without dashes.
+fn uuid_key(text: &str) -> Option<UuidKey> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|&b| b != b'-')
+        .map(|b| (b as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()?;
+    let mut key = [0u8; 16];
+    if digits.len() != 32 {
+        return None;
+    }
+    for (byte, pair) in key.iter_mut().zip(digits.chunks(2)) {
+        *byte = pair[0] << 4 | pair[1];
+    }
+    Some(key)
+}
+
 /// What the collector remembers about a domain between cycles.
 struct Known {
     id: Option<u32>,
@@ -63,6 +80,28 @@ impl Domains {
 
     pub fn begin_cycle(&mut self) {
         self.seen.clear();
+    }
+
+    /// Takes a domain line from before a restart as the domain's previous sample,
+    /// taken `age` ago: the first cycle then has rates for every domain whose
+    /// hypervisor id is unchanged. Its XML is read at the first sample.
+    pub fn seed(&mut self, record: DomainRecord, sampled_at: Instant) {
+        let Some(key) = uuid_key(&record.domain.uuid) else {
+            return;
+        };
+        self.known.insert(
+            key,
+            Known {
+                id: record.domain.id,
+                name: Arc::clone(&record.domain.name),
+                uuid: Arc::clone(&record.domain.uuid),
+                inventory: Arc::default(),
+                device_counts: None,
+                inventory_stale: true,
+                unsupported: HashSet::new(),
+                last: Some((sampled_at, Arc::new(record))),
+            },
+        );
     }
 
     /// Reads these domains' XML again at their next sample.

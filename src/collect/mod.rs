@@ -31,6 +31,7 @@ use crate::clock;
 use crate::libvirt::bulk::BulkStats;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::record::{AgentRecord, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION};
+use crate::spool::tail::LastCycle;
 use crate::{log_info, log_warn};
 
 /// How long connecting or the bulk call may take before it is left behind.
@@ -109,6 +110,32 @@ impl Collector {
         }
     }
 
+    /// Takes the spool's last cycle (before a restart) as the previous sample of its
+    /// domains, if it is this host's and no older than `max_age`. Returns how many
+    /// domains got a baseline.
+    pub fn seed_baselines(&mut self, last: LastCycle, max_age: Duration) -> usize {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let Some(age) = clock::parse_rfc3339(&last.ts)
+            .map(|at| now - at)
+            .filter(|age| (0.0..=max_age.as_secs_f64()).contains(age))
+        else {
+            return 0;
+        };
+        if last.host != *self.host {
+            return 0;
+        }
+        let Some(sampled_at) = Instant::now().checked_sub(Duration::from_secs_f64(age)) else {
+            return 0;
+        };
+        let count = last.records.len();
+        for record in last.records {
+            self.domains.seed(record, sampled_at);
+        }
+        count
+    }
+
     /// Delivers domain events to `sink` from every connection opened from now on, and
     /// keeps the inventory current with them.
     pub fn enable_events(&mut self, sink: Arc<dyn crate::libvirt::domain_events::EventSink>) {
@@ -150,6 +177,14 @@ impl Collector {
         Ok(())
     }
 
+    /// Gives up the current connection without waiting for it (see
+    /// [`Connection::abandon`]).
+    fn abandon_connection(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            connection.abandon();
+        }
+    }
+
     /// Opens and probes a connection, within the time bound.
     fn open(&mut self) -> Result<Connection, LibvirtError> {
         let (uri, read_only) = (self.config.uri.clone(), self.config.read_only);
@@ -182,12 +217,12 @@ impl Collector {
                 Ok(result) => return result,
                 Err(timeout) if !retried => {
                     log_warn!("{timeout}; reconnecting");
-                    self.connection = None;
+                    self.abandon_connection();
                     self.connection = Some(self.open()?);
                     retried = true;
                 }
                 Err(timeout) => {
-                    self.connection = None;
+                    self.abandon_connection();
                     return Err(timeout);
                 }
             }
@@ -232,9 +267,14 @@ impl Collector {
                 // A remote connection whose socket closed can fail with a generic error
                 // ("client socket is closed") and still claim to be alive: a second
                 // failed cycle in a row reconnects whatever the error says.
-                if error.class() == ErrorClass::Connection || !alive || self.failed_cycles >= 2 {
+                // libvirt raises SYSTEM_ERROR for a broken socket and for host-side
+                // failures alike (a cgroup read): only a dead connection is reconnected.
+                let lost = error.class() == ErrorClass::Connection
+                    && (error.code != virt::sys::VIR_ERR_SYSTEM_ERROR as i32 || !alive);
+                if lost || !alive || self.failed_cycles >= 2 {
                     self.failed_cycles = 0;
-                    self.connection = None;
+                    // A failing connection may still hold a call: never wait to close it.
+                    self.abandon_connection();
                     self.note_connection(false, &ts, reason.clone(), &mut events);
                     self.disconnected_snapshot(ts, started, reason, events)
                 } else {

@@ -131,6 +131,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let worker = worker::spawn(
         setup::collector_config(&config, &host),
         recovered.last_seq.unwrap_or(0),
+        recovered.last_cycle.clone(),
         config.interval(),
         waker,
         Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,

@@ -20,6 +20,7 @@ use mio::Waker;
 use crate::collect::{Collector, CollectorConfig, Snapshot};
 use crate::libvirt::domain_events::EventSink;
 use crate::query::answers::Latest;
+use crate::spool::tail::LastCycle;
 
 /// Finished cycles waiting for the loop, at most.
 pub const CYCLES_IN_FLIGHT: usize = 2;
@@ -70,9 +71,14 @@ impl Worker {
 }
 
 /// Starts the thread. The first cycle runs at once.
+/// Cycles older than this many intervals (plus a minute) give no baseline: the
+/// counters may have been reset meanwhile for reasons the id does not show.
+const BASELINE_MAX_INTERVALS: u32 = 3;
+
 pub fn spawn(
     config: CollectorConfig,
     first_seq: u64,
+    baseline: Option<LastCycle>,
     interval: Duration,
     waker: Arc<Waker>,
     events: Arc<dyn EventSink>,
@@ -86,6 +92,15 @@ pub fn spawn(
         .spawn(move || {
             let mut collector = Collector::new(config);
             collector.set_seq(first_seq);
+            if let Some(last) = baseline {
+                let max_age = interval * BASELINE_MAX_INTERVALS + Duration::from_secs(60);
+                let seeded = collector.seed_baselines(last, max_age);
+                if seeded > 0 {
+                    crate::log_info!(
+                        "rates continue from the spool's last cycle: {seeded} domains"
+                    );
+                }
+            }
             collector.enable_events(Arc::clone(&events));
             let channels = Channels {
                 commands: &command_rx,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub mod baseline;
 pub mod event;
 pub mod json;
 

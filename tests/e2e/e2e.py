@@ -18,6 +18,8 @@ import sys
 import time
 import traceback
 
+import jsonschema
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BEDSH = os.path.join(ROOT, "tests", "bed", "bed.sh")
@@ -148,7 +150,7 @@ class Agent:
 
     def ask(self, request, timeout=60):
         """Send one request line; answers until an "end" line (all/collect) or one line."""
-        multi = request.split()[0] in ("all", "collect", "help")
+        multi = request.split()[0] in ("all", "collect", "help", "events")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         try:
@@ -521,6 +523,66 @@ class Suite:
         assert not bad, "; ".join(bad)
         return "; ".join(self.notes[-1:])
 
+    # 5b
+    def events(self):
+        """Domain events reach the spool and a watcher within 1 s, and a metadata change
+        is in the very next record."""
+        a = self.agent
+        watcher = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        watcher.settimeout(10)
+        watcher.connect(a.sock)
+        watcher.sendall(b"watch\n")
+        time.sleep(0.3)
+        bad, delays = [], {}
+
+        def event_lines(**want):
+            return [x for x in a.lines() if x.get("kind") == "event"
+                    and all(x.get(k) == v for k, v in want.items())]
+
+        def expect(label, action, **want):
+            before = len(event_lines(**want))
+            action()
+            done = time.monotonic()
+            line = wait_until(f"the {label} event line", 10,
+                              lambda: event_lines(**want)[before:], interval=0.02)[0]
+            delays[label] = time.monotonic() - done
+            return line
+
+        paused = expect("suspend", lambda: virsh("suspend", "e1"), event="lifecycle", type="suspended")
+        if (paused["domain"]["name"], paused["domain"]["state"], paused["detail"]) != ("e1", "paused", "paused"):
+            bad.append(f"suspend line {paused}")
+        resumed = expect("resume", lambda: virsh("resume", "e1"), event="lifecycle", type="resumed")
+        if resumed["domain"]["state"] != "running":
+            bad.append(f"resume line {resumed}")
+        nova = ('<instance><name>renamed-by-e2e</name><flavor name="m1.e2e"/>'
+                '<owner><user uuid="u-1">ada</user><project uuid="p-1">lab</project></owner></instance>')
+        expect("metadata", lambda: virsh("metadata", "e2", "--uri", "http://openstack.org/xmlns/libvirt/nova/1.1",
+                                         "--key", "nova", "--set", nova, "--live"),
+               event="metadata_changed")
+        seq = a.wait_cycles(1)
+        rec = a.records(seq, "e2")
+        if not rec or (rec[0]["nova"] or {}).get("instance") != "renamed-by-e2e":
+            bad.append(f"the record after the metadata change: {rec[0]['nova'] if rec else 'none'}")
+        # The watcher saw the same events, between cycles.
+        buf = b""
+        deadline = time.monotonic() + 5
+        while buf.count(b'"kind":"event"') < 3 and time.monotonic() < deadline:
+            buf += watcher.recv(1 << 20)
+        watcher.close()
+        if buf.count(b'"kind":"event"') < 3:
+            bad.append("the watcher got fewer than 3 event lines")
+        for x in event_lines():
+            for err in SCHEMA.iter_errors(x):
+                bad.append(f"event line not schema-valid: {err.message}")
+        slow = {k: round(v, 3) for k, v in delays.items() if v > 1.0}
+        if slow:
+            bad.append(f"event lines later than 1 s: {slow}")
+        ring = a.ask("events 10")
+        if not any(x.get("event") == "metadata_changed" for x in ring):
+            bad.append(f"events ring: {ring[-3:]}")
+        assert not bad, "; ".join(bad)
+        return "spool line after the action: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in delays.items())
+
     # 6
     def libvirtd_restart(self):
         a = self.agent
@@ -667,6 +729,10 @@ class Suite:
             t.stop()
 
 
+SCHEMA = jsonschema.Draft202012Validator(json.load(open(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "record.schema.json"))))
+
+
 def ts(text):
     from datetime import datetime
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
@@ -686,6 +752,7 @@ def main():
         s.check("rates: deltas over interval_s within 5 %, none negative", s.rates)
         s.check("identity: uuid, devices, Nova metadata vs dumpxml", s.identity)
         s.check("churn: start, suspend, reset, destroy mid-run", s.churn)
+        s.check("events: suspend, resume, metadata as event lines within 1 s", s.events)
         s.check("hung guest (SIGSTOP on its QEMU) does not stall the others", s.hung_guest)
         s.check("libvirtd SIGKILL and restart 5 s later", s.libvirtd_restart)
         s.check("agent started before libvirtd", s.before_libvirtd)

@@ -56,4 +56,6 @@ p2=$!
 wait "$p1"
 wait "$p2"
 echo "e2e: bed with two guests ready in $((SECONDS - t0)) s"
+# The JSON Schema check of event lines.
+python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 python3 "$HERE/e2e.py"

@@ -11,6 +11,8 @@ section() { echo; echo "== $* ($((SECONDS - started)) s)"; }
 
 section "dependencies"
 bash contrib/ensure-deps.sh libvirt-dev pkg-config socat rsyslog logrotate util-linux
+# promtool, prometheus and node_exporter for tests/prometheus.rs.
+bash contrib/ensure-deps.sh prometheus prometheus-node-exporter
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 section "cargo fmt --check"

@@ -125,7 +125,8 @@ fn bench_size(domains: usize, cycles: usize) {
     let mut c = collector(&uri);
     c.collect(); // first cycle: connection, probe, inventory
     let (mut total, mut libvirt, mut own, mut json) = (vec![], vec![], vec![], vec![]);
-    let mut bytes = 0;
+    let mut prom = vec![];
+    let (mut bytes, mut prom_bytes) = (0, 0);
     for _ in 0..cycles {
         let snapshot = c.collect();
         assert_eq!(snapshot.records.len(), domains);
@@ -136,21 +137,29 @@ fn bench_size(domains: usize, cycles: usize) {
         }
         json.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = out.len();
+        // The Prometheus exposition the collector thread builds with each cycle.
+        let started = Instant::now();
+        let mut exposition = Vec::with_capacity(prom_bytes);
+        virtdiag::views::prometheus::write_domains(&snapshot.records, &mut exposition);
+        prom.push(started.elapsed().as_secs_f64() * 1000.0);
+        prom_bytes = exposition.len();
         total.push(snapshot.cycle.duration_ms);
         libvirt.push(snapshot.cycle.libvirt_ms);
         own.push(snapshot.cycle.own_ms);
     }
     let rss_end = rss_kib();
-    let (total, libvirt, own, json) = (
+    let (total, libvirt, own, json, prom) = (
         median(&mut total),
         median(&mut libvirt),
         median(&mut own),
         median(&mut json),
+        median(&mut prom),
     );
     let collector_kib = LIVE_BYTES.load(Ordering::Relaxed) / 1024;
     println!(
-        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {own_all:>9.2} {rate:>10.0} {kib:>9} {driver:>10} {coll:>10} {rss:>9}",
-        own_all = own + json,
+        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {prom:>8.2} {own_all:>9.2} {rate:>10.0} {kib:>9} {prom_kib:>9} {driver:>10} {coll:>10} {rss:>9}",
+        own_all = own + json + prom,
+        prom_kib = prom_bytes / 1024,
         rate = domains as f64 / (total / 1000.0),
         kib = bytes / 1024,
         driver = driver_kib,
@@ -232,18 +241,20 @@ fn print_header(options: &Options) {
         "virtdiag collector on the test driver, in-process; medians of {} cycles after a warm-up cycle",
         options.cycles
     );
-    println!("times in ms; own = outside libvirt calls; all_own = own + JSON");
+    println!("times in ms; own = outside libvirt calls; prom = the Prometheus exposition of the domains; all_own = own + JSON + prom");
     println!("driver_KiB = RSS of one test-driver connection to the host; heap_KiB = Rust heap held by the collector (its own memory); rss_KiB = process total (two driver connections)");
     println!(
-        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>9} {:>10} {:>9} {:>10} {:>10} {:>9}",
+        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9}",
         "doms",
         "cycle",
         "libvirt",
         "own",
         "json",
+        "prom",
         "all_own",
         "records/s",
         "json_KiB",
+        "prom_KiB",
         "driver_KiB",
         "heap_KiB",
         "rss_KiB"

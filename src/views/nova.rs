@@ -2,7 +2,7 @@
 //! `GET /servers/{id}/diagnostics`, filled where Nova's libvirt driver leaves nulls.
 //!
 //! Field by field, where each value comes from and where Nova's own driver differs, is
-//! in docs/record.md ("Nova view"). In short: `utilisation`, `rx_rate` and `tx_rate`
+//! in docs/nova.md. In short: `utilisation`, `rx_rate` and `tx_rate`
 //! come from the agent's rates (Nova leaves them null); `memory_details` is in MiB as
 //! the API reference says (Nova's driver divides KiB by 2^20); a counter libvirt does
 //! not give is null, never -1; `uptime` and `hypervisor` stay null (Nova reads them

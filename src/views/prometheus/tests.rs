@@ -141,6 +141,41 @@ fn series_per_domain_as_documented() {
 }
 
 #[test]
+fn docs_prometheus_md_lists_every_family_and_the_cardinality() {
+    let doc = include_str!("../../../docs/prometheus.md");
+    let names = DOMAIN
+        .iter()
+        .map(|f| f.name)
+        .chain(VCPU.iter().map(|f| f.name));
+    let names = names
+        .chain(DISK.iter().map(|f| f.name))
+        .chain(NIC.iter().map(|f| f.name))
+        .chain(HEALTH.iter().map(|f| f.name))
+        .chain([OPENSTACK_INFO.name, DISK_INFO.name, NIC_INFO.name]);
+    for name in names {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "{name} is not in docs/prometheus.md"
+        );
+    }
+    let cardinality = format!(
+        "**{}** ({} domain families, plus 1 OpenStack info for a\nNova instance) + **{}** per vCPU + **{}** per disk (info + {} counters) + **{}** per NIC\n(info + {} counters); plus the agent's {}.",
+        DOMAIN.len() + 1,
+        DOMAIN.len(),
+        VCPU.len(),
+        DISK.len() + 1,
+        DISK.len(),
+        NIC.len() + 1,
+        NIC.len(),
+        HEALTH.len()
+    );
+    assert!(
+        doc.contains(&cardinality),
+        "docs/prometheus.md: {cardinality}"
+    );
+}
+
+#[test]
 fn health_omits_what_is_unknown() {
     let mut out = Vec::new();
     write_health(

@@ -60,12 +60,15 @@ fn canonical(request: &Request) -> String {
     let format = |f: &Format| match f {
         Format::Json => "json",
         Format::Legacy => "legacy",
+        Format::Nova => "nova",
     };
     match request {
         Request::Help => "help".into(),
         Request::Version => "version".into(),
         Request::Status => "status".into(),
         Request::List => "list".into(),
+        Request::Metrics => "metrics".into(),
+        Request::Events { count } => format!("events {count}"),
         Request::Quit => "quit".into(),
         Request::Get { target, format: f } => format!("get {target} format={}", format(f)),
         Request::All { format: f } => format!("all format={}", format(f)),

@@ -11,7 +11,7 @@ use super::connection::Connection;
 use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::stats::{Group, RawStats};
-use super::{group_sources, ms, names, source_of, Costs, DomainFilter};
+use super::{group_sources, ms, names, source_of, stuck, Costs, DomainFilter};
 use crate::libvirt::bulk::BulkRecord;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log::RateLimiter;
@@ -226,6 +226,7 @@ impl Domains {
 
         let mut sources = GroupSources::default();
         let mut missing_fields = Vec::new();
+        let mut control = None;
         let mut sampled_at = cycle.bulk_done;
         let mut duration = Duration::ZERO;
         if active {
@@ -256,6 +257,11 @@ impl Domains {
                 }
             }
             sources = group_sources(connection, &raw, &mut missing_fields);
+            let inventory = &self.known.get(&key).expect("still known").inventory;
+            let dropped = stuck::dropped_groups(connection, &raw, inventory);
+            if !dropped.is_empty() {
+                control = stuck::name_the_monitor(&domain, &dropped, &mut missing_fields);
+            }
         } else {
             sources.state = source_of(connection, Group::State, &raw);
         }
@@ -281,6 +287,7 @@ impl Domains {
                 interval_s: None,
                 duration_ms: ms(duration),
                 missing: missing_fields,
+                control,
             },
         };
         let record = Arc::new(build_record(sample, &raw, previous));

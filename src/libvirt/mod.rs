@@ -6,9 +6,11 @@
 //! - [`events`]: libvirt's default event loop on its own thread (keepalive and domain
 //!   events need it).
 //! - [`domain_events`]: domain event callbacks, registered on a connection and decoded.
+//! - [`control`]: `virDomainGetControlInfo`, why a domain's monitor does not answer.
 //! - [`errors`]: classification of libvirt errors into what the collector does with them.
 
 pub mod bulk;
+pub mod control;
 pub mod domain_events;
 pub mod errors;
 pub mod events;

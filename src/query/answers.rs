@@ -265,6 +265,7 @@ mod tests {
                 interval_s: None,
                 duration_ms: 0.0,
                 missing: vec![],
+                control: None,
             },
         })
     }

@@ -107,6 +107,7 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
             interval_s: None,
             duration_ms: 0.0,
             missing: Vec::new(),
+            control: None,
         },
     })
 }

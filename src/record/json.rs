@@ -347,7 +347,23 @@ impl Writer<'_> {
             self.str(&m.reason);
             self.raw(b"}");
         }
-        self.raw(b"]}");
+        self.raw(b"],\"control\":");
+        match &c.control {
+            None => self.raw(b"null"),
+            Some(control) => {
+                self.raw(b"{\"state\":");
+                self.str(control.state);
+                self.raw(b",\"since_ms\":");
+                self.u64(control.since_ms);
+                self.raw(b",\"reason\":");
+                match control.reason {
+                    Some(reason) => self.str(reason),
+                    None => self.raw(b"null"),
+                }
+                self.raw(b"}");
+            }
+        }
+        self.raw(b"}");
     }
 }
 

@@ -150,6 +150,21 @@ pub struct CollectInfo {
     /// Time spent on this domain's own libvirt calls (per-domain path), in ms.
     pub duration_ms: f64,
     pub missing: Vec<Missing>,
+    /// The monitor's state when groups were dropped (a busy or stuck QEMU); null when
+    /// nothing was missing.
+    pub control: Option<ControlRecord>,
+}
+
+/// Why a domain's statistics did not come: its control interface's state.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ControlRecord {
+    /// `ok`, `job` (busy with a job), `occupied` (a call is waiting for the monitor) or
+    /// `error`.
+    pub state: &'static str,
+    /// How long it has been in that state, in milliseconds.
+    pub since_ms: u64,
+    /// For `error`: `unknown`, `monitor` or `internal`; otherwise null.
+    pub reason: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
@@ -211,6 +226,9 @@ pub struct CycleRecord {
     pub abandoned_calls: usize,
     /// Ticks skipped because a cycle overran (daemon only).
     pub skipped_ticks: u64,
+    /// Domains whose monitor-bound groups were dropped this cycle (a busy or stuck
+    /// QEMU), each named by its record's `collect.control`.
+    pub stuck_domains: usize,
     /// Spool lines lost since the previous cycle line: write errors, refused paths and
     /// cycles dropped by a writer that fell behind (daemon only).
     pub spool_lost_lines: u64,

@@ -115,6 +115,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             interval_s: Some(10.0),
             duration_ms: 0.0,
             missing: vec![],
+            control: None,
         },
     }
 }

@@ -655,7 +655,8 @@ class Suite:
                     e2 = a.records(c["seq"], "e2")
                     seen.append((c["seq"], c["duration_ms"], bool(e1 and not e1[0]["collect"]["missing"]),
                                  [m["field"] for m in (e2[0]["collect"]["missing"] if e2 else [])],
-                                 e2[0]["collect"]["sources"] if e2 else None))
+                                 (e2[0]["collect"]["control"] or {}).get("state") if e2 else None,
+                                 c["stuck_domains"]))
         finally:
             os.kill(qpid, signal.SIGCONT)
         stopped_for = time.monotonic() - t0
@@ -668,13 +669,15 @@ class Suite:
         wait_until("e2 complete again", 90, recovered)
         stall = [c["duration_ms"] for c in a.cycles() if c["seq"] == cont_seq + 1 or c["seq"] == start + 1]
         note = (f"hung QEMU ({stopped_for:.0f} s): cycles while stopped (seq, ms, e1 complete, e2 missing, "
-                f"e2 sources) {seen}; first cycle durations {stall} ms; "
+                f"e2 control, stuck domains) {seen}; first cycle durations {stall} ms; "
                 f"complete records {time.monotonic() - t1:.1f} s after SIGCONT")
         self.notes.append(note)
         assert len(seen) >= 3, f"only {len(seen)} cycles in {stopped_for:.0f} s with one QEMU stopped; {note}"
         worst = max(s[1] for s in seen)
         assert all(s[2] for s in seen), f"e1 incomplete while e2 hung; {note}"
         assert worst < 35000, f"a cycle took {worst} ms; {note}"
+        named = [x for x in seen if x[4] in ("job", "occupied", "error") and "disks" in x[3] and x[5] >= 1]
+        assert named, f"the stuck guest's records never named its monitor; {note}"
         return note
 
     # 8 is how every agent here runs (nobody, read-only socket); check it once.

@@ -71,6 +71,7 @@ fn record(raw: &RawStats, id: Option<u32>, previous: Option<Previous<'_>>) -> Do
             interval_s: None,
             duration_ms: 0.0,
             missing: Vec::new(),
+            control: None,
         },
     };
     build_record(sample, raw, previous)

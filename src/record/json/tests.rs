@@ -135,6 +135,7 @@ fn full_record() -> DomainRecord {
                     reason: "line\nbreak".into(),
                 },
             ],
+            control: None,
         },
     }
 }

@@ -83,6 +83,7 @@ fn record() -> DomainRecord {
             interval_s: None,
             duration_ms: 0.0,
             missing: vec![],
+            control: None,
         },
     }
 }

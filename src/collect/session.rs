@@ -1,0 +1,169 @@
+//! The collector's libvirt session: connecting within the time bound, the domain events
+//! that ride on each connection, giving up a connection without waiting for it, what
+//! the agent lines say when the connection comes and goes, and the rate baselines a
+//! restarted agent takes from its spool.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::connection::Connection;
+use super::{events, Collector};
+use crate::clock;
+use crate::libvirt::bulk::BulkStats;
+use crate::libvirt::domain_events::EventSink;
+use crate::libvirt::LibvirtError;
+use crate::record::AgentRecord;
+use crate::spool::tail::LastCycle;
+use crate::{log_info, log_warn};
+
+impl Collector {
+    /// Takes the spool's last cycle (before a restart) as the previous sample of its
+    /// domains, if it is this host's and no older than `max_age`. Returns how many
+    /// domains got a baseline.
+    pub fn seed_baselines(&mut self, last: LastCycle, max_age: Duration) -> usize {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let Some(age) = clock::parse_rfc3339(&last.ts)
+            .map(|at| now - at)
+            .filter(|age| (0.0..=max_age.as_secs_f64()).contains(age))
+        else {
+            return 0;
+        };
+        if last.host != *self.host {
+            return 0;
+        }
+        let Some(sampled_at) = Instant::now().checked_sub(Duration::from_secs_f64(age)) else {
+            return 0;
+        };
+        let count = last.records.len();
+        for record in last.records {
+            self.domains.seed(record, sampled_at);
+        }
+        count
+    }
+
+    /// Delivers domain events to `sink` from every connection opened from now on, and
+    /// keeps the inventory current with them.
+    pub fn enable_events(&mut self, sink: Arc<dyn EventSink>) {
+        self.events = Some(Arc::new(events::EventRouter::new(sink)));
+        self.connection = None;
+    }
+
+    /// Connects now if not connected. The daemon does not need this (cycles connect by
+    /// themselves); one-shot commands use it to fail fast.
+    pub fn connect(&mut self) -> Result<(), LibvirtError> {
+        if self.connection.is_none() {
+            self.connection = Some(self.open()?);
+        }
+        Ok(())
+    }
+
+    /// Gives up the current connection without waiting for it (see
+    /// [`Connection::abandon`]).
+    pub(super) fn abandon_connection(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            connection.abandon();
+        }
+    }
+
+    /// Opens and probes a connection, within the time bound.
+    pub(super) fn open(&mut self) -> Result<Connection, LibvirtError> {
+        let (uri, read_only) = (self.config.uri.clone(), self.config.read_only);
+        let events = self
+            .events
+            .as_ref()
+            .map(|router| Arc::clone(router) as Arc<dyn EventSink>);
+        let connection = self
+            .bounded
+            .run("connect", move || Connection::open(&uri, read_only, events))??;
+        self.connections_opened += 1;
+        if self.connections_opened > 1 && self.events.is_some() {
+            self.reconnected = true;
+        }
+        Ok(connection)
+    }
+
+    /// The bulk call on the current connection, within the time bound. On a timeout the
+    /// connection is given up (the abandoned call keeps its own reference) and the call
+    /// is made once more on a fresh one, where NOWAIT skips the hung domain.
+    pub(super) fn bulk(&mut self) -> Result<BulkStats, LibvirtError> {
+        let mut retried = false;
+        loop {
+            let connection = self.connection.as_ref().expect("connected");
+            let conn = connection.conn.clone();
+            let (groups, flags) = (connection.bulk_groups, connection.bulk_flags);
+            match self.bounded.run("the bulk stats call", move || {
+                BulkStats::get_all(&conn, groups, flags)
+            }) {
+                Ok(result) => return result,
+                Err(timeout) if !retried => {
+                    log_warn!("{timeout}; reconnecting");
+                    self.abandon_connection();
+                    self.connection = Some(self.open()?);
+                    retried = true;
+                }
+                Err(timeout) => {
+                    self.abandon_connection();
+                    return Err(timeout);
+                }
+            }
+        }
+    }
+
+    /// After a reconnect: says that events may have been missed and re-reads every
+    /// inventory; otherwise marks the domains that events changed.
+    pub(super) fn note_events(&mut self, ts: &Arc<str>, events: &mut Vec<AgentRecord>) {
+        let Some(router) = &self.events else {
+            return;
+        };
+        let stale = router.take_stale();
+        if std::mem::take(&mut self.reconnected) {
+            self.domains.invalidate_all();
+            events.push(AgentRecord::new(
+                Arc::clone(ts),
+                Arc::clone(&self.host),
+                "events_missed",
+                Some(Arc::clone(&self.uri)),
+                "a new libvirt connection: domain events since the last one may have been \
+                 missed; every domain's XML is read again"
+                    .into(),
+            ));
+        } else {
+            self.domains.invalidate(&stale);
+        }
+    }
+
+    /// Emits an agent event when the connection state changes.
+    pub(super) fn note_connection(
+        &mut self,
+        connected: bool,
+        ts: &Arc<str>,
+        reason: String,
+        events: &mut Vec<AgentRecord>,
+    ) {
+        if self.was_connected == Some(connected) {
+            return;
+        }
+        let first = self.was_connected.is_none();
+        self.was_connected = Some(connected);
+        let (event, message) = if connected {
+            log_info!("connected to {}", self.uri);
+            ("libvirt_connected", format!("connected to {}", self.uri))
+        } else {
+            if first {
+                log_warn!("cannot connect to {}: {reason}", self.uri);
+            } else {
+                log_warn!("lost the connection to {}: {reason}", self.uri);
+            }
+            ("libvirt_disconnected", reason)
+        };
+        events.push(AgentRecord::new(
+            Arc::clone(ts),
+            Arc::clone(&self.host),
+            event,
+            Some(Arc::clone(&self.uri)),
+            message,
+        ));
+    }
+}

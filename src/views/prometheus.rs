@@ -485,8 +485,14 @@ pub fn write_domains(records: &[impl Borrow<DomainRecord>], out: &mut Vec<u8>) {
             let Some(cpu) = &record.cpu else { continue };
             for vcpu in &cpu.vcpus {
                 if let Some(value) = (family.value)(vcpu) {
-                    let n = itoa::Buffer::new().format(vcpu.id).to_owned();
-                    sample(out, family.name, id, &[("vcpu", Some(&n))], value);
+                    let mut n = itoa::Buffer::new();
+                    sample(
+                        out,
+                        family.name,
+                        id,
+                        &[("vcpu", Some(n.format(vcpu.id)))],
+                        value,
+                    );
                 }
             }
         }
@@ -620,6 +626,11 @@ fn sample(
 fn label(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"=\"");
+    if !value.bytes().any(|c| matches!(c, b'\\' | b'"' | b'\n')) {
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for c in value.bytes() {
         match c {
             b'\\' => out.extend_from_slice(b"\\\\"),

@@ -60,9 +60,9 @@ VARIANT=minbase
 # What the container needs without a network: systemd as PID 1, the package's
 # dependencies (adduser, libvirt0, with libvirt's built-in test driver), socat
 # for queries, logrotate to check the shipped snippet, rpm to run the RPM's
-# scriptlets. No procps on purpose: the unit's ExecReload= must work without
-# /bin/kill.
-INCLUDE=systemd,systemd-sysv,dbus,libvirt0,socat,adduser,logrotate,rpm
+# scriptlets, acl for the Prometheus textfile drop-in's setfacl. No procps on
+# purpose: the unit's ExecReload= must work without /bin/kill.
+INCLUDE=systemd,systemd-sysv,dbus,libvirt0,socat,adduser,logrotate,rpm,acl
 HOSTNAME_IN=virtdiag-test
 SOCK=/run/virtdiag/virtdiag.sock
 SPOOL=/var/log/virtdiag/diagnostics.ndjson
@@ -444,6 +444,33 @@ c4_reload() {
 	echo "interval_seconds 2 -> 3, same main PID $pid_after"
 }
 check 4 "systemctl reload re-reads the config (interval 2 -> 3 in status)" c4_reload
+
+c4_textfile() {
+	# As docs/service.md says: the shipped drop-in uncommented, an ACL on
+	# node_exporter's root-owned directory, prometheus.textfile set.
+	local dir=/var/lib/prometheus/node-exporter dropin=/etc/systemd/system/virtdiag.service.d/prometheus-textfile.conf
+	local restart=(timeout 60 nsenter -t "$cpid" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl restart virtdiag)
+	inside install -d -m 0755 -o root -g root "$dir"
+	inside setfacl -m u:virtdiag:rwx "$dir" || return 1
+	inside mkdir -p "$(dirname "$dropin")"
+	inside sh -c "sed 's/^#\\([[A-Z]\\)/\\1/' /usr/share/doc/virtdiag/examples/prometheus-textfile.conf >$dropin"
+	inside grep -qx 'ReadWritePaths=-/var/lib/prometheus/node-exporter' "$dropin" || { inside cat "$dropin"; return 1; }
+	printf '\n[prometheus]\ntextfile = "%s"\n' "$dir/virtdiag.prom" | inside sh -c "cat >>$CONF"
+	inside systemctl daemon-reload
+	"${restart[@]}" || { service_diag; return 1; }
+	wait_for 20 "$dir/virtdiag.prom" test -s "$(root_path "$dir/virtdiag.prom")" || { service_diag; return 1; }
+	local mode
+	mode=$(inside stat -c '%a %U' "$dir/virtdiag.prom")
+	[ "$mode" = "644 virtdiag" ] || { echo "the textfile is $mode"; return 1; }
+	grep -qx 'virtdiag_up 1' "$(root_path "$dir/virtdiag.prom")" || { echo "no virtdiag_up 1"; return 1; }
+	# Back to the configuration the next checks expect.
+	inside rm -f "$dropin"
+	inside sed -i '/^\[prometheus\]$/,$d' "$CONF"
+	inside systemctl daemon-reload
+	"${restart[@]}" || { service_diag; return 1; }
+	echo "$dir/virtdiag.prom: mode $mode, virtdiag_up 1"
+}
+check 4b "with the shipped textfile drop-in, the sandboxed agent writes node_exporter's directory" c4_textfile
 
 # --- 5. exposure ---------------------------------------------------------------------
 c5_security() {

@@ -2,6 +2,8 @@
 //! the collector thread with the cycle, then the agent's health as the loop knows it
 //! now (a few lines).
 
+use std::path::PathBuf;
+
 use super::Daemon;
 use crate::chunk::Chunk;
 use crate::query::answers::Payload;
@@ -34,9 +36,11 @@ impl Daemon {
         self.latest.metrics(&health)
     }
 
-    /// After a cycle: hands the exposition to the writer for `prometheus.textfile`.
+    /// After a cycle: hands the exposition to the writer for `prometheus.textfile`;
+    /// with the key empty, the writer removes the file it wrote before, if any.
     pub(super) fn publish_textfile(&mut self) {
         if self.config.prometheus.textfile.as_os_str().is_empty() {
+            self.writer.textfile(PathBuf::new(), Vec::new());
             return;
         }
         let chunks = vec![

@@ -7,6 +7,11 @@
 //! symlink someone left at that name), mode 0644 whatever the umask, written,
 //! fdatasync'ed, then renamed over the file, so a reader sees the old exposition or
 //! the new one, never part of one.
+//!
+//! The file written last is removed when the agent stops, and when
+//! `prometheus.textfile` moves or is emptied: its series go absent rather than stale
+//! (after a crash it stays; node_exporter's `node_textfile_mtime_seconds` shows its
+//! age).
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
@@ -58,14 +63,15 @@ impl Textfile {
         })
     }
 
-    /// Hands an exposition over without waiting; it replaces one not written yet.
+    /// Hands an exposition over without waiting; it replaces one not written yet. An
+    /// empty `path` removes the file written last.
     pub fn publish(&self, path: PathBuf, chunks: Vec<Chunk>) {
         lock(&self.shared.slot).job = Some(Job { path, chunks });
         self.shared.wake.notify_one();
     }
 
-    /// Writes what waits, then stops; gives up at `deadline` and leaves the thread
-    /// behind (a hung filesystem).
+    /// Writes what waits, removes the file, then stops; gives up at `deadline` and
+    /// leaves the thread behind (a hung filesystem).
     pub fn stop(&mut self, deadline: Instant) -> bool {
         lock(&self.shared.slot).stopping = true;
         self.shared.wake.notify_one();
@@ -89,6 +95,13 @@ fn lock(mutex: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 
 fn run(shared: &Shared) {
     let mut log_limit = RateLimiter::new(Duration::from_secs(60));
+    // The file this thread wrote last.
+    let mut written: Option<PathBuf> = None;
+    let forget = |written: &mut Option<PathBuf>| {
+        if let Some(old) = written.take() {
+            let _ = std::fs::remove_file(old);
+        }
+    };
     loop {
         let job = {
             let mut slot = lock(&shared.slot);
@@ -97,18 +110,29 @@ fn run(shared: &Shared) {
                     break job;
                 }
                 if slot.stopping {
+                    drop(slot);
+                    forget(&mut written);
                     return;
                 }
                 slot = shared.wake.wait(slot).unwrap_or_else(|p| p.into_inner());
             }
         };
-        if let Err(e) = write_whole(&job.path, &job.chunks) {
-            if let Some(suppressed) = log_limit.check("textfile", Instant::now()) {
-                log_error!(
-                    "prometheus.textfile {}: {e}; trying again after the next cycle \
+        if written.as_ref().is_some_and(|old| *old != job.path) {
+            forget(&mut written);
+        }
+        if job.path.as_os_str().is_empty() {
+            continue;
+        }
+        match write_whole(&job.path, &job.chunks) {
+            Ok(()) => written = Some(job.path),
+            Err(e) => {
+                if let Some(suppressed) = log_limit.check("textfile", Instant::now()) {
+                    log_error!(
+                        "prometheus.textfile {}: {e}; trying again after the next cycle \
                      ({suppressed} similar errors suppressed)",
-                    job.path.display()
-                );
+                        job.path.display()
+                    );
+                }
             }
         }
     }
@@ -211,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_wins_and_stop_writes_it() {
+    fn the_latest_wins_and_stop_removes_it() {
         let dir = dir("latest");
         let path = dir.join("v.prom");
         let mut textfile = Textfile::spawn().unwrap();
@@ -221,7 +245,43 @@ mod tests {
                 vec![Chunk::Owned(format!("n {n}\n").into_bytes())],
             );
         }
+        // Stopped with the last one written, then removed: no stale series.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::fs::read_to_string(&path).ok().as_deref() != Some("n 49\n") {
+            assert!(
+                Instant::now() < deadline,
+                "the latest exposition was never written"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert!(textfile.stop(Instant::now() + Duration::from_secs(5)));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "n 49\n");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_moved_or_emptied_path_removes_the_old_file() {
+        let dir = dir("moved");
+        let (a, b) = (dir.join("a.prom"), dir.join("b.prom"));
+        let mut textfile = Textfile::spawn().unwrap();
+        let wait = |path: &Path, exists: bool| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while path.exists() != exists {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} exists: {}",
+                    path.display(),
+                    !exists
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        textfile.publish(a.clone(), vec![Chunk::Owned(b"x 1\n".to_vec())]);
+        wait(&a, true);
+        textfile.publish(b.clone(), vec![Chunk::Owned(b"x 2\n".to_vec())]);
+        wait(&b, true);
+        wait(&a, false);
+        textfile.publish(PathBuf::new(), Vec::new());
+        wait(&b, false);
+        assert!(textfile.stop(Instant::now() + Duration::from_secs(5)));
     }
 }

@@ -304,7 +304,7 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
 fn the_textfile_is_never_seen_half_written() {
     let dir = workdir("prometheus-torn");
     let textfile = dir.join("virtdiag.prom");
-    let agent = Agent::start_with(
+    let mut agent = Agent::start_with(
         &dir,
         &format!(
             "uri = \"{}\"\ninterval_seconds = 0.2\n",
@@ -349,4 +349,7 @@ fn the_textfile_is_never_seen_half_written() {
         names == ["virtdiag.prom"] || names.len() == 2,
         "only the textfile, and at most a temporary file being written: {names:?}"
     );
+    // A stopped agent leaves no stale series behind.
+    assert!(agent.stop(Duration::from_secs(3)).success());
+    assert!(!textfile.exists(), "the textfile outlived the agent");
 }

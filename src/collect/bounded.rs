@@ -17,8 +17,33 @@ use crate::libvirt::LibvirtError;
 /// itself hangs, the collector must not pile up threads.
 const MAX_ABANDONED: usize = 3;
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The long-lived thread that makes the calls, one at a time.
+struct Caller {
+    jobs: mpsc::Sender<Job>,
+    handle: JoinHandle<()>,
+}
+
+impl Caller {
+    fn spawn() -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("libvirt-caller".into())
+            // Ends when the collector drops the sender: at once when idle, or when the
+            // call it was left behind in returns.
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job();
+                }
+            })?;
+        Ok(Self { jobs, handle })
+    }
+}
+
 pub struct Bounded {
     limit: Duration,
+    caller: Option<Caller>,
     abandoned: Vec<(Instant, &'static str, JoinHandle<()>)>,
 }
 
@@ -26,6 +51,7 @@ impl Bounded {
     pub fn new(limit: Duration) -> Self {
         Self {
             limit,
+            caller: None,
             abandoned: Vec::new(),
         }
     }
@@ -37,7 +63,8 @@ impl Bounded {
         self.abandoned.len()
     }
 
-    /// Runs `call` on a thread of its own and waits at most the limit for it.
+    /// Runs `call` on the caller thread and waits at most the limit for it. A call that
+    /// overruns keeps that thread; the next call gets a new one.
     pub fn run<T: Send + 'static>(
         &mut self,
         what: &'static str,
@@ -51,26 +78,28 @@ impl Bounded {
                 since.elapsed().as_secs_f64()
             )));
         }
-        let (sender, receiver) = mpsc::sync_channel(1);
-        let spawned = std::thread::Builder::new()
-            .name(format!("libvirt {what}"))
-            .spawn(move || {
-                let _ = sender.send(call());
-            });
-        let handle = match spawned {
-            Ok(handle) => handle,
-            Err(e) => {
-                return Err(timeout_error(format!(
-                    "cannot start a thread for {what}: {e}"
-                )))
-            }
+        let caller = match self.caller.take() {
+            Some(caller) if !caller.handle.is_finished() => caller,
+            _ => Caller::spawn().map_err(|e| {
+                timeout_error(format!("cannot start a thread for {what}: {e}"))
+            })?,
         };
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = sender.send(call());
+        });
+        if caller.jobs.send(job).is_err() {
+            return Err(timeout_error(format!("the libvirt caller thread is gone; not running {what}")));
+        }
         match receiver.recv_timeout(self.limit) {
             Ok(value) => {
-                let _ = handle.join();
+                self.caller = Some(caller);
                 Ok(value)
             }
             Err(_) => {
+                // Dropping the sender lets the thread end once the call returns.
+                let Caller { jobs, handle } = caller;
+                drop(jobs);
                 self.abandoned.push((Instant::now(), what, handle));
                 Err(timeout_error(format!(
                     "libvirt did not answer {what} within {:.0} s (a hung guest or daemon); the call is left behind",
@@ -93,9 +122,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_quick_call_returns_its_value() {
+    fn quick_calls_return_their_value_from_one_thread() {
         let mut bounded = Bounded::new(Duration::from_secs(5));
         assert_eq!(bounded.run("add", || 2 + 2).unwrap(), 4);
+        let first = bounded.run("id", || std::thread::current().id()).unwrap();
+        let second = bounded.run("id", || std::thread::current().id()).unwrap();
+        assert_eq!(first, second, "one long-lived caller thread");
+        assert_ne!(first, std::thread::current().id());
         assert_eq!(bounded.abandoned(), 0);
     }
 

@@ -16,6 +16,16 @@ use crate::{log_debug, log_warn};
 const KEEPALIVE_INTERVAL_S: i32 = 5;
 const KEEPALIVE_COUNT: u32 = 3;
 
+/// The statistics groups a connection serves in bulk (`VIR_DOMAIN_STATS_*` bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkGroups(pub u32);
+
+impl BulkGroups {
+    pub fn in_bulk(self, group: Group) -> bool {
+        self.0 & group.bit() != 0
+    }
+}
+
 /// An open connection and what its driver supports.
 pub struct Connection {
     pub conn: Connect,
@@ -67,7 +77,12 @@ impl Connection {
     }
 
     pub fn in_bulk(&self, group: Group) -> bool {
-        self.bulk_groups & group.bit() != 0
+        self.groups().in_bulk(group)
+    }
+
+    /// The groups served in bulk, as a value a call on another thread can take.
+    pub fn groups(&self) -> BulkGroups {
+        BulkGroups(self.bulk_groups)
     }
 
     /// Lets go of a connection that has a call left behind on it: deregistering its

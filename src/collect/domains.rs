@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::bounded::Bounded;
 use super::build::{build_record, missing, Previous, Sample};
+use super::connection::BulkGroups;
 use super::connection::Connection;
 use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
@@ -48,6 +50,8 @@ struct Known {
     device_counts: Option<(usize, usize)>,
     /// An event said the XML changed: read it again.
     inventory_stale: bool,
+    /// When this domain's per-domain calls were left behind, not answering.
+    stuck_since: Option<Instant>,
     unsupported: HashSet<Call>,
     last: Option<(Instant, Arc<DomainRecord>)>,
 }
@@ -98,6 +102,7 @@ impl Domains {
                 inventory: Arc::default(),
                 device_counts: None,
                 inventory_stale: true,
+                stuck_since: None,
                 unsupported: HashSet::new(),
                 last: Some((sampled_at, Arc::new(record))),
             },
@@ -139,6 +144,7 @@ impl Domains {
         record: &BulkRecord<'_>,
         cycle: &CycleContext<'_>,
         costs: &mut Costs,
+        bounded: &mut Bounded,
     ) -> Result<Option<Arc<DomainRecord>>, LibvirtError> {
         let domain = record.domain();
         let identity_started = Instant::now();
@@ -209,6 +215,7 @@ impl Domains {
                 inventory: Arc::default(),
                 device_counts: None,
                 inventory_stale: false,
+                stuck_since: None,
                 unsupported: HashSet::new(),
                 last: None,
             });
@@ -231,13 +238,13 @@ impl Domains {
         let mut duration = Duration::ZERO;
         if active {
             let per_domain_started = Instant::now();
-            let outcome = per_domain::fill(
+            let outcome = per_domain_calls(
                 &domain,
-                connection,
-                &known.inventory,
+                connection.groups(),
+                known,
                 &mut raw,
-                &mut known.unsupported,
                 &mut missing_fields,
+                bounded,
             );
             sampled_at = Instant::now();
             duration = sampled_at - per_domain_started;
@@ -303,6 +310,72 @@ impl Domains {
             log_debug!(
                 "domain {name}: {what} (normal churn; {suppressed} similar lines suppressed)"
             );
+        }
+    }
+}
+
+/// The per-domain calls for the groups the driver does not serve in bulk, bounded like
+/// the bulk call: on the collector's caller thread, at most the call time-out. A domain
+/// whose calls were left behind is not asked again while calls are still stuck; its
+/// record names the hang in `collect.missing`.
+fn per_domain_calls(
+    domain: &virt::domain::Domain,
+    groups: BulkGroups,
+    known: &mut Known,
+    raw: &mut RawStats,
+    missing_fields: &mut Vec<crate::record::Missing>,
+    bounded: &mut Bounded,
+) -> Result<(), Stop> {
+    if !per_domain::needs_calls(groups) {
+        return per_domain::fill(
+            domain,
+            groups,
+            &known.inventory,
+            raw,
+            &mut known.unsupported,
+            missing_fields,
+        );
+    }
+    if let Some(since) = known.stuck_since {
+        if bounded.abandoned() > 0 {
+            missing_fields.push(missing(
+                "*",
+                format!(
+                    "per-domain calls stuck for {:.1} s (a hung guest); not asked again until they return",
+                    since.elapsed().as_secs_f64()
+                ),
+            ));
+            return Ok(());
+        }
+        known.stuck_since = None;
+    }
+    let domain = domain.clone();
+    let inventory = Arc::clone(&known.inventory);
+    let mut unsupported = std::mem::take(&mut known.unsupported);
+    let mut filled = raw.clone();
+    let outcome = bounded.run("the per-domain calls", move || {
+        let mut missing = Vec::new();
+        let outcome = per_domain::fill(
+            &domain,
+            groups,
+            &inventory,
+            &mut filled,
+            &mut unsupported,
+            &mut missing,
+        );
+        (outcome, filled, unsupported, missing)
+    });
+    match outcome {
+        Ok((outcome, filled, unsupported, missing)) => {
+            *raw = filled;
+            known.unsupported = unsupported;
+            missing_fields.extend(missing);
+            outcome
+        }
+        Err(timeout) => {
+            known.stuck_since = Some(Instant::now());
+            missing_fields.push(missing("*", timeout.message));
+            Ok(())
         }
     }
 }

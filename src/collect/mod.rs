@@ -238,7 +238,7 @@ impl Collector {
         let mut records = Vec::with_capacity(bulk.len());
         self.domains.begin_cycle();
         for record in bulk.records() {
-            if let Some(record) = self.domains.sample(&record, &context, costs)? {
+            if let Some(record) = self.domains.sample(&record, &context, costs, &mut self.bounded)? {
                 records.push(record);
             }
         }

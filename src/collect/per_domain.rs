@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use virt::domain::Domain;
 
 use super::build::missing;
-use super::connection::Connection;
+use super::connection::BulkGroups;
 use super::inventory::Inventory;
 use super::stats::{Group, RawDisk, RawNic, RawStats};
 use crate::libvirt::vcpus::get_vcpus;
@@ -35,10 +35,23 @@ pub enum Stop {
     Connection(LibvirtError),
 }
 
+/// Whether [`fill`] has any call to make: some group is not served in bulk.
+pub fn needs_calls(groups: BulkGroups) -> bool {
+    [
+        Group::CpuTotal,
+        Group::Balloon,
+        Group::Vcpu,
+        Group::Block,
+        Group::Interface,
+    ]
+    .into_iter()
+    .any(|group| !groups.in_bulk(group))
+}
+
 /// Fills in `raw` every group the connection does not serve in bulk.
 pub fn fill(
     domain: &Domain,
-    connection: &Connection,
+    connection: BulkGroups,
     inventory: &Inventory,
     raw: &mut RawStats,
     unsupported: &mut HashSet<Call>,

@@ -128,7 +128,12 @@ pub const DOMAIN: [Family<DomainRecord>; 20] = [
     gauge(
         "virtdiag_domain_info_virtual_cpus",
         "vCPUs of a running domain.",
-        |r| r.cpu.as_ref().map(|c| Value::Int(c.vcpus.len() as u64)),
+        |r| {
+            r.cpu
+                .as_ref()
+                .filter(|c| !c.vcpus.is_empty())
+                .map(|c| Value::Int(c.vcpus.len() as u64))
+        },
     ),
     counter(
         "virtdiag_domain_info_cpu_time_seconds_total",

@@ -93,6 +93,10 @@ fn a_null_omits_the_series() {
         samples(&t, "virtdiag_domain_block_stats_read_bytes_total").len(),
         2
     );
+    // vCPUs not read: no count of 0.
+    let mut no_vcpus = record("v", "u-v");
+    no_vcpus.cpu.as_mut().unwrap().vcpus.clear();
+    assert!(samples(&text(&[no_vcpus]), "virtdiag_domain_info_virtual_cpus").is_empty());
     // An inactive domain without Nova metadata: state and memory only.
     let mut off = record("off", "u-off");
     off.domain.state = "shutoff";

@@ -120,10 +120,11 @@ class Agent:
         self.log = os.path.join(self.dir, "agent.log")
         self.proc = None
 
-    def start(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
-        shutil.chown(self.dir, "nobody", "nogroup")
+    def start(self, keep=False):
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            os.makedirs(self.dir)
+            shutil.chown(self.dir, "nobody", "nogroup")
         binary = os.path.join(WORK, "virtdiag")
         cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
                binary, "run", "--uri", self.uri, "--interval", str(self.interval),
@@ -583,6 +584,57 @@ class Suite:
         assert not bad, "; ".join(bad)
         return "spool line after the action: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in delays.items())
 
+    # 5c
+    def hotplug_reset_restart(self):
+        """A disk hot-plugged and unplugged, a reset, and an agent restart."""
+        a = self.agent
+        bad, notes = [], []
+
+        def events(name):
+            return [x for x in a.lines() if x.get("kind") == "event" and x["event"] == name
+                    and x["domain"]["name"] == "e1"]
+
+        def disks(seq):
+            r = a.records(seq, "e1")
+            return [d["dev"] for d in r[0]["disks"]] if r else None
+
+        image = os.path.join(BED_DIR, "vm", "e1-c.img")
+        run(["truncate", "-s", "16M", image])
+        before = len(events("device_added"))
+        virsh("attach-disk", "e1", image, "vdc", "--targetbus", "virtio", "--live")
+        added = wait_until("device_added", 10, lambda: events("device_added")[before:], interval=0.05)[0]
+        notes.append(f"device_added {added.get('device')}")
+        seq = a.wait_cycles(1)
+        if "vdc" not in (disks(seq) or []):
+            bad.append(f"the record after the hot-plug has disks {disks(seq)}")
+        before = len(events("device_removed"))
+        virsh("detach-disk", "e1", "vdc", "--live")
+        try:
+            removed = wait_until("device_removed", 20, lambda: events("device_removed")[before:], interval=0.05)[0]
+            notes.append(f"device_removed {removed.get('device')}")
+            seq = a.wait_cycles(1)
+            if "vdc" in (disks(seq) or []):
+                bad.append(f"the record after the unplug still has vdc: {disks(seq)}")
+        except AssertionError as e:
+            bad.append(f"no device_removed: {e}")
+
+        before = len(events("reboot"))
+        virsh("reset", "e1")
+        wait_until("a reboot event", 10, lambda: events("reboot")[before:], interval=0.05)
+
+        # Restart the agent on the same spool: the first cycle has rates.
+        last = a.last_seq()
+        a.stop()
+        a.start(keep=True)
+        wait_until("a cycle after the restart", 30, lambda: a.last_seq() > last)
+        first = a.records(last + 1)
+        missing = [(r["domain"]["name"], l) for r in first for l, v in rates_of(r) if v is None]
+        if not first or missing:
+            bad.append(f"the first cycle after a restart lacks rates: {missing[:6]}")
+        notes.append(f"first cycle after restart: {len(first)} records with rates")
+        assert not bad, "; ".join(bad)
+        return "; ".join(notes)
+
     # 6
     def libvirtd_restart(self):
         a = self.agent
@@ -756,6 +808,7 @@ def main():
         s.check("identity: uuid, devices, Nova metadata vs dumpxml", s.identity)
         s.check("churn: start, suspend, reset, destroy mid-run", s.churn)
         s.check("events: suspend, resume, metadata as event lines within 1 s", s.events)
+        s.check("hot-plug, reset and an agent restart", s.hotplug_reset_restart)
         s.check("hung guest (SIGSTOP on its QEMU) does not stall the others", s.hung_guest)
         s.check("libvirtd SIGKILL and restart 5 s later", s.libvirtd_restart)
         s.check("agent started before libvirtd", s.before_libvirtd)

@@ -10,6 +10,7 @@ use super::bounded::Bounded;
 use super::build::{build_record, missing, Previous, Sample};
 use super::connection::BulkGroups;
 use super::connection::Connection;
+use super::events::{device_aliases, EventRouter};
 use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::stats::{Group, RawStats};
@@ -65,6 +66,8 @@ pub(super) struct CycleContext<'a> {
     pub bulk_done: Instant,
     pub filter: &'a DomainFilter,
     pub connection: &'a Connection,
+    /// Where device aliases go, when events are on.
+    pub events: Option<&'a EventRouter>,
 }
 
 pub(super) struct Domains {
@@ -221,6 +224,9 @@ impl Domains {
             });
             entry.id = id;
             entry.name = Arc::clone(&name);
+            if let Some(router) = cycle.events {
+                router.set_aliases(&uuid, device_aliases(&inventory));
+            }
             entry.inventory = Arc::new(inventory);
             entry.inventory_stale = false;
             entry.unsupported.clear();

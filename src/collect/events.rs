@@ -9,9 +9,12 @@
 //! had: after a reconnect the collector says so in an agent line and re-reads every
 //! inventory.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use serde_json::Value;
+
+use super::inventory::Inventory;
 use crate::libvirt::domain_events::{DomainEvent, EventSink};
 
 /// Stands between libvirt's callbacks and the daemon's sink.
@@ -19,6 +22,38 @@ pub struct EventRouter {
     next: Arc<dyn EventSink>,
     /// UUIDs whose inventory an event made stale, until the next cycle takes them.
     stale: Mutex<HashSet<String>>,
+    /// Each domain's devices by alias, from its inventory: device events name a device
+    /// by its alias only.
+    aliases: Mutex<HashMap<String, Vec<DeviceAlias>>>,
+}
+
+/// A device as its inventory knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAlias {
+    pub alias: Arc<str>,
+    /// The disk's or NIC's `<target dev>`.
+    pub target: Option<Arc<str>>,
+    /// A NIC's MAC address.
+    pub mac: Option<Arc<str>>,
+}
+
+/// The aliased devices of an inventory.
+pub fn device_aliases(inventory: &Inventory) -> Vec<DeviceAlias> {
+    let disks = inventory.disks.iter().filter_map(|d| {
+        Some(DeviceAlias {
+            alias: d.alias.clone()?,
+            target: d.dev.clone(),
+            mac: None,
+        })
+    });
+    let nics = inventory.nics.iter().filter_map(|n| {
+        Some(DeviceAlias {
+            alias: n.alias.clone()?,
+            target: n.dev.clone(),
+            mac: n.mac.clone(),
+        })
+    });
+    disks.chain(nics).collect()
 }
 
 impl EventRouter {
@@ -26,6 +61,38 @@ impl EventRouter {
         Self {
             next,
             stale: Mutex::new(HashSet::new()),
+            aliases: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What the collector knows of a domain's devices, after reading its XML.
+    pub fn set_aliases(&self, uuid: &str, devices: Vec<DeviceAlias>) {
+        let mut aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
+        if aliases.len() >= 100_000 {
+            aliases.clear(); // bounded whatever the UUIDs
+        }
+        aliases.insert(uuid.to_string(), devices);
+    }
+
+    /// Adds the device's target (and a NIC's MAC) to an event that names it by alias.
+    fn annotate(&self, event: &mut DomainEvent) {
+        let Some(alias) = event.fields.get("device").and_then(Value::as_str) else {
+            return;
+        };
+        let aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(device) = aliases
+            .get(&event.uuid)
+            .and_then(|devices| devices.iter().find(|d| &*d.alias == alias))
+        else {
+            return;
+        };
+        let (target, mac) = (device.target.clone(), device.mac.clone());
+        drop(aliases);
+        if let Some(target) = target {
+            event.fields.insert("target".into(), Value::from(&*target));
+        }
+        if let Some(mac) = mac {
+            event.fields.insert("mac".into(), Value::from(&*mac));
         }
     }
 
@@ -50,7 +117,10 @@ pub fn changes_inventory(event: &DomainEvent) -> bool {
 }
 
 impl EventSink for EventRouter {
-    fn deliver(&self, event: DomainEvent) {
+    fn deliver(&self, mut event: DomainEvent) {
+        if event.event != "block_threshold" {
+            self.annotate(&mut event);
+        }
         if changes_inventory(&event) {
             let mut stale = self.stale.lock().unwrap_or_else(|p| p.into_inner());
             // Bounded by the domains on the host, as UUIDs repeat.
@@ -65,7 +135,7 @@ impl EventSink for EventRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Map, Value};
+    use serde_json::Map;
 
     struct Count(Mutex<usize>);
 
@@ -103,5 +173,37 @@ mod tests {
         assert_eq!(stale.len(), 2, "{stale:?}");
         assert!(stale.contains("uuid-device_added"));
         assert!(router.take_stale().is_empty());
+    }
+
+    #[test]
+    fn a_device_event_gets_the_target_and_mac_its_alias_stands_for() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        struct Keep(Arc<Mutex<Vec<DomainEvent>>>);
+        impl EventSink for Keep {
+            fn deliver(&self, event: DomainEvent) {
+                self.0.lock().unwrap().push(event);
+            }
+        }
+        let router = EventRouter::new(Arc::new(Keep(Arc::clone(&seen))));
+        let inventory = Inventory {
+            nics: vec![crate::collect::inventory::NicInfo {
+                dev: Some("tap7".into()),
+                mac: Some("52:54:00:00:00:07".into()),
+                alias: Some("net1".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        router.set_aliases("uuid-device_removed", device_aliases(&inventory));
+        let mut removed = event("device_removed", None);
+        removed.fields.insert("device".into(), Value::from("net1"));
+        router.deliver(removed);
+        let mut unknown = event("device_removed", None);
+        unknown.fields.insert("device".into(), Value::from("net9"));
+        router.deliver(unknown);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].fields["target"], "tap7");
+        assert_eq!(seen[0].fields["mac"], "52:54:00:00:00:07");
+        assert!(!seen[1].fields.contains_key("target"));
     }
 }

@@ -37,6 +37,8 @@ pub struct DiskInfo {
     /// The source: a file or device path, `protocol:name` for network disks,
     /// `pool/volume` for volumes. None for an empty drive.
     pub path: Option<Arc<str>>,
+    /// `<alias name>`: how libvirt's device events name it.
+    pub alias: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,6 +51,8 @@ pub struct NicInfo {
     pub kind: Option<Arc<str>>,
     /// The bridge, network, host device or socket path the NIC is attached to.
     pub source: Option<Arc<str>>,
+    /// `<alias name>`: how libvirt's device events name it.
+    pub alias: Option<Arc<str>>,
 }
 
 /// Parses a domain XML document. Errors only for XML that is not well formed.
@@ -137,6 +141,7 @@ fn disk_info(node: Node) -> DiskInfo {
         device: Some(Arc::from(node.attribute("device").unwrap_or("disk"))),
         source_type: source_type.map(Arc::from),
         path: path.map(Arc::from),
+        alias: attr(child(node, "alias"), "name"),
     }
 }
 
@@ -154,6 +159,7 @@ fn nic_info(node: Node) -> NicInfo {
         model: attr(child(node, "model"), "type"),
         kind: node.attribute("type").map(Arc::from),
         source,
+        alias: attr(child(node, "alias"), "name"),
     }
 }
 

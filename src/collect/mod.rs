@@ -234,11 +234,15 @@ impl Collector {
             bulk_done,
             filter: &self.config.filter,
             connection,
+            events: self.events.as_deref(),
         };
         let mut records = Vec::with_capacity(bulk.len());
         self.domains.begin_cycle();
         for record in bulk.records() {
-            if let Some(record) = self.domains.sample(&record, &context, costs, &mut self.bounded)? {
+            if let Some(record) =
+                self.domains
+                    .sample(&record, &context, costs, &mut self.bounded)?
+            {
                 records.push(record);
             }
         }

@@ -611,7 +611,9 @@ class Suite:
         virsh("detach-disk", "e1", "vdc", "--live")
         try:
             removed = wait_until("device_removed", 20, lambda: events("device_removed")[before:], interval=0.05)[0]
-            notes.append(f"device_removed {removed.get('device')}")
+            notes.append(f"device_removed {removed.get('device')} ({removed.get('target')})")
+            if removed.get("target") != "vdc":
+                bad.append(f"device_removed without the target its alias stands for: {removed}")
             seq = a.wait_cycles(1)
             if "vdc" in (disks(seq) or []):
                 bad.append(f"the record after the unplug still has vdc: {disks(seq)}")

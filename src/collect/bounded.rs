@@ -80,16 +80,17 @@ impl Bounded {
         }
         let caller = match self.caller.take() {
             Some(caller) if !caller.handle.is_finished() => caller,
-            _ => Caller::spawn().map_err(|e| {
-                timeout_error(format!("cannot start a thread for {what}: {e}"))
-            })?,
+            _ => Caller::spawn()
+                .map_err(|e| timeout_error(format!("cannot start a thread for {what}: {e}")))?,
         };
         let (sender, receiver) = mpsc::sync_channel(1);
         let job: Job = Box::new(move || {
             let _ = sender.send(call());
         });
         if caller.jobs.send(job).is_err() {
-            return Err(timeout_error(format!("the libvirt caller thread is gone; not running {what}")));
+            return Err(timeout_error(format!(
+                "the libvirt caller thread is gone; not running {what}"
+            )));
         }
         match receiver.recv_timeout(self.limit) {
             Ok(value) => {

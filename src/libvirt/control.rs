@@ -31,11 +31,18 @@ pub fn get_control_info(domain: &Domain) -> Result<ControlInfo, LibvirtError> {
     }
     const STATES: [&str; 4] = ["ok", "job", "occupied", "error"];
     const REASONS: [&str; 4] = ["none", "unknown", "monitor", "internal"];
-    let state = STATES.get(info.state as usize).copied().unwrap_or("unknown");
+    let state = STATES
+        .get(info.state as usize)
+        .copied()
+        .unwrap_or("unknown");
     Ok(ControlInfo {
         state,
-        error_reason: (state == "error")
-            .then(|| REASONS.get(info.details as usize).copied().unwrap_or("unknown")),
+        error_reason: (state == "error").then(|| {
+            REASONS
+                .get(info.details as usize)
+                .copied()
+                .unwrap_or("unknown")
+        }),
         since_ms: info.stateTime,
     })
 }

@@ -28,6 +28,50 @@ pub fn utilisation_pct(
     per_second(previous_ns, current_ns, elapsed).map(|ns_per_s| ns_per_s / 1e7)
 }
 
+/// Average time per request over the interval, in ms: Δtime_ns / Δrequests / 10^6.
+/// None when no request completed, or a counter went backwards.
+pub fn latency_ms(
+    previous_ns: Option<u64>,
+    current_ns: Option<u64>,
+    previous_requests: Option<u64>,
+    current_requests: Option<u64>,
+) -> Option<f64> {
+    let time = current_ns?.checked_sub(previous_ns?)?;
+    let requests = current_requests?.checked_sub(previous_requests?)?;
+    (requests > 0).then(|| time as f64 / requests as f64 / 1e6)
+}
+
+/// How a gauge moved per second over the interval; negative when it shrank (a thin
+/// image trimmed by the guest).
+pub fn change_per_second(
+    previous: Option<u64>,
+    current: Option<u64>,
+    elapsed: Duration,
+) -> Option<f64> {
+    if elapsed < MIN_ELAPSED {
+        return None;
+    }
+    Some((current? as f64 - previous? as f64) / elapsed.as_secs_f64())
+}
+
+/// 100 × allocation / capacity.
+pub fn fill_pct(allocation: Option<u64>, capacity: Option<u64>) -> Option<f64> {
+    let capacity = capacity.filter(|&c| c > 0)?;
+    Some(100.0 * allocation? as f64 / capacity as f64)
+}
+
+/// Seconds until the allocation reaches the capacity at the present growth; None when
+/// it is not growing.
+pub fn full_in_s(
+    allocation: Option<u64>,
+    capacity: Option<u64>,
+    growth: Option<f64>,
+) -> Option<f64> {
+    let growth = growth.filter(|&g| g > 0.0)?;
+    let room = capacity?.saturating_sub(allocation?);
+    Some(room as f64 / growth)
+}
+
 /// Rounds to 3 decimals so records stay short and stable to compare.
 pub fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
@@ -35,6 +79,32 @@ pub fn round3(value: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn latency_fill_and_time_to_full() {
+        use super::*;
+        assert_eq!(
+            latency_ms(Some(0), Some(6_000_000), Some(10), Some(13)),
+            Some(2.0)
+        );
+        assert_eq!(
+            latency_ms(Some(0), Some(5), Some(10), Some(10)),
+            None,
+            "no request"
+        );
+        assert_eq!(
+            latency_ms(Some(9), Some(5), Some(1), Some(2)),
+            None,
+            "went backwards"
+        );
+        assert_eq!(fill_pct(Some(25), Some(100)), Some(25.0));
+        assert_eq!(fill_pct(Some(25), Some(0)), None);
+        let second = Duration::from_secs(1);
+        assert_eq!(change_per_second(Some(100), Some(40), second), Some(-60.0));
+        assert_eq!(full_in_s(Some(40), Some(100), Some(20.0)), Some(3.0));
+        assert_eq!(full_in_s(Some(40), Some(100), Some(-1.0)), None);
+        assert_eq!(full_in_s(Some(40), Some(100), None), None);
+    }
+
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);

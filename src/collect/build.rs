@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::inventory::Inventory;
 use super::names::{reason_name, state_name, vcpu_state_name};
 use super::stats::{RawDisk, RawNic, RawStats};
-use crate::rates::{per_second, round3, utilisation_pct};
+use crate::rates::{
+    change_per_second, fill_pct, full_in_s, latency_ms, per_second, round3, utilisation_pct,
+};
 use crate::record::{
     BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, MemoryStats,
     Missing, NicRecord, VcpuRecord, SCHEMA_VERSION,
@@ -81,14 +83,15 @@ fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
         .vcpus
         .iter()
         .map(|v| {
-            let prev_time = prev_cpu
-                .and_then(|c| c.vcpus.iter().find(|p| p.id == v.id))
-                .and_then(|p| p.time_ns);
+            let prev = prev_cpu.and_then(|c| c.vcpus.iter().find(|p| p.id == v.id));
             VcpuRecord {
                 id: v.id,
                 state: v.state.map(vcpu_state_name),
                 time_ns: v.time_ns,
-                utilisation_pct: pct(prev_time, v.time_ns),
+                delay_ns: v.delay_ns,
+                wait_ns: v.wait_ns,
+                utilisation_pct: pct(prev.and_then(|p| p.time_ns), v.time_ns),
+                steal_pct: pct(prev.and_then(|p| p.delay_ns), v.delay_ns),
             }
         })
         .collect();
@@ -96,6 +99,8 @@ fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
         time_ns: raw.cpu_time_ns,
         user_ns: raw.cpu_user_ns,
         system_ns: raw.cpu_system_ns,
+        haltpoll_success_ns: raw.haltpoll_success_ns,
+        haltpoll_fail_ns: raw.haltpoll_fail_ns,
         utilisation_pct: pct(prev_cpu.and_then(|c| c.time_ns), raw.cpu_time_ns),
         vcpus,
     }
@@ -210,9 +215,48 @@ fn disk_records(
                 disk.write_requests,
                 elapsed,
             );
+            disk_interval_figures(disk, prev, elapsed);
         }
     }
+    for disk in records.iter_mut() {
+        disk.fill_pct = fill_pct(disk.allocation_bytes, disk.capacity_bytes).map(round3);
+    }
     records
+}
+
+/// Flushes, latencies and growth over the interval, from the previous record.
+fn disk_interval_figures(
+    disk: &mut DiskRecord,
+    prev: Option<&DiskRecord>,
+    elapsed: Option<Duration>,
+) {
+    type Counter = fn(&DiskRecord) -> Option<u64>;
+    let latency = |disk: &DiskRecord, time: Counter, requests: Counter| {
+        latency_ms(
+            prev.and_then(time),
+            time(disk),
+            prev.and_then(requests),
+            requests(disk),
+        )
+        .map(round3)
+    };
+    disk.read_latency_ms = latency(disk, |d| d.read_time_ns, |d| d.read_requests);
+    disk.write_latency_ms = latency(disk, |d| d.write_time_ns, |d| d.write_requests);
+    disk.flush_latency_ms = latency(disk, |d| d.flush_time_ns, |d| d.flush_requests);
+    disk.flush_ops_per_s = rate(
+        prev.and_then(|p| p.flush_requests),
+        disk.flush_requests,
+        elapsed,
+    );
+    let growth = elapsed.and_then(|elapsed| {
+        change_per_second(
+            prev.and_then(|p| p.allocation_bytes),
+            disk.allocation_bytes,
+            elapsed,
+        )
+    });
+    disk.growth_bytes_per_s = growth.map(round3);
+    disk.full_in_s = full_in_s(disk.allocation_bytes, disk.capacity_bytes, growth).map(round3);
 }
 
 fn disk_counters(stats: Option<&RawDisk>) -> DiskRecord {
@@ -227,10 +271,15 @@ fn disk_counters(stats: Option<&RawDisk>) -> DiskRecord {
         write_requests: stats.and_then(|s| s.wr_reqs),
         write_bytes: stats.and_then(|s| s.wr_bytes),
         errors: stats.and_then(|s| s.errors),
-        read_bytes_per_s: None,
-        write_bytes_per_s: None,
-        read_ops_per_s: None,
-        write_ops_per_s: None,
+        read_time_ns: stats.and_then(|s| s.rd_times),
+        write_time_ns: stats.and_then(|s| s.wr_times),
+        flush_requests: stats.and_then(|s| s.fl_reqs),
+        flush_time_ns: stats.and_then(|s| s.fl_times),
+        allocation_bytes: stats.and_then(|s| s.allocation),
+        capacity_bytes: stats.and_then(|s| s.capacity),
+        physical_bytes: stats.and_then(|s| s.physical),
+        threshold_bytes: stats.and_then(|s| s.threshold),
+        ..DiskRecord::default()
     }
 }
 

@@ -21,6 +21,7 @@ pub enum Call {
     Vcpus,
     Memory,
     Block(usize),
+    BlockInfo(usize),
     Interface(usize),
 }
 
@@ -89,6 +90,8 @@ pub fn fill(
             raw.vcpus = vcpus
                 .into_iter()
                 .map(|v| super::stats::RawVcpu {
+                    delay_ns: None,
+                    wait_ns: None,
                     id: v.number,
                     state: Some(v.state),
                     time_ns: Some(v.cpu_time_ns),
@@ -117,6 +120,8 @@ pub fn fill(
             };
             let field = || format!("disks[{dev}]");
             if let Some(s) = calls.run(Call::Block(index), field, || domain.block_stats(dev))? {
+                let sizes =
+                    calls.run(Call::BlockInfo(index), field, || domain.block_info(dev, 0))?;
                 raw.disks.push(RawDisk {
                     name: Some(dev.clone()),
                     path: None,
@@ -125,6 +130,10 @@ pub fn fill(
                     wr_reqs: u64::try_from(s.wr_req).ok(),
                     wr_bytes: u64::try_from(s.wr_bytes).ok(),
                     errors: u64::try_from(s.errs).ok(),
+                    allocation: sizes.as_ref().map(|b| b.allocation),
+                    capacity: sizes.as_ref().map(|b| b.capacity),
+                    physical: sizes.as_ref().map(|b| b.physical),
+                    ..RawDisk::default()
                 });
             }
         }

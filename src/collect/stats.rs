@@ -14,6 +14,8 @@ pub struct RawStats {
     pub cpu_time_ns: Option<u64>,
     pub cpu_user_ns: Option<u64>,
     pub cpu_system_ns: Option<u64>,
+    pub haltpoll_success_ns: Option<u64>,
+    pub haltpoll_fail_ns: Option<u64>,
     pub current_kib: Option<u64>,
     pub max_kib: Option<u64>,
     pub balloon: RawBalloon,
@@ -47,6 +49,10 @@ pub struct RawVcpu {
     pub id: u32,
     pub state: Option<i32>,
     pub time_ns: Option<u64>,
+    /// `vcpu.N.delay`: time runnable but waiting for a host CPU (steal).
+    pub delay_ns: Option<u64>,
+    /// `vcpu.N.wait`: scheduler wait time (needs schedstats on the host).
+    pub wait_ns: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,6 +64,14 @@ pub struct RawDisk {
     pub wr_reqs: Option<u64>,
     pub wr_bytes: Option<u64>,
     pub errors: Option<u64>,
+    pub rd_times: Option<u64>,
+    pub wr_times: Option<u64>,
+    pub fl_reqs: Option<u64>,
+    pub fl_times: Option<u64>,
+    pub allocation: Option<u64>,
+    pub capacity: Option<u64>,
+    pub physical: Option<u64>,
+    pub threshold: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,6 +153,8 @@ impl RawStats {
                     "time" => &mut self.cpu_time_ns,
                     "user" => &mut self.cpu_user_ns,
                     "system" => &mut self.cpu_system_ns,
+                    "haltpoll.success.time" => &mut self.haltpoll_success_ns,
+                    "haltpoll.fail.time" => &mut self.haltpoll_fail_ns,
                     _ => return,
                 };
                 self.filled |= Group::CpuTotal.bit();
@@ -190,6 +206,8 @@ impl RawStats {
         match suffix {
             "state" => vcpu.state = value.as_i64().and_then(|v| i32::try_from(v).ok()),
             "time" => vcpu.time_ns = value.as_u64(),
+            "delay" => vcpu.delay_ns = value.as_u64(),
+            "wait" => vcpu.wait_ns = value.as_u64(),
             _ => {}
         }
     }
@@ -242,6 +260,14 @@ impl RawStats {
             "wr.reqs" => &mut disk.wr_reqs,
             "wr.bytes" => &mut disk.wr_bytes,
             "errors" => &mut disk.errors,
+            "rd.times" => &mut disk.rd_times,
+            "wr.times" => &mut disk.wr_times,
+            "fl.reqs" => &mut disk.fl_reqs,
+            "fl.times" => &mut disk.fl_times,
+            "allocation" => &mut disk.allocation,
+            "capacity" => &mut disk.capacity,
+            "physical" => &mut disk.physical,
+            "threshold" => &mut disk.threshold,
             _ => return,
         };
         *slot = value.as_u64();

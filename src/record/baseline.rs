@@ -30,17 +30,18 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
             time_ns: count(cpu, "time_ns"),
             user_ns: count(cpu, "user_ns"),
             system_ns: count(cpu, "system_ns"),
-            utilisation_pct: None,
             vcpus: items(cpu, "vcpus")
                 .filter_map(|v| {
                     Some(VcpuRecord {
                         id: u32::try_from(count(v, "id")?).ok()?,
                         state: None,
                         time_ns: count(v, "time_ns"),
-                        utilisation_pct: None,
+                        delay_ns: count(v, "delay_ns"),
+                        ..VcpuRecord::default()
                     })
                 })
                 .collect(),
+            ..CpuStats::default()
         });
     Some(DomainRecord {
         kind: "domain",
@@ -66,19 +67,17 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
         disks: items(line, "disks")
             .map(|d| DiskRecord {
                 dev: text(d, "dev"),
-                bus: None,
-                device: None,
-                source_type: None,
-                path: None,
                 read_requests: count(d, "read_requests"),
                 read_bytes: count(d, "read_bytes"),
                 write_requests: count(d, "write_requests"),
                 write_bytes: count(d, "write_bytes"),
                 errors: count(d, "errors"),
-                read_bytes_per_s: None,
-                write_bytes_per_s: None,
-                read_ops_per_s: None,
-                write_ops_per_s: None,
+                read_time_ns: count(d, "read_time_ns"),
+                write_time_ns: count(d, "write_time_ns"),
+                flush_requests: count(d, "flush_requests"),
+                flush_time_ns: count(d, "flush_time_ns"),
+                allocation_bytes: count(d, "allocation_bytes"),
+                ..DiskRecord::default()
             })
             .collect(),
         nics: items(line, "nics")

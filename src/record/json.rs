@@ -180,6 +180,10 @@ impl Writer<'_> {
         self.opt_u64(c.user_ns);
         self.raw(b",\"system_ns\":");
         self.opt_u64(c.system_ns);
+        self.raw(b",\"haltpoll_success_ns\":");
+        self.opt_u64(c.haltpoll_success_ns);
+        self.raw(b",\"haltpoll_fail_ns\":");
+        self.opt_u64(c.haltpoll_fail_ns);
         self.raw(b",\"utilisation_pct\":");
         self.opt_f64(c.utilisation_pct);
         self.raw(b",\"vcpus\":[");
@@ -190,8 +194,14 @@ impl Writer<'_> {
             self.opt_str(v.state);
             self.raw(b",\"time_ns\":");
             self.opt_u64(v.time_ns);
+            self.raw(b",\"delay_ns\":");
+            self.opt_u64(v.delay_ns);
+            self.raw(b",\"wait_ns\":");
+            self.opt_u64(v.wait_ns);
             self.raw(b",\"utilisation_pct\":");
             self.opt_f64(v.utilisation_pct);
+            self.raw(b",\"steal_pct\":");
+            self.opt_f64(v.steal_pct);
             self.raw(b"}");
         }
         self.raw(b"]}");
@@ -251,22 +261,37 @@ impl Writer<'_> {
         self.opt_arc(&d.source_type);
         self.raw(b",\"path\":");
         self.opt_arc(&d.path);
-        let counters: [(&[u8], Option<u64>); 5] = [
+        let counters: [(&[u8], Option<u64>); 13] = [
             (b",\"read_requests\":", d.read_requests),
             (b",\"read_bytes\":", d.read_bytes),
             (b",\"write_requests\":", d.write_requests),
             (b",\"write_bytes\":", d.write_bytes),
             (b",\"errors\":", d.errors),
+            (b",\"read_time_ns\":", d.read_time_ns),
+            (b",\"write_time_ns\":", d.write_time_ns),
+            (b",\"flush_requests\":", d.flush_requests),
+            (b",\"flush_time_ns\":", d.flush_time_ns),
+            (b",\"allocation_bytes\":", d.allocation_bytes),
+            (b",\"capacity_bytes\":", d.capacity_bytes),
+            (b",\"physical_bytes\":", d.physical_bytes),
+            (b",\"threshold_bytes\":", d.threshold_bytes),
         ];
         for (key, value) in counters {
             self.raw(key);
             self.opt_u64(value);
         }
-        let rates: [(&[u8], Option<f64>); 4] = [
+        let rates: [(&[u8], Option<f64>); 11] = [
             (b",\"read_bytes_per_s\":", d.read_bytes_per_s),
             (b",\"write_bytes_per_s\":", d.write_bytes_per_s),
             (b",\"read_ops_per_s\":", d.read_ops_per_s),
             (b",\"write_ops_per_s\":", d.write_ops_per_s),
+            (b",\"flush_ops_per_s\":", d.flush_ops_per_s),
+            (b",\"read_latency_ms\":", d.read_latency_ms),
+            (b",\"write_latency_ms\":", d.write_latency_ms),
+            (b",\"flush_latency_ms\":", d.flush_latency_ms),
+            (b",\"fill_pct\":", d.fill_pct),
+            (b",\"growth_bytes_per_s\":", d.growth_bytes_per_s),
+            (b",\"full_in_s\":", d.full_in_s),
         ];
         for (key, value) in rates {
             self.raw(key);

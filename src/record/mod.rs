@@ -53,22 +53,32 @@ pub struct NovaInfo {
     pub user_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct CpuStats {
     pub time_ns: Option<u64>,
     pub user_ns: Option<u64>,
     pub system_ns: Option<u64>,
+    /// Time the host spent halt-polling for this guest, successful and not.
+    pub haltpoll_success_ns: Option<u64>,
+    pub haltpoll_fail_ns: Option<u64>,
     /// 100 = one host CPU fully busy; up to 100 x vCPUs.
     pub utilisation_pct: Option<f64>,
     pub vcpus: Vec<VcpuRecord>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct VcpuRecord {
     pub id: u32,
     pub state: Option<&'static str>,
     pub time_ns: Option<u64>,
+    /// Time runnable but not running: waiting for a host CPU (steal).
+    pub delay_ns: Option<u64>,
+    /// The host scheduler's wait time (schedstats).
+    pub wait_ns: Option<u64>,
     pub utilisation_pct: Option<f64>,
+    /// 100 × Δdelay_ns / Δt_ns: the share of the interval this vCPU wanted a host CPU
+    /// and did not get one.
+    pub steal_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -100,7 +110,7 @@ pub struct BalloonRecord {
     pub last_update_age_s: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct DiskRecord {
     pub dev: Option<Arc<str>>,
     pub bus: Option<Arc<str>>,
@@ -112,10 +122,32 @@ pub struct DiskRecord {
     pub write_requests: Option<u64>,
     pub write_bytes: Option<u64>,
     pub errors: Option<u64>,
+    /// Cumulative time spent on completed reads, writes and flushes.
+    pub read_time_ns: Option<u64>,
+    pub write_time_ns: Option<u64>,
+    pub flush_requests: Option<u64>,
+    pub flush_time_ns: Option<u64>,
+    /// Bytes the image uses, its virtual size, its size on the host, and the block
+    /// threshold set on it (docs/record.md says what each means per disk type).
+    pub allocation_bytes: Option<u64>,
+    pub capacity_bytes: Option<u64>,
+    pub physical_bytes: Option<u64>,
+    pub threshold_bytes: Option<u64>,
     pub read_bytes_per_s: Option<f64>,
     pub write_bytes_per_s: Option<f64>,
     pub read_ops_per_s: Option<f64>,
     pub write_ops_per_s: Option<f64>,
+    pub flush_ops_per_s: Option<f64>,
+    /// Average time per request completed in the interval.
+    pub read_latency_ms: Option<f64>,
+    pub write_latency_ms: Option<f64>,
+    pub flush_latency_ms: Option<f64>,
+    /// 100 × allocation / capacity.
+    pub fill_pct: Option<f64>,
+    /// How the allocation moved per second (negative when trimmed).
+    pub growth_bytes_per_s: Option<f64>,
+    /// Seconds until full at that growth; null when not growing.
+    pub full_in_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -22,6 +22,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
         write_bytes_per_s: n.map(|_| 2000.6),
         read_ops_per_s: n.map(|_| 1.0),
         write_ops_per_s: n.map(|_| 2.0),
+        ..Default::default()
     };
     let nic = |dev: Option<&str>, mac: &str, n: u64| NicRecord {
         dev: dev.map(Arc::from),
@@ -47,6 +48,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
         state: Some("running"),
         time_ns: Some(time_ns),
         utilisation_pct: Some(12.6),
+        ..Default::default()
     };
     DomainRecord {
         kind: "domain",
@@ -75,6 +77,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             system_ns: Some(2),
             utilisation_pct: Some(25.2),
             vcpus: vec![vcpu(0, 2_000_000_000), vcpu(1, 3_000_000_500)],
+            ..Default::default()
         }),
         memory: MemoryStats {
             max_kib: Some(2_097_152),

@@ -223,7 +223,8 @@ BALLOON = {  # record field -> domstats key
     "hugetlb_pgfail": "balloon.hugetlb_pgfail", "last_update_unix_s": "balloon.last-update",
 }
 DISK = {"read_requests": "rd.reqs", "read_bytes": "rd.bytes", "write_requests": "wr.reqs",
-        "write_bytes": "wr.bytes"}
+        "write_bytes": "wr.bytes", "read_time_ns": "rd.times", "write_time_ns": "wr.times",
+        "flush_requests": "fl.reqs", "flush_time_ns": "fl.times"}
 NIC = {"rx_bytes": "rx.bytes", "rx_packets": "rx.pkts", "rx_errors": "rx.errs", "rx_drop": "rx.drop",
        "tx_bytes": "tx.bytes", "tx_packets": "tx.pkts", "tx_errors": "tx.errs", "tx_drop": "tx.drop"}
 
@@ -239,6 +240,8 @@ def pairs(rec, a):
     got = {v["id"]: v for v in cpu.get("vcpus") or []}
     for i in range(vc):
         out.append((f"vcpu{i}.time_ns", got.get(i, {}).get("time_ns"), f"vcpu.{i}.time"))
+        if f"vcpu.{i}.delay" in a:
+            out.append((f"vcpu{i}.delay_ns", got.get(i, {}).get("delay_ns"), f"vcpu.{i}.delay"))
     mem = rec.get("memory") or {}
     out += [("memory.max_kib", mem.get("max_kib"), "balloon.maximum"),
             ("memory.current_kib", mem.get("current_kib"), "balloon.current")]

@@ -36,6 +36,7 @@ fn raw(cpu_ns: u64, disk_bytes: u64, nic_bytes: u64) -> RawStats {
             id: 0,
             state: Some(1),
             time_ns: Some(cpu_ns),
+            ..Default::default()
         }],
         disks: vec![RawDisk {
             name: Some("vda".into()),

@@ -40,14 +40,19 @@ fn full_record() -> DomainRecord {
                     state: Some("running"),
                     time_ns: Some(1),
                     utilisation_pct: Some(0.001),
+                    delay_ns: Some(12),
+                    steal_pct: Some(0.5),
+                    ..Default::default()
                 },
                 VcpuRecord {
                     id: 1,
                     state: None,
                     time_ns: None,
                     utilisation_pct: Some(1e-9),
+                    ..Default::default()
                 },
             ],
+            ..Default::default()
         }),
         memory: MemoryStats {
             max_kib: Some(524_288),
@@ -77,6 +82,7 @@ fn full_record() -> DomainRecord {
                 write_bytes_per_s: Some(0.0),
                 read_ops_per_s: None,
                 write_ops_per_s: Some(1e20),
+                ..Default::default()
             },
             DiskRecord {
                 dev: None,
@@ -93,6 +99,7 @@ fn full_record() -> DomainRecord {
                 write_bytes_per_s: None,
                 read_ops_per_s: None,
                 write_ops_per_s: None,
+                ..Default::default()
             },
         ],
         nics: vec![NicRecord {

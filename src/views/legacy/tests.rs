@@ -21,6 +21,7 @@ fn record() -> DomainRecord {
         write_bytes_per_s: None,
         read_ops_per_s: None,
         write_ops_per_s: None,
+        ..Default::default()
     };
     DomainRecord {
         kind: "domain",
@@ -46,7 +47,9 @@ fn record() -> DomainRecord {
                 state: Some("running"),
                 time_ns: Some(7),
                 utilisation_pct: None,
+                ..Default::default()
             }],
+            ..Default::default()
         }),
         memory: MemoryStats {
             max_kib: Some(2048),

@@ -5,6 +5,7 @@
 //! the spool line.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod postgres;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,16 +34,17 @@ pub fn wait_rotations(agent: &mut Agent, count: u64, limit: Duration) {
     });
 }
 
-/// An external rotation as a logrotate setup does it: the spool is moved to
-/// `olddir/diagnostics.ndjson.1`, a new one is created, the agent gets SIGHUP. Older
-/// moved files shift to `.2`, `.3`, ...
+/// An external rotation as packaging/logrotate/virtdiag does it (`nocreate`, then
+/// SIGHUP: the agent creates the new file): the spool is moved to
+/// `olddir/diagnostics.ndjson.1`, older moved files shift to `.2`, `.3`, ... (a
+/// directory of their own, so that the agent's own `.N` files are left alone).
 pub fn logrotate(agent: &Agent, olddir: &Path) {
     std::fs::create_dir_all(olddir).unwrap();
     let conf = agent.dir.join("logrotate.conf");
     std::fs::write(
         &conf,
         format!(
-            "{} {{\n  olddir {}\n  create 0640\n  rotate 100\n  nocompress\n  postrotate\n    kill -HUP {}\n  endscript\n}}\n",
+            "{} {{\n  olddir {}\n  nocreate\n  rotate 100\n  nocompress\n  postrotate\n    kill -HUP {}\n  endscript\n}}\n",
             agent.spool.display(),
             olddir.display(),
             agent.pid()
@@ -91,14 +93,14 @@ pub fn written_lines(agent: &Agent, olddir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// What identifies a line across the fleet: host, kind, seq, domain UUID, or the
-/// agent event and its time.
+/// What identifies a line across the fleet: host, kind, then seq and domain UUID for
+/// the lines of a cycle; any other line (agent, event) is its own identity.
 pub fn identity(line: &Value) -> String {
     let host = line["host"].as_str().unwrap_or("?");
     match line["kind"].as_str() {
         Some("domain") => format!("{host} domain {} {}", line["seq"], line["domain"]["uuid"]),
         Some("cycle") => format!("{host} cycle {}", line["seq"]),
-        Some(kind) => format!("{host} {kind} {} {}", line["event"], line["ts"]),
+        Some(kind) => format!("{host} {kind} {line}"),
         None => panic!("a line without kind: {line}"),
     }
 }
@@ -173,9 +175,14 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `command` with its output in `log`.
+    /// Starts `command` with its output appended to `log` (a restart keeps the
+    /// earlier run's output).
     pub fn spawn(name: &str, mut command: Command, log: &Path) -> Daemon {
-        let out = std::fs::File::create(log).unwrap();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())

@@ -1,0 +1,304 @@
+//! A fleet on loopback, end to end: three agents with three host names on three
+//! test-driver hosts, rotating fast; each host's rsyslog (contrib/rsyslog-relp/host.conf)
+//! relays its spool over RELP to one central rsyslog (central.conf), which writes into a
+//! PostgreSQL started here on a Unix socket (contrib/postgresql/schema.sql). Through
+//! rotations by the agents and by logrotate, a 20 s outage of PostgreSQL and a restart
+//! of the central rsyslog, every record of every host must be in the table exactly
+//! once, valid against the schema and equal to its spool line; then the example queries
+//! of contrib/postgresql/queries.sql must answer sensibly.
+
+mod common;
+mod fleet;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::agent::{workdir, Agent};
+use fleet::postgres::Postgres;
+use fleet::Daemon;
+
+const DATABASE: &str = "virtdiag";
+const OUTAGE: Duration = Duration::from_secs(20);
+
+/// One hypervisor host of the fleet: its agent and the rsyslog that relays its spool.
+struct Host {
+    name: String,
+    agent: Agent,
+    rsyslog: Daemon,
+    /// Where logrotate moves the spool.
+    olddir: PathBuf,
+}
+
+/// A test-driver node of `count` domains whose names and UUIDs are the host's own.
+fn node_uri(dir: &Path, host_number: usize, count: usize) -> String {
+    let xml = common::fixture::node_xml(count)
+        .replace("<name>vm-", &format!("<name>hv{host_number}-vm-"))
+        .replace("<uuid>00000000-", &format!("<uuid>{host_number:08x}-"));
+    let path = dir.join("node.xml");
+    std::fs::write(&path, xml).unwrap();
+    format!("test://{}", path.display())
+}
+
+/// The imfile input of an rsyslog config without its comments and ruleset name.
+fn imfile_input(relative: &str) -> String {
+    let text = std::fs::read_to_string(common::repo_root().join(relative)).unwrap();
+    let start = text.find("input(type=\"imfile\"").unwrap();
+    let end = start + text[start..].find(')').unwrap();
+    text[start..=end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && !l.starts_with("ruleset="))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn start_central(dir: &Path, port: u16, postgres: &Postgres) -> Daemon {
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let conninfo = postgres.uri(DATABASE);
+    let config = fleet::shipped_config(
+        "contrib/rsyslog-relp/central.conf",
+        &[(
+            "/var/log/virtdiag-central/unparsed.log",
+            &dir.join("unparsed.log"),
+        )],
+    )
+    .replace(
+        "port=\"2514\" address=\"0.0.0.0\"",
+        &format!("port=\"{port}\" address=\"127.0.0.1\""),
+    )
+    .replace(
+        "conninfo=\"postgresql:///virtdiag?host=/run/postgresql&user=rsyslog\"",
+        &format!("conninfo=\"{conninfo}\""),
+    );
+    assert!(config.contains(&conninfo) && config.contains("address=\"127.0.0.1\""));
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!("global(workDirectory=\"{}\")\n{config}", work.display()),
+    )
+    .unwrap();
+    fleet::rsyslog("central-rsyslogd", &conf, dir)
+}
+
+fn start_host(root: &Path, number: usize, domains: usize, relp_port: u16) -> Host {
+    let name = format!("hv{number}.fleet.test");
+    let dir = root.join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let uri = node_uri(&dir, number, domains);
+    let agent = Agent::start(&dir, &fleet::rotating_config(&uri, &name, 0.25, 60_000));
+    let work = dir.join("rsyslog-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let config = fleet::shipped_config(
+        "contrib/rsyslog-relp/host.conf",
+        &[("/var/log/virtdiag/diagnostics.ndjson", &agent.spool)],
+    )
+    .replace(
+        "target=\"central.example.net\" port=\"2514\"",
+        &format!("target=\"127.0.0.1\" port=\"{relp_port}\""),
+    );
+    assert!(config.contains("target=\"127.0.0.1\""));
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!("global(workDirectory=\"{}\")\n{config}", work.display()),
+    )
+    .unwrap();
+    let rsyslog = fleet::rsyslog("host-rsyslogd", &conf, &dir);
+    Host {
+        name,
+        agent,
+        rsyslog,
+        olddir: dir.join("old"),
+    }
+}
+
+/// The named queries of contrib/postgresql/queries.sql, each with the file's preamble
+/// (the defaults of its psql variables).
+fn example_queries() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(common::repo_root().join("contrib/postgresql/queries.sql"))
+        .unwrap();
+    let mut parts = text.split("-- name: ");
+    let preamble = parts.next().unwrap().to_string();
+    parts
+        .map(|part| {
+            let (name, body) = part.split_once('\n').unwrap();
+            (name.trim().to_string(), format!("{preamble}{body}"))
+        })
+        .collect()
+}
+
+fn rows(output: &str) -> Vec<Vec<String>> {
+    output
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs rsyslog-relp, rsyslog-pgsql and postgresql-15; tests/run.sh installs them and runs it"]
+fn a_fleet_delivers_every_record_once_through_a_database_outage_and_a_central_restart() {
+    let started = Instant::now();
+    let root = workdir("fleet");
+    assert_eq!(
+        imfile_input("contrib/rsyslog/virtdiag.conf"),
+        imfile_input("contrib/rsyslog-relp/host.conf"),
+        "host.conf tails the spool as contrib/rsyslog/virtdiag.conf does"
+    );
+
+    let postgres = Postgres::start("fleet-pg", fleet::free_loopback_port(), DATABASE);
+    let schema =
+        std::fs::read_to_string(common::repo_root().join("contrib/postgresql/schema.sql")).unwrap();
+    postgres.sql(DATABASE, &schema);
+
+    let relp_port = fleet::free_loopback_port();
+    let central_dir = root.join("central");
+    std::fs::create_dir_all(&central_dir).unwrap();
+    let mut central = start_central(&central_dir, relp_port, &postgres);
+
+    let mut hosts: Vec<Host> = [(1, 3), (2, 5), (3, 8)]
+        .into_iter()
+        .map(|(number, domains)| start_host(&root, number, domains, relp_port))
+        .collect();
+    let count = |postgres: &Postgres| -> u64 {
+        postgres
+            .sql(DATABASE, "SELECT count(*) FROM virtdiag_records")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&postgres) == 0 {
+        assert!(Instant::now() < deadline, "nothing arrived in PostgreSQL");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    fleet::wait_rotations(&mut hosts[0].agent, 2, Duration::from_secs(30));
+    fleet::logrotate(&hosts[1].agent, &hosts[1].olddir);
+    std::thread::sleep(Duration::from_secs(3));
+
+    // PostgreSQL away for 20 s while every agent keeps writing and rotating.
+    let rows_before_outage = count(&postgres);
+    postgres.stop_server();
+    std::thread::sleep(OUTAGE);
+    postgres.start_server();
+    // The central resumes writing on its own (it retries every 5 s) and works off
+    // what it held while the hosts keep sending. (Restarting it while its action is
+    // still suspended loses the record that action holds: docs/shipping.md.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&postgres) <= rows_before_outage {
+        assert!(
+            Instant::now() < deadline,
+            "the central did not resume writing"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The central rsyslog restarts while the hosts keep sending.
+    fleet::wait_rotations(&mut hosts[2].agent, 1, Duration::from_secs(30));
+    central.terminate(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+    central = start_central(&central_dir, relp_port, &postgres);
+    fleet::logrotate(&hosts[2].agent, &hosts[2].olddir);
+    fleet::wait_rotations(&mut hosts[0].agent, 1, Duration::from_secs(30));
+
+    // One host goes silent: the example query names it, and only it.
+    assert!(hosts[2].agent.stop(Duration::from_secs(3)).success());
+    let silent = example_queries()
+        .into_iter()
+        .find(|(name, _)| name == "silent_hosts")
+        .unwrap()
+        .1;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let silent_hosts = loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let answer = rows(&postgres.script(DATABASE, &silent, &[("silence", "3 seconds")]));
+        let names: Vec<String> = answer.iter().map(|r| r[0].clone()).collect();
+        if names == [hosts[2].name.clone()] || Instant::now() > deadline {
+            break answer;
+        }
+    };
+    assert_eq!(
+        silent_hosts
+            .iter()
+            .map(|r| r[0].as_str())
+            .collect::<Vec<_>>(),
+        [hosts[2].name.as_str()],
+        "silent_hosts names the stopped host only: {silent_hosts:?}"
+    );
+    assert_eq!(silent_hosts[0][3], "stopping", "its last agent event");
+
+    for host in &mut hosts[..2] {
+        assert!(host.agent.stop(Duration::from_secs(3)).success());
+    }
+    for host in &mut hosts {
+        host.rsyslog.assert_running();
+    }
+    central.assert_running();
+
+    let written: Vec<String> = hosts
+        .iter()
+        .flat_map(|h| fleet::written_lines(&h.agent, &h.olddir))
+        .collect();
+    let expected = written.len().to_string();
+    let arrived = postgres.wait_for(
+        DATABASE,
+        "SELECT count(*) FROM virtdiag_records",
+        &expected,
+        Duration::from_secs(60),
+    );
+    let records = postgres.sql(DATABASE, "SELECT record FROM virtdiag_records ORDER BY id");
+    let received = common::parse_lines(&records);
+    assert_eq!(
+        std::fs::read_to_string(central_dir.join("unparsed.log")).unwrap_or_default(),
+        "",
+        "the central parsed every line"
+    );
+    let checked = fleet::assert_delivered_exactly_once(&written, &received);
+    assert_eq!(arrived, expected);
+    let columns_agree = postgres.sql(
+        DATABASE,
+        "SELECT count(*) FROM virtdiag_records
+         WHERE host <> record->>'host' OR kind <> record->>'kind'
+            OR ts <> (record->>'ts')::timestamptz",
+    );
+    assert_eq!(
+        columns_agree.trim(),
+        "0",
+        "ts, host and kind columns match the record"
+    );
+
+    // The other example queries answer for every host and for a known domain.
+    for (name, query) in example_queries() {
+        let answer = rows(&postgres.script(DATABASE, &query, &[("domain", "hv2-vm-00001")]));
+        match name.as_str() {
+            "busiest_domains_per_host" => {
+                let mut named: Vec<&str> = answer.iter().map(|r| r[0].as_str()).collect();
+                named.dedup();
+                assert_eq!(
+                    named,
+                    hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>()
+                );
+                assert_eq!(answer.len(), 3 + 5 + 5, "top five per host: {answer:?}");
+                assert!(
+                    answer.iter().all(|r| r[2].parse::<f64>().is_ok()),
+                    "{answer:?}"
+                );
+            }
+            "domain_over_time" => {
+                assert!(!answer.is_empty());
+                assert!(answer.iter().all(|r| r[1] == hosts[1].name), "{answer:?}");
+                assert!(
+                    answer.iter().all(|r| r[2].parse::<f64>().is_ok()),
+                    "{answer:?}"
+                );
+            }
+            "silent_hosts" => {}
+            other => panic!("queries.sql has a query this test does not check: {other}"),
+        }
+    }
+    eprintln!(
+        "fleet: {checked} records from 3 hosts, each once in PostgreSQL and unchanged, in {:?}",
+        started.elapsed()
+    );
+}

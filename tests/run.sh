@@ -36,9 +36,11 @@ VIRTDIAG_BIN="$PWD/target/release/virtdiag" cargo test --test attacks -- --ignor
 section "fuzz smoke: every parser of outside input, 20 s each"
 bash fuzz/run.sh smoke
 
-section "shippers: syslog-ng from its .deb files"
+section "shippers: syslog-ng from its .deb files, the RELP fleet into PostgreSQL, paper configs"
+bash contrib/ensure-deps.sh rsyslog-relp rsyslog-pgsql postgresql-15 python3-yaml
 VIRTDIAG_SYSLOG_NG_ROOT=$(bash tests/fleet/syslog-ng-root.sh) \
-  cargo test --test shippers -- --ignored 2>&1
+  timeout 300 cargo test --test shippers --test fleet_relp_pgsql -- --ignored 2>&1
+bash tests/fleet/paper-configs.sh
 
 section "end to end: real libvirtd, QEMU guests"
 bash tests/e2e/run.sh

@@ -114,26 +114,32 @@ pub fn fill(
     }
     if !connection.in_bulk(Group::Block) {
         for (index, disk) in inventory.disks.iter().enumerate() {
-            // A drive without a target or without media has nothing to ask about.
-            let (Some(dev), Some(_)) = (&disk.dev, &disk.path) else {
-                continue;
+            let Some(dev) = &disk.dev else {
+                continue; // nothing to ask a drive without a target about
             };
+            if disk.path.is_none() {
+                // An empty drive: asked as Nova asks every target, and what the driver
+                // answers is kept; a refusal is no missing field.
+                match domain.block_stats(dev) {
+                    Ok(s) => raw.disks.push(block_counters(dev, &s)),
+                    Err(e) => {
+                        let e = LibvirtError::from(e);
+                        if e.class() == ErrorClass::Connection {
+                            return Err(Stop::Connection(e));
+                        }
+                    }
+                }
+                continue;
+            }
             let field = || format!("disks[{dev}]");
             if let Some(s) = calls.run(Call::Block(index), field, || domain.block_stats(dev))? {
                 let sizes =
                     calls.run(Call::BlockInfo(index), field, || domain.block_info(dev, 0))?;
                 raw.disks.push(RawDisk {
-                    name: Some(dev.clone()),
-                    path: None,
-                    rd_reqs: u64::try_from(s.rd_req).ok(),
-                    rd_bytes: u64::try_from(s.rd_bytes).ok(),
-                    wr_reqs: u64::try_from(s.wr_req).ok(),
-                    wr_bytes: u64::try_from(s.wr_bytes).ok(),
-                    errors: u64::try_from(s.errs).ok(),
                     allocation: sizes.as_ref().map(|b| b.allocation),
                     capacity: sizes.as_ref().map(|b| b.capacity),
                     physical: sizes.as_ref().map(|b| b.physical),
-                    ..RawDisk::default()
+                    ..block_counters(dev, &s)
                 });
             }
         }
@@ -165,6 +171,19 @@ pub fn fill(
         raw.mark(Group::Interface);
     }
     Ok(())
+}
+
+/// A disk's counters from `virDomainBlockStats` (libvirt's -1 is "not available").
+fn block_counters(dev: &std::sync::Arc<str>, s: &virt::domain::BlockStats) -> RawDisk {
+    RawDisk {
+        name: Some(dev.clone()),
+        rd_reqs: u64::try_from(s.rd_req).ok(),
+        rd_bytes: u64::try_from(s.rd_bytes).ok(),
+        wr_reqs: u64::try_from(s.wr_req).ok(),
+        wr_bytes: u64::try_from(s.wr_bytes).ok(),
+        errors: u64::try_from(s.errs).ok(),
+        ..RawDisk::default()
+    }
 }
 
 /// `virDomainMemoryStatTags` onto the balloon fields.

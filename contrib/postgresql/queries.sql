@@ -40,19 +40,23 @@ WHERE place <= 5
 ORDER BY host, place;
 
 -- name: domain_over_time
--- One domain's CPU and disk activity per minute over the last day: mean CPU, mean
--- read and write operations and bytes per second over all its disks.
--- (Schema 1 records carry no per-request disk latency; see docs/shipping.md.)
+-- One domain's CPU and disks per minute over the last day: mean CPU, the mean read and
+-- write latency over its disks (milliseconds per request completed), and operations
+-- and bytes per second summed over its disks.
 SELECT date_trunc('minute', r.ts) AS minute,
        r.host,
        round(avg((r.record #>> '{cpu,utilisation_pct}')::numeric), 1) AS cpu_pct,
+       round(avg(io.read_latency_ms), 2) AS read_latency_ms,
+       round(avg(io.write_latency_ms), 2) AS write_latency_ms,
        round(avg(io.read_ops_per_s), 1) AS read_ops_per_s,
        round(avg(io.write_ops_per_s), 1) AS write_ops_per_s,
        round(avg(io.read_bytes_per_s)) AS read_bytes_per_s,
        round(avg(io.write_bytes_per_s)) AS write_bytes_per_s
 FROM virtdiag_records r
 CROSS JOIN LATERAL (
-    SELECT sum((d ->> 'read_ops_per_s')::numeric) AS read_ops_per_s,
+    SELECT avg((d ->> 'read_latency_ms')::numeric) AS read_latency_ms,
+           avg((d ->> 'write_latency_ms')::numeric) AS write_latency_ms,
+           sum((d ->> 'read_ops_per_s')::numeric) AS read_ops_per_s,
            sum((d ->> 'write_ops_per_s')::numeric) AS write_ops_per_s,
            sum((d ->> 'read_bytes_per_s')::numeric) AS read_bytes_per_s,
            sum((d ->> 'write_bytes_per_s')::numeric) AS write_bytes_per_s

@@ -46,6 +46,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Collect twice, a short interval apart (so rates are filled), print every domain.
     Once(OnceArgs),
+    /// A live view of every domain, fed by the agent's socket; `q` quits.
+    Top(TopArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,11 +139,7 @@ pub struct CheckConfigArgs {
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// The agent's socket.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "/run/virtdiag/virtdiag.sock"
-    )]
+    #[arg(long, value_name = "PATH", env = SOCKET_ENV, default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
 
     /// Print the raw JSON lines even on a terminal.
@@ -151,6 +149,23 @@ pub struct QueryArgs {
     /// The request, e.g. `status`, `get NAME format=legacy`, `all` (see `help`).
     #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// The agent's socket when neither `--socket` nor the environment names one.
+pub const DEFAULT_SOCKET: &str = "/run/virtdiag/virtdiag.sock";
+/// The environment variable that names the agent's socket for `query` and `top`.
+pub const SOCKET_ENV: &str = "VIRTDIAG_SOCKET";
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Keys: q quit; 1-9 and 0 sort by the column of that number (again: reverse); < > or the
+arrows move the sort column; r reverses; / filters by a glob on the name or the Nova
+display name (Enter applies, an empty one clears, Esc cancels); Ctrl-C quits too.
+Rates are per second, sizes in powers of 1024 (K, M, G); - is not known (yet).")]
+pub struct TopArgs {
+    /// The agent's socket.
+    #[arg(long, value_name = "PATH", env = SOCKET_ENV, default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,10 @@ VIRTDIAG_SYSLOG_NG_ROOT=$(bash tests/fleet/syslog-ng-root.sh) \
   timeout 300 cargo test --test shippers --test fleet_relp_pgsql -- --ignored 2>&1
 bash tests/fleet/paper-configs.sh
 
+section "terminal: virtdiag top in tmux"
+bash contrib/ensure-deps.sh tmux
+cargo test --test top -- --ignored 2>&1
+
 section "end to end: real libvirtd, QEMU guests"
 bash tests/e2e/run.sh
 

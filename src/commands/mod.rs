@@ -3,6 +3,7 @@
 pub mod check_config;
 pub mod once;
 pub mod query;
+pub mod top;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -36,5 +37,6 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Query(args) => query::run(args),
+        Command::Top(args) => top::run(args.socket),
     }
 }

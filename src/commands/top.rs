@@ -1,0 +1,232 @@
+//! `virtdiag top`: a live view of the host's domains, one row each, redrawn as the
+//! agent's cycles arrive over its socket (`watch`); it never talks to libvirt. The
+//! terminal is restored on `q`, on SIGINT, SIGTERM and SIGHUP, and on a panic
+//! (ratatui's hook). `model` holds what is shown, `feed` the socket, this file the
+//! terminal: keys and drawing.
+
+mod feed;
+pub mod model;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
+use ratatui::{DefaultTerminal, Frame};
+
+use self::feed::Update;
+use self::model::{Column, Cycle, Row, View};
+use crate::error::{Error, Result};
+
+/// How often the screen is redrawn (the cycle's age) and signals are looked at.
+const TICK: Duration = Duration::from_millis(250);
+
+const KEYS: &str = "q quit  1-9,0 or </> sort  r reverse  / filter";
+
+pub fn run(socket: PathBuf) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "top draws on a terminal; for a stream of records use `virtdiag query watch`".into(),
+        ));
+    }
+    feed::probe(&socket).map_err(|e| {
+        Error::Unavailable(format!(
+            "cannot connect to the agent at {}: {e}",
+            socket.display()
+        ))
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| Error::Software(format!("cannot handle signal {signal}: {e}")))?;
+    }
+    let (updates, received) = mpsc::channel();
+    feed::spawn(socket, updates);
+    // Raw mode and the alternate screen; the hook it installs restores them on a panic.
+    let mut terminal =
+        ratatui::try_init().map_err(|e| Error::Io(format!("cannot set up the terminal: {e}")))?;
+    let outcome = screen(&mut terminal, &received, &stop);
+    ratatui::restore();
+    outcome
+}
+
+/// The loop: take the feed's updates, draw, read a key, until asked to stop.
+fn screen(
+    terminal: &mut DefaultTerminal,
+    received: &mpsc::Receiver<Update>,
+    stop: &AtomicBool,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io(format!("terminal: {e}"));
+    let mut view = View::default();
+    let mut prompt: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        while let Ok(update) = received.try_recv() {
+            apply(&mut view, update, now);
+        }
+        terminal
+            .draw(|frame| draw(frame, &view, prompt.as_deref(), now))
+            .map_err(io)?;
+        match event::poll(TICK) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        }
+        match event::read() {
+            Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
+                if !on_key(&mut view, &mut prompt, key) {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(())
+}
+
+fn apply(view: &mut View, update: Update, now: Instant) {
+    match update {
+        Update::Status(status) => {
+            let host = view.cycle.host.take();
+            view.cycle = Cycle {
+                host,
+                ..Cycle::from_status(&status, now)
+            };
+            view.feed_error = None;
+        }
+        Update::Records(records) => {
+            if view.cycle.host.is_none() {
+                view.cycle.host = records
+                    .first()
+                    .and_then(|r| r["host"].as_str())
+                    .map(str::to_string);
+            }
+            view.rows = records.iter().filter_map(Row::from_record).collect();
+        }
+        Update::Cycle(line) => {
+            view.cycle = Cycle::from_cycle_line(&line, now);
+            view.feed_error = None;
+        }
+        Update::Lost(message) => view.feed_error = Some(message),
+    }
+}
+
+/// Handles one key; `false` to quit.
+fn on_key(view: &mut View, prompt: &mut Option<String>, key: KeyEvent) -> bool {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return false;
+    }
+    if let Some(text) = prompt {
+        match key.code {
+            KeyCode::Enter => {
+                view.set_filter(text);
+                *prompt = None;
+            }
+            KeyCode::Esc => *prompt = None,
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && text.len() < 200 => text.push(c),
+            _ => {}
+        }
+        return true;
+    }
+    match key.code {
+        KeyCode::Char('q') | KeyCode::Char('Q') => return false,
+        KeyCode::Char('/') => *prompt = Some(view.filter.clone().unwrap_or_default()),
+        KeyCode::Char('r') => view.descending = !view.descending,
+        KeyCode::Char('<') | KeyCode::Left => view.sort_by(view.sort.step(false)),
+        KeyCode::Char('>') | KeyCode::Right => view.sort_by(view.sort.step(true)),
+        KeyCode::Char(c @ '0'..='9') => {
+            let index = (c as usize - '0' as usize + 9) % 10;
+            view.sort_by(Column::ALL[index]);
+        }
+        // Debug builds only: a deliberate panic, to test that the terminal is restored.
+        #[cfg(debug_assertions)]
+        KeyCode::F(12) => panic!("F12 pressed: a deliberate panic (debug builds only)"),
+        _ => {}
+    }
+    true
+}
+
+fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
+    let [header, keys, table, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    frame.render_widget(Paragraph::new(view.header(now)).style(bold), header);
+    let order = if view.descending { "v" } else { "^" };
+    let filter = view.filter.as_deref().map(model::printable);
+    frame.render_widget(
+        Paragraph::new(format!(
+            "sort {} {order}  filter {}  |  {KEYS}",
+            view.sort.title(),
+            filter.as_deref().unwrap_or("-"),
+        )),
+        keys,
+    );
+
+    let titles = Column::ALL.map(|c| {
+        let style = if c == view.sort {
+            bold.add_modifier(Modifier::REVERSED)
+        } else {
+            bold
+        };
+        Cell::from(aligned(c, c.title())).style(style)
+    });
+    let rows = view.visible().into_iter().map(|row| {
+        TableRow::new(
+            Column::ALL
+                .iter()
+                .zip(row.cells())
+                .map(|(c, text)| Cell::from(aligned(*c, &text))),
+        )
+    });
+    let widths = Column::ALL.map(|c| match c.width() {
+        Some(w) => Constraint::Length(w),
+        None => Constraint::Fill(1),
+    });
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(TableRow::new(titles))
+            .column_spacing(1),
+        table,
+    );
+
+    let bottom = match (prompt, &view.feed_error) {
+        (Some(text), _) => format!(
+            "filter (glob on name or Nova name; Enter applies, Esc cancels): {}",
+            model::printable(text)
+        ),
+        (None, Some(error)) => model::printable(error),
+        (None, None) => String::new(),
+    };
+    frame.render_widget(Paragraph::new(bottom), footer);
+}
+
+/// Figures to the right, text to the left.
+fn aligned(column: Column, text: &str) -> Text<'static> {
+    let line = Line::from(text.to_string());
+    match column {
+        Column::Name | Column::State => line.into(),
+        _ => line.right_aligned().into(),
+    }
+}

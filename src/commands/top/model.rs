@@ -1,0 +1,530 @@
+//! What `virtdiag top` shows, without a terminal: one row per domain record, the
+//! header of the latest cycle, the sort order and the name filter, and the compact
+//! units of each cell. Pure, so every rule here is unit-tested.
+
+use std::cmp::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::collect::filter::glob_match;
+
+/// One domain, as a row: the figures of its latest record, rates summed over devices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    pub name: String,
+    /// Nova's display name, when the domain has Nova metadata.
+    pub display: Option<String>,
+    pub state: String,
+    pub vcpus: Option<u64>,
+    pub cpu_pct: Option<f64>,
+    pub mem_used_kib: Option<u64>,
+    pub mem_max_kib: Option<u64>,
+    pub disk_read_bps: Option<f64>,
+    pub disk_write_bps: Option<f64>,
+    pub disk_read_iops: Option<f64>,
+    pub disk_write_iops: Option<f64>,
+    pub net_rx_bps: Option<f64>,
+    pub net_tx_bps: Option<f64>,
+}
+
+impl Row {
+    /// The row of one `kind: "domain"` record; `None` for any other line.
+    pub fn from_record(record: &Value) -> Option<Row> {
+        if record.get("kind").and_then(Value::as_str) != Some("domain") {
+            return None;
+        }
+        let domain = &record["domain"];
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        Some(Row {
+            name: text(&domain["name"])?,
+            display: text(&record["nova"]["instance"]),
+            state: text(&domain["state"]).unwrap_or_else(|| "-".into()),
+            vcpus: record["cpu"]["vcpus"]
+                .as_array()
+                .filter(|v| !v.is_empty())
+                .map(|v| v.len() as u64),
+            cpu_pct: record["cpu"]["utilisation_pct"].as_f64(),
+            mem_used_kib: record["memory"]["used_kib"].as_u64(),
+            mem_max_kib: record["memory"]["max_kib"].as_u64(),
+            disk_read_bps: sum(&record["disks"], "read_bytes_per_s"),
+            disk_write_bps: sum(&record["disks"], "write_bytes_per_s"),
+            disk_read_iops: sum(&record["disks"], "read_ops_per_s"),
+            disk_write_iops: sum(&record["disks"], "write_ops_per_s"),
+            net_rx_bps: sum(&record["nics"], "rx_bytes_per_s"),
+            net_tx_bps: sum(&record["nics"], "tx_bytes_per_s"),
+        })
+    }
+
+    /// The cells, in [`Column::ALL`] order, as the table prints them.
+    pub fn cells(&self) -> [String; 10] {
+        let rate = |v: Option<f64>| v.map_or_else(dash, |v| bytes(v.max(0.0)));
+        let ops = |v: Option<f64>| v.map_or_else(dash, count);
+        let iops = match (self.disk_read_iops, self.disk_write_iops) {
+            (None, None) => dash(),
+            (r, w) => format!("{}/{}", ops(r), ops(w)),
+        };
+        let mem = match (self.mem_used_kib, self.mem_max_kib) {
+            (None, None) => dash(),
+            (u, m) => format!(
+                "{}/{}",
+                u.map_or_else(dash, |u| bytes(u as f64 * 1024.0)),
+                m.map_or_else(dash, |m| bytes(m as f64 * 1024.0))
+            ),
+        };
+        [
+            printable(&self.name),
+            printable(&self.state),
+            self.vcpus.map_or_else(dash, |v| v.to_string()),
+            self.cpu_pct.map_or_else(dash, |v| format!("{v:.1}")),
+            mem,
+            rate(self.disk_read_bps),
+            rate(self.disk_write_bps),
+            iops,
+            rate(self.net_rx_bps),
+            rate(self.net_tx_bps),
+        ]
+    }
+}
+
+/// The sum of `field` over `devices`, `None` when no device has a value.
+fn sum(devices: &Value, field: &str) -> Option<f64> {
+    devices
+        .as_array()?
+        .iter()
+        .filter_map(|d| d[field].as_f64())
+        .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+}
+
+/// `text` with every control character (escape sequences included) shown as `?`, so
+/// a domain name cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn dash() -> String {
+    "-".into()
+}
+
+/// Bytes in at most five characters, powers of 1024: `512`, `1.5K`, `12K`, `3.4M`, `1.0G`.
+pub fn bytes(value: f64) -> String {
+    const UNITS: [&str; 5] = ["", "K", "M", "G", "T"];
+    let mut value = value;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{value:.0}"),
+        _ if value < 10.0 => format!("{value:.1}{}", UNITS[unit]),
+        _ => format!("{value:.0}{}", UNITS[unit]),
+    }
+}
+
+/// An operation rate in at most four characters: `0`, `12`, `999`, `1.2k`, `15k`.
+pub fn count(value: f64) -> String {
+    let value = value.max(0.0);
+    if value < 999.5 {
+        format!("{value:.0}")
+    } else if value < 9950.0 {
+        format!("{:.1}k", value / 1000.0)
+    } else {
+        format!("{:.0}k", value / 1000.0)
+    }
+}
+
+/// The table's columns, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    State,
+    Vcpus,
+    Cpu,
+    Memory,
+    DiskRead,
+    DiskWrite,
+    Iops,
+    NetRx,
+    NetTx,
+}
+
+impl Column {
+    pub const ALL: [Column; 10] = [
+        Column::Name,
+        Column::State,
+        Column::Vcpus,
+        Column::Cpu,
+        Column::Memory,
+        Column::DiskRead,
+        Column::DiskWrite,
+        Column::Iops,
+        Column::NetRx,
+        Column::NetTx,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Name => "NAME",
+            Column::State => "STATE",
+            Column::Vcpus => "VCPU",
+            Column::Cpu => "CPU%",
+            Column::Memory => "MEM USED/MAX",
+            Column::DiskRead => "RD/s",
+            Column::DiskWrite => "WR/s",
+            Column::Iops => "IOPS R/W",
+            Column::NetRx => "RX/s",
+            Column::NetTx => "TX/s",
+        }
+    }
+
+    /// The column's width in cells; `None` for the name, which takes what is left.
+    pub fn width(self) -> Option<u16> {
+        match self {
+            Column::Name => None,
+            Column::State => Some(7),
+            Column::Vcpus => Some(4),
+            Column::Cpu => Some(5),
+            Column::Memory => Some(12),
+            Column::DiskRead | Column::DiskWrite | Column::NetRx | Column::NetTx => Some(5),
+            Column::Iops => Some(9),
+        }
+    }
+
+    fn index(self) -> usize {
+        Column::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+
+    /// The next column to the right (`forward`) or left, wrapping around.
+    pub fn step(self, forward: bool) -> Column {
+        let n = Column::ALL.len();
+        let i = self.index();
+        Column::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+
+    /// Whether the first sort on this column puts the largest first (figures) or
+    /// the smallest (text).
+    pub fn largest_first(self) -> bool {
+        !matches!(self, Column::Name | Column::State)
+    }
+
+    /// Orders two rows by this column; a missing figure sorts as the smallest.
+    fn compare(self, a: &Row, b: &Row) -> Ordering {
+        let figure = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        };
+        let add = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (None, None) => None,
+            (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
+        };
+        let int = |v: Option<u64>| v.map(|v| v as f64);
+        match self {
+            Column::Name => a.name.cmp(&b.name),
+            Column::State => a.state.cmp(&b.state),
+            Column::Vcpus => a.vcpus.cmp(&b.vcpus),
+            Column::Cpu => figure(a.cpu_pct, b.cpu_pct),
+            Column::Memory => figure(int(a.mem_used_kib), int(b.mem_used_kib))
+                .then(figure(int(a.mem_max_kib), int(b.mem_max_kib))),
+            Column::DiskRead => figure(a.disk_read_bps, b.disk_read_bps),
+            Column::DiskWrite => figure(a.disk_write_bps, b.disk_write_bps),
+            Column::Iops => figure(
+                add(a.disk_read_iops, a.disk_write_iops),
+                add(b.disk_read_iops, b.disk_write_iops),
+            ),
+            Column::NetRx => figure(a.net_rx_bps, b.net_rx_bps),
+            Column::NetTx => figure(a.net_tx_bps, b.net_tx_bps),
+        }
+    }
+}
+
+/// The latest cycle as the header shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Cycle {
+    pub host: Option<String>,
+    pub seq: Option<u64>,
+    pub connected: Option<bool>,
+    pub error: Option<String>,
+    pub duration_ms: Option<f64>,
+    /// When the cycle started, on this process's clock (from its age when received).
+    pub started: Option<Instant>,
+}
+
+impl Cycle {
+    /// The header's facts from a `kind: "cycle"` line received at `now`.
+    pub fn from_cycle_line(line: &Value, now: Instant) -> Cycle {
+        Cycle {
+            host: line["host"].as_str().map(str::to_string),
+            seq: line["seq"].as_u64(),
+            connected: line["connected"].as_bool(),
+            error: line["error"].as_str().map(str::to_string),
+            duration_ms: line["duration_ms"].as_f64(),
+            // The cycle line is sent when the cycle ends: it started its duration ago.
+            started: line["duration_ms"]
+                .as_f64()
+                .and_then(|ms| now.checked_sub(Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
+        }
+    }
+
+    /// The header's facts from a `status` answer received at `now`.
+    pub fn from_status(status: &Value, now: Instant) -> Cycle {
+        let last = &status["last_cycle"];
+        Cycle {
+            host: None,
+            seq: last["seq"].as_u64(),
+            connected: status["connected"].as_bool(),
+            error: status["disconnect_reason"]
+                .as_str()
+                .or(last["error"].as_str())
+                .map(str::to_string),
+            duration_ms: last["duration_ms"].as_f64(),
+            started: last["age_s"].as_f64().and_then(|age| {
+                let age = age.max(0.0) + last["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+                now.checked_sub(Duration::from_secs_f64(age))
+            }),
+        }
+    }
+}
+
+/// Everything the screen shows, and the operator's choices.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub rows: Vec<Row>,
+    pub cycle: Cycle,
+    pub sort: Column,
+    pub descending: bool,
+    pub filter: Option<String>,
+    /// Why the agent's socket does not answer, while it does not.
+    pub feed_error: Option<String>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            rows: Vec::new(),
+            cycle: Cycle::default(),
+            sort: Column::Cpu,
+            descending: true,
+            filter: None,
+            feed_error: None,
+        }
+    }
+}
+
+impl View {
+    /// Sorts by `column`; choosing the current column again reverses the order.
+    pub fn sort_by(&mut self, column: Column) {
+        if self.sort == column {
+            self.descending = !self.descending;
+        } else {
+            self.sort = column;
+            self.descending = column.largest_first();
+        }
+    }
+
+    /// An empty pattern clears the filter.
+    pub fn set_filter(&mut self, pattern: &str) {
+        let pattern = pattern.trim();
+        self.filter = (!pattern.is_empty()).then(|| pattern.to_string());
+    }
+
+    /// The rows the filter lets through (a glob on the name or the Nova display
+    /// name), sorted; ties keep name order.
+    pub fn visible(&self) -> Vec<&Row> {
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| match &self.filter {
+                None => true,
+                Some(p) => {
+                    glob_match(p.as_bytes(), r.name.as_bytes())
+                        || r.display
+                            .as_ref()
+                            .is_some_and(|d| glob_match(p.as_bytes(), d.as_bytes()))
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let order = self.sort.compare(a, b);
+            let order = if self.descending {
+                order.reverse()
+            } else {
+                order
+            };
+            order.then_with(|| a.name.cmp(&b.name))
+        });
+        rows
+    }
+
+    /// The header's first line: host, cycle, its age and duration, libvirt.
+    pub fn header(&self, now: Instant) -> String {
+        let c = &self.cycle;
+        let host = c.host.as_deref().unwrap_or("-");
+        let cycle = match (c.seq, c.started) {
+            (Some(seq), Some(started)) => format!(
+                "cycle {seq}: {:.0} s ago, {}",
+                now.saturating_duration_since(started).as_secs_f64().floor(),
+                c.duration_ms.map_or_else(dash, |ms| format!("{ms:.0} ms"))
+            ),
+            _ => "no cycle yet".into(),
+        };
+        let libvirt = match (c.connected, &c.error) {
+            (Some(true), _) => "libvirt connected".to_string(),
+            (Some(false), Some(e)) => format!("libvirt DISCONNECTED: {e}"),
+            (Some(false), None) => "libvirt DISCONNECTED".to_string(),
+            (None, _) => "libvirt ?".to_string(),
+        };
+        let running = self.rows.iter().filter(|r| r.state == "running").count();
+        format!(
+            "{host}  {cycle}  {libvirt}  {} domains, {running} running",
+            self.rows.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(name: &str, cpu: Option<f64>, rx: f64) -> Value {
+        json!({
+            "kind": "domain", "host": "h1", "seq": 3,
+            "domain": {"name": name, "uuid": "u", "id": 1, "state": "running"},
+            "nova": {"instance": format!("vm-{name}")},
+            "cpu": {"utilisation_pct": cpu, "vcpus": [{"id": 0}, {"id": 1}]},
+            "memory": {"max_kib": 2097152, "used_kib": 524288},
+            "disks": [
+                {"read_bytes_per_s": 1000.0, "write_bytes_per_s": null,
+                 "read_ops_per_s": 10.0, "write_ops_per_s": 2.0},
+                {"read_bytes_per_s": 24.0, "write_bytes_per_s": null,
+                 "read_ops_per_s": null, "write_ops_per_s": 3.0}
+            ],
+            "nics": [{"rx_bytes_per_s": rx, "tx_bytes_per_s": 5.0}]
+        })
+    }
+
+    #[test]
+    fn a_row_sums_devices_and_keeps_nulls() {
+        let row = Row::from_record(&record("a", Some(12.34), 2048.0)).unwrap();
+        assert_eq!(row.vcpus, Some(2));
+        assert_eq!(row.disk_read_bps, Some(1024.0));
+        assert_eq!(row.disk_write_bps, None);
+        assert_eq!(row.disk_write_iops, Some(5.0));
+        assert_eq!(row.display.as_deref(), Some("vm-a"));
+        assert_eq!(
+            row.cells(),
+            [
+                "a",
+                "running",
+                "2",
+                "12.3",
+                "512M/2.0G",
+                "1.0K",
+                "-",
+                "10/5",
+                "2.0K",
+                "5"
+            ]
+            .map(String::from)
+        );
+        assert!(Row::from_record(&json!({"kind": "cycle"})).is_none());
+        let evil =
+            json!({"kind": "domain", "domain": {"name": "x\u{1b}[2Jy\u{7}", "state": "running"}});
+        assert_eq!(Row::from_record(&evil).unwrap().cells()[0], "x?[2Jy?");
+    }
+
+    #[test]
+    fn an_inactive_domain_is_dashes() {
+        let off = json!({"kind": "domain", "domain": {"name": "spare", "state": "shutoff"},
+            "cpu": null, "memory": {"max_kib": null, "used_kib": null}, "disks": [], "nics": []});
+        let cells = Row::from_record(&off).unwrap().cells();
+        assert_eq!(cells[1], "shutoff");
+        assert!(cells[2..].iter().all(|c| c == "-"), "{cells:?}");
+    }
+
+    #[test]
+    fn units_fit_their_columns() {
+        assert_eq!(bytes(0.0), "0");
+        assert_eq!(bytes(999.0), "999");
+        assert_eq!(bytes(1000.0), "1.0K");
+        assert_eq!(bytes(15.0 * 1024.0 * 1024.0), "15M");
+        assert_eq!(bytes(3.0 * 1024.0 * 1024.0 * 1024.0), "3.0G");
+        assert_eq!(count(999.0), "999");
+        assert_eq!(count(1234.0), "1.2k");
+        assert_eq!(count(123_456.0), "123k");
+        for v in [0.0, 999.4, 1023.0, 1e6, 1e9, 9.99e11, 5e13] {
+            assert!(bytes(v).len() <= 5, "{v} -> {}", bytes(v));
+        }
+    }
+
+    #[test]
+    fn sort_filter_and_reverse() {
+        let mut view = View {
+            rows: vec![
+                Row::from_record(&record("b", Some(5.0), 1.0)).unwrap(),
+                Row::from_record(&record("a", None, 3.0)).unwrap(),
+                Row::from_record(&record("c", Some(50.0), 2.0)).unwrap(),
+            ],
+            ..View::default()
+        };
+        let names = |v: &View| {
+            v.visible()
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&view),
+            ["c", "b", "a"],
+            "CPU, largest first, null last"
+        );
+        view.sort_by(Column::Cpu);
+        assert_eq!(names(&view), ["a", "b", "c"]);
+        view.sort_by(Column::NetRx);
+        assert_eq!(names(&view), ["a", "c", "b"]);
+        view.sort_by(Column::Name);
+        assert_eq!(names(&view), ["a", "b", "c"]);
+        view.set_filter("vm-?");
+        assert_eq!(
+            names(&view),
+            ["a", "b", "c"],
+            "the Nova display name matches"
+        );
+        view.set_filter("c*");
+        assert_eq!(names(&view), ["c"]);
+        view.set_filter(" ");
+        assert_eq!(view.filter, None);
+        assert_eq!(Column::Name.step(false), Column::NetTx);
+        assert_eq!(Column::NetTx.step(true), Column::Name);
+    }
+
+    #[test]
+    fn the_header_says_age_duration_and_libvirt() {
+        let now = Instant::now();
+        let line = json!({"kind": "cycle", "host": "hv1", "seq": 7, "connected": true,
+            "error": null, "duration_ms": 12.4});
+        let mut view = View {
+            cycle: Cycle::from_cycle_line(&line, now),
+            ..View::default()
+        };
+        let later = now + Duration::from_secs(3);
+        assert_eq!(
+            view.header(later),
+            "hv1  cycle 7: 3 s ago, 12 ms  libvirt connected  0 domains, 0 running"
+        );
+        let status = json!({"connected": false, "disconnect_reason": "no socket",
+            "last_cycle": null});
+        view.cycle = Cycle::from_status(&status, now);
+        assert_eq!(
+            view.header(now),
+            "-  no cycle yet  libvirt DISCONNECTED: no socket  0 domains, 0 running"
+        );
+    }
+}

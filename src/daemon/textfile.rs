@@ -75,17 +75,9 @@ impl Textfile {
     pub fn stop(&mut self, deadline: Instant) -> bool {
         lock(&self.shared.slot).stopping = true;
         self.shared.wake.notify_one();
-        let Some(handle) = self.handle.take() else {
-            return true;
-        };
-        while !handle.is_finished() {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = handle.join();
-        true
+        self.handle
+            .take()
+            .map_or(true, |handle| super::writer::join_until(handle, deadline))
     }
 }
 

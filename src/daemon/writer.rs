@@ -221,18 +221,23 @@ impl Writer {
     fn stop_spool(&mut self, deadline: Instant) -> bool {
         lock(&self.shared.queue).stopping = true;
         self.shared.wake.notify_one();
-        let Some(handle) = self.handle.take() else {
-            return true;
-        };
-        while !handle.is_finished() {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = handle.join();
-        true
+        self.handle
+            .take()
+            .map_or(true, |handle| join_until(handle, deadline))
     }
+}
+
+/// Joins a thread that was told to stop, or gives up at `deadline` (a write stuck on a
+/// hung filesystem) and leaves it behind. Returns whether it ended.
+pub(super) fn join_until(handle: JoinHandle<()>, deadline: Instant) -> bool {
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = handle.join();
+    true
 }
 
 /// Locks a mutex, taking the data even if a thread panicked while holding it (the

@@ -278,39 +278,21 @@ impl Server {
     /// watcher already [`MAX_CYCLES_BEHIND`] cycles behind is closed instead.
     pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Payload, now: Instant) {
         let mut cache: Vec<(Format, Payload)> = Vec::new();
-        let mut slow = 0;
-        for (token, client) in &mut self.clients {
-            let Mode::Watching(format) = client.mode else {
-                continue;
-            };
+        let slow = self.feed_watchers(now, |client, format| {
+            if client.output.cycles_behind() >= MAX_CYCLES_BEHIND {
+                return Err(format!(
+                    "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
+                     (read faster, or use `all` at your own pace)"
+                ));
+            }
             if !cache.iter().any(|(f, _)| *f == format) {
                 cache.push((format, lines_for(format)));
             }
             let payload = &cache.iter().find(|(f, _)| *f == format).expect("cached").1;
-            if client.output.pending() == 0 {
-                client.last_progress = now;
-            }
-            if client.output.cycles_behind() >= MAX_CYCLES_BEHIND {
-                client.last_words(&ProtocolError::new(
-                    "too_slow",
-                    format!(
-                        "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
-                         (read faster, or use `all` at your own pace)"
-                    ),
-                ));
-                client.output = Default::default();
-                slow += 1;
-            } else {
-                client.output.push_cycle(payload);
-                if client.flush(now).is_err() {
-                    client.mode = Mode::Closing;
-                    client.output = Default::default();
-                }
-            }
-            self.touched.push(*token);
-        }
+            client.output.push_cycle(payload);
+            Ok(())
+        });
         if slow > 0 {
-            self.counters.dropped += slow;
             self.warn(
                 "slow",
                 format_args!("closed {slow} watchers too far behind"),
@@ -321,37 +303,54 @@ impl Server {
     /// Sends event lines to every watcher. Events are small but a guest can make many:
     /// a watcher that already owes [`OUTPUT_HIGH_WATER`] bytes is closed as too slow.
     pub fn broadcast_events(&mut self, lines: &[u8], now: Instant) {
-        let mut slow = 0;
-        for (token, client) in &mut self.clients {
-            if !matches!(client.mode, Mode::Watching(_)) {
-                continue;
-            }
+        let slow = self.feed_watchers(now, |client, _| {
             if client.output.pending() >= OUTPUT_HIGH_WATER {
-                client.last_words(&ProtocolError::new(
-                    "too_slow",
-                    "this watcher owes too many event lines; closing",
-                ));
-                client.output = Default::default();
-                slow += 1;
-            } else {
-                if client.output.pending() == 0 {
-                    client.last_progress = now;
-                }
-                client.output.push(lines);
-                if client.flush(now).is_err() {
-                    client.mode = Mode::Closing;
-                    client.output = Default::default();
-                }
+                return Err("this watcher owes too many event lines; closing".into());
             }
-            self.touched.push(*token);
-        }
+            client.output.push(lines);
+            Ok(())
+        });
         if slow > 0 {
-            self.counters.dropped += slow;
             self.warn(
                 "slow-events",
                 format_args!("closed {slow} watchers behind on events"),
             );
         }
+    }
+
+    /// Queues for every watcher what `queue` gives it and writes what its socket takes;
+    /// a watcher `queue` finds too slow (Err: why) gets `too_slow` and is closed.
+    /// Returns how many were closed (counted in `dropped`).
+    fn feed_watchers(
+        &mut self,
+        now: Instant,
+        mut queue: impl FnMut(&mut Client, Format) -> Result<(), String>,
+    ) -> u64 {
+        let mut slow = 0;
+        for (token, client) in &mut self.clients {
+            let Mode::Watching(format) = client.mode else {
+                continue;
+            };
+            if client.output.pending() == 0 {
+                client.last_progress = now;
+            }
+            match queue(client, format) {
+                Err(why) => {
+                    client.last_words(&ProtocolError::new("too_slow", why));
+                    client.output = Default::default();
+                    slow += 1;
+                }
+                Ok(()) => {
+                    if client.flush(now).is_err() {
+                        client.mode = Mode::Closing;
+                        client.output = Default::default();
+                    }
+                }
+            }
+            self.touched.push(*token);
+        }
+        self.counters.dropped += slow;
+        slow
     }
 
     /// Closes the clients that finished or failed, and queues those with work.

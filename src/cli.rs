@@ -146,6 +146,12 @@ pub struct QueryArgs {
     #[arg(long)]
     pub raw: bool,
 
+    /// With `status`: one line for a monitoring plugin (Nagios, Icinga, monit) and its
+    /// exit code: 0 OK, 1 WARNING (last cycle stale, spool losses), 2 CRITICAL
+    /// (libvirt disconnected, agent unreachable), 3 UNKNOWN.
+    #[arg(long)]
+    pub check: bool,
+
     /// The request, e.g. `status`, `get NAME format=legacy`, `all` (see `help`).
     #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,

@@ -1,5 +1,6 @@
 //! The CLI's subcommands, each a function from parsed arguments to an exit status.
 
+pub mod check;
 pub mod check_config;
 pub mod once;
 pub mod query;

@@ -1,5 +1,6 @@
 //! `virtdiag query`: the built-in client of the agent's socket. Raw JSON lines when
 //! piped; on a terminal, pretty JSON, and the seed's table for legacy records.
+//! `status --check` hands over to [`check`], the monitoring plugin.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::Shutdown;
@@ -7,12 +8,16 @@ use std::os::unix::net::UnixStream;
 
 use serde_json::Value;
 
+use super::check;
 use crate::cli::QueryArgs;
 use crate::error::{Error, Result};
 use crate::query::protocol;
 use crate::views::table;
 
 pub fn run(args: QueryArgs) -> Result<()> {
+    if args.check {
+        check(&args);
+    }
     let request = args.command.join(" ");
     if request.contains('\n') {
         return Err(Error::Usage("a query is one line".into()));
@@ -62,6 +67,21 @@ pub fn run(args: QueryArgs) -> Result<()> {
         ))),
         None => Ok(()),
     }
+}
+
+/// `status --check`: prints the verdict's line and exits with the plugin's code, which
+/// the sysexits codes of [`Error`] cannot carry.
+fn check(args: &QueryArgs) -> ! {
+    let verdict = match args.command.as_slice() {
+        [word] if word.eq_ignore_ascii_case("status") => check::check(&args.socket),
+        _ => check::Verdict {
+            state: check::State::Unknown,
+            line: "VIRTDIAG UNKNOWN - --check goes with the status request only".into(),
+        },
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", verdict.line).and_then(|()| stdout.flush());
+    std::process::exit(verdict.state as i32)
 }
 
 /// A line for a person: legacy records as the seed's table, everything else pretty.

@@ -429,13 +429,43 @@ class Suite:
                 got = c["cpu"]["utilisation_pct"]
                 if got is None or got < 0 or abs(got - want) > 0.05 * want + 0.05:
                     bad.append(f"{name} cpu.utilisation_pct {got} vs {want:.3f}")
+                # Derived figures: steal from delay, latency from time and requests, fill.
+                pv = {v["id"]: v for v in p["cpu"]["vcpus"]}
+                for v in c["cpu"]["vcpus"]:
+                    before = pv.get(v["id"], {}).get("delay_ns")
+                    if v.get("delay_ns") is None or before is None:
+                        continue
+                    n += 1
+                    want = 100 * (v["delay_ns"] - before) / (dt * 1e9)
+                    got = v.get("steal_pct")
+                    if got is None or abs(got - want) > 0.05 * want + 0.05:
+                        bad.append(f"{name} vcpu{v['id']}.steal_pct {got} vs {want:.3f}")
+                pd = {x["dev"]: x for x in p["disks"]}
+                for x in c["disks"]:
+                    q = pd.get(x["dev"], {})
+                    for lf, tf, rf in (("read_latency_ms", "read_time_ns", "read_requests"),
+                                       ("write_latency_ms", "write_time_ns", "write_requests"),
+                                       ("flush_latency_ms", "flush_time_ns", "flush_requests")):
+                        if None in (x.get(tf), q.get(tf), x.get(rf), q.get(rf)):
+                            continue
+                        n += 1
+                        reqs = x[rf] - q[rf]
+                        want = (x[tf] - q[tf]) / reqs / 1e6 if reqs > 0 else None
+                        got = x.get(lf)
+                        if (want is None) != (got is None) or (want is not None and abs(got - want) > 0.05 * want + 0.001):
+                            bad.append(f"{name} {x['dev']}.{lf} {got} vs {want}")
+                    if x.get("allocation_bytes") is not None and x.get("capacity_bytes"):
+                        n += 1
+                        want = 100 * x["allocation_bytes"] / x["capacity_bytes"]
+                        if x.get("fill_pct") is None or abs(x["fill_pct"] - want) > 0.01:
+                            bad.append(f"{name} {x['dev']}.fill_pct {x.get('fill_pct')} vs {want:.3f}")
         for r in a.records():
             for label, v in rates_of(r):
                 if v is not None and v < 0:
                     bad.append(f"{r['domain']['name']} seq {r['seq']} {label} negative: {v}")
         assert n > 0, "no consecutive records"
         assert not bad, "; ".join(bad[:12])
-        return (f"{n} rates agree with counter deltas / interval_s within 5 %; interval_s vs ts difference "
+        return (f"{n} rates, steal, latencies and fills agree with counter deltas / interval_s within 5 %; interval_s vs ts difference "
                 f"up to {max(jitter) * 1000:.0f} ms")
 
     # 4

@@ -225,7 +225,7 @@ fn balloon(
 }
 
 /// One series per vCPU, labelled `vcpu`.
-pub const VCPU: [Family<VcpuRecord>; 2] = [
+pub const VCPU: [Family<VcpuRecord>; 4] = [
     gauge(
         "virtdiag_domain_vcpu_state",
         "vCPU state, libvirt's numbering: 0 offline, 1 running, 2 blocked.",
@@ -236,10 +236,20 @@ pub const VCPU: [Family<VcpuRecord>; 2] = [
         "CPU time used by the vCPU.",
         |v| nanos(v.time_ns),
     ),
+    counter(
+        "virtdiag_domain_vcpu_delay_seconds_total",
+        "Time the vCPU was runnable but waited for a host CPU (steal, as the guest sees it).",
+        |v| nanos(v.delay_ns),
+    ),
+    counter(
+        "virtdiag_domain_vcpu_wait_seconds_total",
+        "The host scheduler's wait time of the vCPU (schedstats).",
+        |v| nanos(v.wait_ns),
+    ),
 ];
 
 /// One series per disk with a target device, labelled `target_device`.
-pub const DISK: [Family<DiskRecord>; 5] = [
+pub const DISK: [Family<DiskRecord>; 12] = [
     counter(
         "virtdiag_domain_block_stats_read_bytes_total",
         "Bytes read from the disk.",
@@ -264,6 +274,41 @@ pub const DISK: [Family<DiskRecord>; 5] = [
         "virtdiag_domain_block_stats_errors_total",
         "Errors on the disk (QEMU does not count them: no series).",
         |d| int(d.errors),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_read_time_seconds_total",
+        "Time spent on completed reads.",
+        |d| nanos(d.read_time_ns),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_write_time_seconds_total",
+        "Time spent on completed writes.",
+        |d| nanos(d.write_time_ns),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_flush_requests_total",
+        "Flush requests to the disk.",
+        |d| int(d.flush_requests),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_flush_time_seconds_total",
+        "Time spent on completed flushes.",
+        |d| nanos(d.flush_time_ns),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_allocation_bytes",
+        "Bytes the image uses on the host.",
+        |d| int(d.allocation_bytes),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_capacity_bytes",
+        "Virtual size of the disk, as the guest sees it.",
+        |d| int(d.capacity_bytes),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_physicalsize_bytes",
+        "Size of the image or device on the host.",
+        |d| int(d.physical_bytes),
     ),
 ];
 

@@ -135,7 +135,7 @@ fn series_per_domain_as_documented() {
     let t = text(&[record("a", "u-a")]);
     let series = t.lines().filter(|l| !l.starts_with('#')).count();
     let domain = 5 + 7 + 1; // info, balloon statistics, missing fields
-    let per_vcpu = VCPU.len();
+    let per_vcpu = 2; // state and time: the fixture has no delay or wait
     let per_disk = 1 + 4; // info + counters QEMU fills (errors are null)
     let per_nic = 1 + NIC.len();
     assert_eq!(
@@ -163,7 +163,7 @@ fn docs_prometheus_md_lists_every_family_and_the_cardinality() {
         );
     }
     let cardinality = format!(
-        "**{}** ({} domain families, plus 1 OpenStack info for a\nNova instance) + **{}** per vCPU + **{}** per disk (info + {} counters) + **{}** per NIC\n(info + {} counters); plus the agent's {}.",
+        "**{}** ({} domain families, plus 1 OpenStack info for a\nNova instance) + **{}** per vCPU + **{}** per disk (info + {} families) + **{}** per NIC\n(info + {} counters); plus the agent's {}.",
         DOMAIN.len() + 1,
         DOMAIN.len(),
         VCPU.len(),

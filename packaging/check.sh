@@ -62,6 +62,7 @@ rpm=$(ls "$target_dir"/generate-rpm/virtdiag-"$version"-1.*.rpm)
 
 # --- sources ---------------------------------------------------------------
 check "man pages match their scdoc sources" packaging/man/generate.sh --check
+check "completion scripts match \`virtdiag completions\`" packaging/completions/generate.sh --check
 
 changelog_version() {
 	local v

@@ -48,6 +48,9 @@ pub enum Command {
     Once(OnceArgs),
     /// A live view of every domain, fed by the agent's socket; `q` quits.
     Top(TopArgs),
+    /// Print the shell completion script for bash, zsh or fish (the packages install
+    /// them).
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +175,20 @@ pub struct TopArgs {
     /// The agent's socket.
     #[arg(long, value_name = "PATH", env = SOCKET_ENV, default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod check_config;
+pub mod completions;
 pub mod once;
 pub mod query;
 pub mod top;
@@ -39,5 +40,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CheckConfig(args) => check_config::run(args),
         Command::Query(args) => query::run(args),
         Command::Top(args) => top::run(args.socket),
+        Command::Completions(args) => completions::run(args.shell),
     }
 }

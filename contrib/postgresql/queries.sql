@@ -84,3 +84,20 @@ WHERE c.kind = 'cycle' AND c.ts > now() - interval '7 days'
 GROUP BY c.host
 HAVING max(c.ts) < now() - :'silence'::interval
 ORDER BY last_cycle;
+
+-- name: missing_cycles
+-- Cycle numbers missing per host over the last day. `seq` goes up by one per cycle and
+-- continues across agent restarts, so a gap means lines were lost on the way, or that
+-- the agent itself dropped a cycle (its next cycle line then says so in
+-- spool_dropped_cycles). Empty when every cycle arrived.
+SELECT host, seq + 1 AS first_missing, next_seq - 1 AS last_missing
+FROM (
+    SELECT host,
+           (record ->> 'seq')::bigint AS seq,
+           lead((record ->> 'seq')::bigint)
+               OVER (PARTITION BY host ORDER BY (record ->> 'seq')::bigint) AS next_seq
+    FROM virtdiag_records
+    WHERE kind = 'cycle' AND ts > now() - interval '1 day'
+) numbered
+WHERE next_seq > seq + 1
+ORDER BY host, first_missing;

@@ -236,7 +236,7 @@ fn a_fleet_delivers_every_record_once_through_a_database_outage_and_a_central_re
     }
     central.assert_running();
 
-    let written: Vec<String> = hosts
+    let written: Vec<fleet::SpoolLine> = hosts
         .iter()
         .flat_map(|h| fleet::written_lines(&h.agent, &h.olddir))
         .collect();

@@ -22,7 +22,11 @@ fn rotating_agent(dir: &Path, interval: f64) -> Agent {
 
 /// Drives the agent through three rotations of its own, one by logrotate (into
 /// `olddir`) two cycles later, and one more of its own, then stops it; returns every line it wrote.
-fn rotate_and_stop(agent: &mut Agent, olddir: &Path, shipper: &mut Daemon) -> Vec<String> {
+fn rotate_and_stop(
+    agent: &mut Agent,
+    olddir: &Path,
+    shipper: &mut Daemon,
+) -> Vec<fleet::SpoolLine> {
     fleet::wait_rotations(agent, 3, Duration::from_secs(60));
     // Two cycles between the agent's rotation and logrotate's, as in production where
     // only one of them is in charge (docs/service.md) and they are never a poll apart.

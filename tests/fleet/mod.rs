@@ -66,9 +66,15 @@ pub fn logrotate(agent: &Agent, olddir: &Path) {
     assert!(olddir.join("diagnostics.ndjson.1").exists());
 }
 
-/// Every line the agent wrote, as text: the files logrotate moved to `olddir` (oldest
-/// first), then the agent's own rotations and the live spool.
-pub fn written_lines(agent: &Agent, olddir: &Path) -> Vec<String> {
+/// One line the agent wrote, and where: `file:line`, for the failure messages.
+pub struct SpoolLine {
+    pub origin: String,
+    pub text: String,
+}
+
+/// Every line the agent wrote: the files logrotate moved to `olddir` (oldest first),
+/// then the agent's own rotations and the live spool.
+pub fn written_lines(agent: &Agent, olddir: &Path) -> Vec<SpoolLine> {
     let mut files: Vec<PathBuf> = (1..=100)
         .rev()
         .map(|n| olddir.join(format!("diagnostics.ndjson.{n}")))
@@ -81,16 +87,15 @@ pub fn written_lines(agent: &Agent, olddir: &Path) -> Vec<String> {
             .filter(|p| p.exists()),
     );
     files.push(agent.spool.clone());
-    files
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        lines.extend(text.lines().enumerate().map(|(i, line)| SpoolLine {
+            origin: format!("{}:{}", file.display(), i + 1),
+            text: line.to_string(),
+        }));
+    }
+    lines
 }
 
 /// What identifies a line across the fleet: host, kind, then seq and domain UUID for
@@ -107,26 +112,39 @@ pub fn identity(line: &Value) -> String {
 
 /// Asserts that `received` holds every line of `written` exactly once, each one valid
 /// against docs/record.schema.json and equal (as JSON: same fields, types and values)
-/// to the line the agent wrote. Returns the number of records checked.
-pub fn assert_delivered_exactly_once(written: &[String], received: &[Value]) -> usize {
-    let mut expected: BTreeMap<String, Value> = BTreeMap::new();
-    for text in written {
-        let line: Value = serde_json::from_str(text)
-            .unwrap_or_else(|e| panic!("the agent wrote a line that is not JSON ({e}): {text}"));
-        let previous = expected.insert(identity(&line), line);
-        assert!(previous.is_none(), "the agent wrote a line twice: {text}");
+/// to the line the agent wrote; a failure names the spool file and line of the records
+/// concerned. Returns the number of records checked.
+pub fn assert_delivered_exactly_once(written: &[SpoolLine], received: &[Value]) -> usize {
+    let mut expected: BTreeMap<String, (Value, &str)> = BTreeMap::new();
+    for line in written {
+        let value: Value = serde_json::from_str(&line.text).unwrap_or_else(|e| {
+            panic!(
+                "the agent wrote a line that is not JSON ({e}) at {}",
+                line.origin
+            )
+        });
+        let previous = expected.insert(identity(&value), (value, &line.origin));
+        assert!(
+            previous.is_none(),
+            "the agent wrote a line twice: {}",
+            line.origin
+        );
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for line in received {
         common::assert_valid(line);
         let key = identity(line);
-        let original = expected
+        let (original, origin) = expected
             .get(&key)
             .unwrap_or_else(|| panic!("a line arrived that the agent never wrote: {line}"));
-        assert_eq!(line, original, "a record arrived changed ({key})");
+        assert_eq!(line, original, "a record arrived changed ({origin})");
         *seen.entry(key).or_insert(0) += 1;
     }
-    let missing: Vec<&String> = expected.keys().filter(|k| !seen.contains_key(*k)).collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|(k, _)| !seen.contains_key(*k))
+        .map(|(_, (_, origin))| *origin)
+        .collect();
     let repeated: Vec<(&String, &usize)> = seen.iter().filter(|(_, &n)| n > 1).collect();
     assert!(
         missing.is_empty(),

@@ -37,6 +37,9 @@ section "fuzz smoke: every parser of outside input, 20 s each"
 bash fuzz/run.sh smoke
 
 section "shippers: syslog-ng from its .deb files, the RELP fleet into PostgreSQL, paper configs"
+# rsyslog-pgsql would otherwise set up a database of its own on the local server
+# (dbconfig-common); the fleet test creates its own PostgreSQL.
+echo "rsyslog-pgsql rsyslog-pgsql/dbconfig-install boolean false" | debconf-set-selections
 bash contrib/ensure-deps.sh rsyslog-relp rsyslog-pgsql rsyslog-kafka postgresql-15 python3-yaml
 VIRTDIAG_SYSLOG_NG_ROOT=$(bash tests/fleet/syslog-ng-root.sh) \
   timeout 300 cargo test --test shippers --test fleet_relp_pgsql -- --ignored 2>&1

@@ -106,6 +106,7 @@ fn collector(uri: &str) -> Collector {
         read_only: false,
         host: "bench".into(),
         filter: DomainFilter::default(),
+        groups: virtdiag::collect::stats::Group::all_bits(),
     })
 }
 

@@ -130,6 +130,11 @@ pub struct RunArgs {
     /// node_exporter's textfile collector; empty: off (key `prometheus.textfile`).
     #[arg(long, value_name = "PATH")]
     pub prometheus_textfile: Option<PathBuf>,
+
+    /// Statistics groups to collect, comma-separated, by virsh domstats' names
+    /// (key `collect.groups`).
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
+    pub groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]

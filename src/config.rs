@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::collect::stats::Group;
 use crate::collect::DomainFilter;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/virtdiag/virtdiag.toml";
@@ -37,6 +38,62 @@ pub struct Config {
     pub spool: SpoolConfig,
     pub socket: SocketConfig,
     pub prometheus: PrometheusConfig,
+    pub collect: CollectConfig,
+}
+
+/// What each cycle collects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectConfig {
+    /// Statistics groups, by the names `virsh domstats` uses.
+    pub groups: Vec<String>,
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        Self {
+            groups: Group::ALL.iter().map(|g| g.name().to_string()).collect(),
+        }
+    }
+}
+
+/// Groups `virsh domstats` knows that this version does not record yet.
+const GROUPS_NOT_RECORDED: [&str; 5] = ["perf", "iothread", "memory", "dirtyrate", "vm"];
+
+/// `collect.groups`: known names only, `state` always collected.
+fn check_groups(groups: &[String]) -> Result<Vec<String>, String> {
+    let known: Vec<&str> = Group::ALL.iter().map(|g| g.name()).collect();
+    for name in groups {
+        if GROUPS_NOT_RECORDED.contains(&name.as_str()) {
+            return Err(format!(
+                "'{name}' is a libvirt group this version does not record yet; choose among {}",
+                known.join(", ")
+            ));
+        }
+        if Group::from_name(name).is_none() {
+            return Err(format!(
+                "unknown group '{name}'; the groups are {}",
+                known.join(", ")
+            ));
+        }
+    }
+    let mut chosen: Vec<String> = known
+        .iter()
+        .filter(|k| **k == "state" || groups.iter().any(|g| g == *k))
+        .map(|k| k.to_string())
+        .collect();
+    chosen.dedup();
+    Ok(chosen)
+}
+
+impl CollectConfig {
+    /// The chosen groups as `VIR_DOMAIN_STATS_*` bits.
+    pub fn group_bits(&self) -> u32 {
+        self.groups
+            .iter()
+            .filter_map(|name| Group::from_name(name))
+            .map(Group::bit)
+            .sum()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -104,6 +161,7 @@ impl Default for Config {
                 idle_timeout_seconds: 300.0,
             },
             prometheus: PrometheusConfig::default(),
+            collect: CollectConfig::default(),
         }
     }
 }
@@ -164,6 +222,8 @@ pub struct Overrides {
     pub max_clients: Option<Number>,
     pub idle_timeout_seconds: Option<Number>,
     pub prometheus_textfile: Option<PathBuf>,
+    /// Replaces `collect.groups` when given.
+    pub groups: Option<Vec<String>>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
@@ -179,6 +239,13 @@ struct FileConfig {
     spool: Option<FileSpool>,
     socket: Option<FileSocket>,
     prometheus: Option<FilePrometheus>,
+    collect: Option<FileCollect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCollect {
+    groups: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -567,6 +634,10 @@ pub fn parse(text: &str) -> Result<Config, String> {
             config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
         }
     }
+    if let Some(groups) = file.collect.and_then(|c| c.groups) {
+        config.collect.groups = check_groups(groups.get_ref())
+            .map_err(|why| bad("collect.groups", groups.span(), &why))?;
+    }
     if let Some(textfile) = file.prometheus.and_then(|p| p.textfile) {
         check_textfile(textfile.get_ref())
             .map_err(|why| bad("prometheus.textfile", textfile.span(), &why))?;
@@ -630,6 +701,10 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
     }
     if let Some(idle) = overrides.idle_timeout_seconds {
         config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
+    }
+    if let Some(groups) = &overrides.groups {
+        config.collect.groups = check_groups(groups)
+            .map_err(|why| format!("--groups: {why} (it sets collect.groups)"))?;
     }
     if let Some(path) = &overrides.prometheus_textfile {
         let path = if path.as_os_str().is_empty() {

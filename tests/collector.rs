@@ -16,6 +16,7 @@ fn collector(uri: &str) -> Collector {
         read_only: false,
         host: "test-host".into(),
         filter: DomainFilter::default(),
+        groups: virtdiag::collect::stats::Group::all_bits(),
     })
 }
 
@@ -260,6 +261,7 @@ fn domain_filter_selects_by_glob_and_uuid() {
             include: vec!["vm-0001*".into(), common::fixture::uuid_for(42)],
             exclude: vec!["vm-00019".into()],
         },
+        groups: virtdiag::collect::stats::Group::all_bits(),
     });
     let snapshot = c.collect();
     let mut names: Vec<_> = snapshot
@@ -365,4 +367,30 @@ fn the_default_test_host_and_a_one_domain_host() {
             record.collect.missing
         );
     }
+}
+
+#[test]
+fn only_the_chosen_groups_are_collected() {
+    use virtdiag::collect::stats::Group;
+    let mut c = Collector::new(CollectorConfig {
+        uri: common::demo_uri(),
+        read_only: false,
+        host: "h".into(),
+        filter: DomainFilter::default(),
+        groups: Group::State.bit() | Group::CpuTotal.bit(),
+    });
+    let snapshot = c.collect();
+    validate_snapshot(&snapshot);
+    let web = by_name(&snapshot, "instance-0000002a");
+    assert!(
+        web.cpu.as_ref().unwrap().time_ns.is_some(),
+        "cpu-total was chosen"
+    );
+    assert!(web.cpu.as_ref().unwrap().vcpus.is_empty(), "vcpu was not");
+    assert!(web.disks.iter().all(|d| d.read_bytes.is_none()));
+    assert!(web.nics.iter().all(|n| n.rx_bytes.is_none()));
+    assert!(web.collect.missing.is_empty(), "{:?}", web.collect.missing);
+    assert_eq!(web.collect.sources.disks, Source::None);
+    assert_eq!(snapshot.cycle.paths.disks, Source::None);
+    assert_eq!(snapshot.cycle.paths.cpu, Source::PerDomain);
 }

@@ -42,6 +42,7 @@ fn collector_with_events(uri: &str) -> (Collector, Arc<Recorder>) {
         read_only: false,
         host: "test-host".into(),
         filter: DomainFilter::default(),
+        groups: virtdiag::collect::stats::Group::all_bits(),
     });
     let recorder = Arc::new(Recorder::default());
     collector.enable_events(recorder.clone());

@@ -295,7 +295,7 @@ _virtdiag() {
             return 0
             ;;
         virtdiag__subcmd__run)
-            opts="-h --config --uri --read-write --interval --min-collect-interval --host --spool --socket --include --exclude --max-bytes --keep --fsync --socket-mode --socket-group --max-clients --idle-timeout --prometheus-textfile --log-level --help"
+            opts="-h --config --uri --read-write --interval --min-collect-interval --host --spool --socket --include --exclude --max-bytes --keep --fsync --socket-mode --socket-group --max-clients --idle-timeout --prometheus-textfile --groups --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -366,6 +366,10 @@ _virtdiag() {
                     return 0
                     ;;
                 --prometheus-textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --groups)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -51,6 +51,7 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l socket-group -
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l max-clients -d 'Clients served at once (key `socket.max_clients`)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l idle-timeout -d 'Seconds of silence before a client is disconnected (key `socket.idle_timeout_seconds`)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l prometheus-textfile -d 'Write the Prometheus exposition to this .prom file after each cycle, for node_exporter\'s textfile collector; empty: off (key `prometheus.textfile`)' -r -F
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l groups -d 'Statistics groups to collect, comma-separated, by virsh domstats\' names (key `collect.groups`)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -l read-write -d 'Open a read-write connection (key `read_only = false`)'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand run" -s h -l help -d 'Print help'

@@ -16,21 +16,32 @@ use crate::{log_debug, log_warn};
 const KEEPALIVE_INTERVAL_S: i32 = 5;
 const KEEPALIVE_COUNT: u32 = 3;
 
-/// The statistics groups a connection serves in bulk (`VIR_DOMAIN_STATS_*` bits).
+/// The statistics groups a connection serves in bulk, and the ones the configuration
+/// asks for (`VIR_DOMAIN_STATS_*` bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BulkGroups(pub u32);
+pub struct BulkGroups {
+    pub bulk: u32,
+    pub wanted: u32,
+}
 
 impl BulkGroups {
     pub fn in_bulk(self, group: Group) -> bool {
-        self.0 & group.bit() != 0
+        self.bulk & group.bit() != 0
+    }
+
+    /// Asked for, and not served in bulk: the per-domain calls fill it.
+    pub fn per_domain(self, group: Group) -> bool {
+        self.wanted & group.bit() != 0 && !self.in_bulk(group)
     }
 }
 
 /// An open connection and what its driver supports.
 pub struct Connection {
     pub conn: Connect,
-    /// Groups the bulk call serves (`VIR_DOMAIN_STATS_*` bits).
+    /// Groups the bulk call serves (`VIR_DOMAIN_STATS_*` bits), of those asked for.
     pub bulk_groups: u32,
+    /// Groups the configuration asks for.
+    pub wanted_groups: u32,
     /// Flags for the bulk call (NOWAIT where the driver accepts it).
     pub bulk_flags: u32,
     /// The domain event callbacks on this connection (deregistered on drop).
@@ -44,6 +55,7 @@ impl Connection {
         uri: &str,
         read_only: bool,
         events: Option<Arc<dyn EventSink>>,
+        wanted_groups: u32,
     ) -> Result<Self, LibvirtError> {
         if let Err(e) = ensure_event_loop() {
             log_warn!("no libvirt event loop, so no keepalive: {e}");
@@ -67,10 +79,11 @@ impl Connection {
                 None
             }
         });
-        let (bulk_groups, bulk_flags) = probe(&conn)?;
+        let (bulk_groups, bulk_flags) = probe(&conn, wanted_groups)?;
         Ok(Self {
             conn,
             bulk_groups,
+            wanted_groups,
             bulk_flags,
             _events: registration,
         })
@@ -82,7 +95,10 @@ impl Connection {
 
     /// The groups served in bulk, as a value a call on another thread can take.
     pub fn groups(&self) -> BulkGroups {
-        BulkGroups(self.bulk_groups)
+        BulkGroups {
+            bulk: self.bulk_groups,
+            wanted: self.wanted_groups,
+        }
     }
 
     /// Lets go of a connection that has a call left behind on it: deregistering its
@@ -107,7 +123,7 @@ impl Connection {
 /// ENFORCE_STATS (and NOWAIT, so a domain whose job is held by a hung call is skipped
 /// instead of waited for): a driver that cannot serve a group in bulk refuses it instead
 /// of silently returning nothing.
-fn probe(conn: &Connect) -> Result<(u32, u32), LibvirtError> {
+fn probe(conn: &Connect, wanted: u32) -> Result<(u32, u32), LibvirtError> {
     let enforce = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS;
     let nowait = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
     let flags = match BulkStats::get_all(conn, Group::State.bit(), nowait) {
@@ -119,7 +135,7 @@ fn probe(conn: &Connect) -> Result<(u32, u32), LibvirtError> {
         }
     };
     let mut groups = 0;
-    for group in Group::ALL {
+    for group in Group::ALL.into_iter().filter(|g| wanted & g.bit() != 0) {
         match BulkStats::get_all(conn, group.bit(), enforce | flags) {
             Ok(_) => groups |= group.bit(),
             Err(e) if e.class() == ErrorClass::Connection => return Err(e),

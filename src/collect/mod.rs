@@ -45,6 +45,8 @@ pub struct CollectorConfig {
     /// The `host` of every record.
     pub host: String,
     pub filter: DomainFilter,
+    /// The statistics groups to collect (`VIR_DOMAIN_STATS_*` bits).
+    pub groups: u32,
 }
 
 /// The result of one cycle.
@@ -312,8 +314,10 @@ impl Collector {
 fn path_of(connection: &Connection, group: Group) -> Source {
     if connection.in_bulk(group) {
         Source::Bulk
-    } else {
+    } else if connection.groups().per_domain(group) {
         Source::PerDomain
+    } else {
+        Source::None
     }
 }
 

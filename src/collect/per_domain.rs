@@ -46,7 +46,7 @@ pub fn needs_calls(groups: BulkGroups) -> bool {
         Group::Interface,
     ]
     .into_iter()
-    .any(|group| !groups.in_bulk(group))
+    .any(|group| groups.per_domain(group))
 }
 
 /// Fills in `raw` every group the connection does not serve in bulk.
@@ -62,15 +62,15 @@ pub fn fill(
         unsupported,
         missing_fields,
     };
-    let need_info = !connection.in_bulk(Group::CpuTotal) || !connection.in_bulk(Group::Balloon);
+    let need_info = connection.per_domain(Group::CpuTotal) || connection.per_domain(Group::Balloon);
     let mut vcpu_count = inventory.vcpus_current.or(inventory.vcpus_max);
     if need_info {
         if let Some(info) = calls.run(Call::Info, || "cpu".to_string(), || domain.info())? {
-            if !connection.in_bulk(Group::CpuTotal) {
+            if connection.per_domain(Group::CpuTotal) {
                 raw.cpu_time_ns = Some(info.cpu_time);
                 raw.mark(Group::CpuTotal);
             }
-            if !connection.in_bulk(Group::Balloon) {
+            if connection.per_domain(Group::Balloon) {
                 raw.current_kib = Some(info.memory);
                 raw.max_kib = Some(info.max_mem);
             }
@@ -80,7 +80,7 @@ pub fn fill(
             vcpu_count = Some(info.nr_virt_cpu);
         }
     }
-    if !connection.in_bulk(Group::Vcpu) {
+    if connection.per_domain(Group::Vcpu) {
         let max = vcpu_count.unwrap_or(0);
         if let Some(vcpus) = calls.run(
             Call::Vcpus,
@@ -100,7 +100,7 @@ pub fn fill(
             raw.mark(Group::Vcpu);
         }
     }
-    if !connection.in_bulk(Group::Balloon) {
+    if connection.per_domain(Group::Balloon) {
         if let Some(stats) = calls.run(
             Call::Memory,
             || "memory.balloon".to_string(),
@@ -112,7 +112,7 @@ pub fn fill(
             raw.mark(Group::Balloon);
         }
     }
-    if !connection.in_bulk(Group::Block) {
+    if connection.per_domain(Group::Block) {
         for (index, disk) in inventory.disks.iter().enumerate() {
             let Some(dev) = &disk.dev else {
                 continue; // nothing to ask a drive without a target about
@@ -145,7 +145,7 @@ pub fn fill(
         }
         raw.mark(Group::Block);
     }
-    if !connection.in_bulk(Group::Interface) {
+    if connection.per_domain(Group::Interface) {
         for (index, nic) in inventory.nics.iter().enumerate() {
             // libvirt finds a NIC by its host device, or by MAC where it has none.
             let Some(key) = nic.dev.as_ref().or(nic.mac.as_ref()) else {

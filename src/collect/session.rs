@@ -70,13 +70,14 @@ impl Collector {
     /// Opens and probes a connection, within the time bound.
     pub(super) fn open(&mut self) -> Result<Connection, LibvirtError> {
         let (uri, read_only) = (self.config.uri.clone(), self.config.read_only);
+        let groups = self.config.groups;
         let events = self
             .events
             .as_ref()
             .map(|router| Arc::clone(router) as Arc<dyn EventSink>);
-        let connection = self
-            .bounded
-            .run("connect", move || Connection::open(&uri, read_only, events))??;
+        let connection = self.bounded.run("connect", move || {
+            Connection::open(&uri, read_only, events, groups)
+        })??;
         self.connections_opened += 1;
         if self.connections_opened > 1 && self.events.is_some() {
             self.reconnected = true;

@@ -112,6 +112,16 @@ impl Group {
         self as u32
     }
 
+    /// Every group, as the bit mask a collector asks for.
+    pub fn all_bits() -> u32 {
+        Group::ALL.iter().map(|g| g.bit()).sum()
+    }
+
+    /// The group of a `virsh domstats` name.
+    pub fn from_name(name: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.name() == name)
+    }
+
     /// libvirt's name of the group (`virsh domstats --<name>`).
     pub fn name(self) -> &'static str {
         match self {

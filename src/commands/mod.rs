@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 max_clients: args.max_clients,
                 idle_timeout_seconds: args.idle_timeout,
                 prometheus_textfile: args.prometheus_textfile,
+                groups: args.groups,
             },
         ),
         Command::CheckConfig(args) => check_config::run(args),

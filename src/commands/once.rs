@@ -23,6 +23,7 @@ pub fn run(args: OnceArgs) -> Result<()> {
             include: args.domains.clone(),
             exclude: Vec::new(),
         },
+        groups: crate::collect::stats::Group::all_bits(),
     });
     collector.connect().map_err(|e| {
         Error::Unavailable(format!("cannot connect to libvirt at {}: {e}", args.uri))

@@ -141,6 +141,7 @@ fn overrides_win_and_are_checked() {
         max_clients: Some(Number::Integer(8)),
         idle_timeout_seconds: Some(Number::Float(5.0)),
         prometheus_textfile: Some("/tmp/v.prom".into()),
+        groups: Some(vec!["block".into(), "vcpu".into()]),
     };
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
     assert_eq!(
@@ -599,4 +600,28 @@ fn the_documented_ranges_are_the_checked_ones() {
             "virtdiag.toml(5): {leaf} does not say from {range}: {paragraph}"
         );
     }
+}
+
+#[test]
+fn collect_groups_are_known_names_with_state_always_in() {
+    let config = parse("[collect]\ngroups = [\"block\", \"cpu-total\"]\n").unwrap();
+    assert_eq!(config.collect.groups, ["state", "cpu-total", "block"]);
+    assert_eq!(Config::default().collect.groups.len(), 6);
+    let err = parse("[collect]\ngroups = [\"blocks\"]\n").unwrap_err();
+    assert!(
+        err.contains("collect.groups") && err.contains("unknown group 'blocks'"),
+        "{err}"
+    );
+    let err = parse("[collect]\ngroups = [\"vm\"]\n").unwrap_err();
+    assert!(err.contains("does not record yet"), "{err}");
+    let overrides = Overrides {
+        groups: Some(vec!["nope".into()]),
+        ..Overrides::default()
+    };
+    let err = load(
+        &Source::Default("/nonexistent/virtdiag.toml".into()),
+        &overrides,
+    )
+    .unwrap_err();
+    assert!(err.starts_with("--groups: unknown group 'nope'"), "{err}");
 }

@@ -30,6 +30,7 @@ pub fn collector_config(config: &Config, host: &Arc<str>) -> CollectorConfig {
         read_only: config.read_only,
         host: host.to_string(),
         filter: config.filter(),
+        groups: config.collect.group_bits(),
     }
 }
 

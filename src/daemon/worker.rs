@@ -217,6 +217,7 @@ fn reconfigure(collector: &mut Collector, config: CollectorConfig, events: &Arc<
     if current.uri == config.uri
         && current.read_only == config.read_only
         && current.host == config.host
+        && current.groups == config.groups
     {
         collector.set_filter(config.filter);
     } else {

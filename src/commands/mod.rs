@@ -3,6 +3,7 @@
 pub mod check;
 pub mod check_config;
 pub mod completions;
+pub mod human;
 pub mod once;
 pub mod query;
 pub mod top;

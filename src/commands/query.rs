@@ -1,5 +1,6 @@
 //! `virtdiag query`: the built-in client of the agent's socket. Raw JSON lines when
-//! piped; on a terminal, pretty JSON, and the seed's table for legacy records.
+//! piped; on a terminal, `list` and `status` in words and units (`human`), the seed's
+//! table for legacy records, pretty JSON for the rest, and an error said once.
 //! `status --check` hands over to [`check`], the monitoring plugin.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -8,7 +9,7 @@ use std::os::unix::net::UnixStream;
 
 use serde_json::Value;
 
-use super::check;
+use super::{check, human};
 use crate::cli::QueryArgs;
 use crate::error::{Error, Result};
 use crate::query::protocol;
@@ -47,10 +48,15 @@ pub fn run(args: QueryArgs) -> Result<()> {
         let value: Option<Value> = serde_json::from_str(&line).ok();
         if let Some(error) = value.as_ref().and_then(|v| v.get("error")) {
             failed = Some(error["message"].as_str().unwrap_or("error").to_string());
+            if pretty {
+                // Said once, on stderr, by the caller.
+                continue;
+            }
         }
         ended = value.as_ref().and_then(|v| v.get("kind")) == Some(&Value::from("end"));
         let text = match (&value, pretty) {
             (Some(v), true) => render(v),
+            (None, true) => format!("{}\n", human::text_safe(&line)),
             _ => format!("{line}\n"),
         };
         if let Err(e) = stdout.write_all(text.as_bytes()) {
@@ -61,7 +67,10 @@ pub fn run(args: QueryArgs) -> Result<()> {
         }
     }
     match failed {
-        Some(message) => Err(Error::Data(format!("the agent answered: {message}"))),
+        Some(message) => Err(Error::Data(format!(
+            "the agent answered: {}",
+            human::text_safe(&message)
+        ))),
         None if needs_end && !ended => Err(Error::Io(format!(
             "the answer from {socket} was cut short (no end line): the agent closed the              connection early; see its log, and try again"
         ))),
@@ -84,15 +93,19 @@ fn check(args: &QueryArgs) -> ! {
     std::process::exit(verdict.state as i32)
 }
 
-/// A line for a person: legacy records as the seed's table, everything else pretty.
+/// A line for a person: `list` and `status` in words and units, legacy records as the
+/// seed's table, everything else pretty JSON; never a raw control character.
 fn render(value: &Value) -> String {
+    if let Some(text) = human::render(value) {
+        return text;
+    }
     if let (Some(name), Some(diagnostics)) = (
         value.get("domain").and_then(Value::as_str),
         value.get("diagnostics").and_then(Value::as_object),
     ) {
-        return format!("Domain: {name}\n{}", table::render(diagnostics));
+        return human::text_safe(&format!("Domain: {name}\n{}", table::render(diagnostics)));
     }
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let mut text = human::json_safe(&serde_json::to_string_pretty(value).unwrap_or_default());
     text.push('\n');
     text
 }

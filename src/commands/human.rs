@@ -1,0 +1,249 @@
+//! What `virtdiag query` prints for a person at a terminal: `list` as a table,
+//! `status` as labelled lines with units, and the guard that keeps control
+//! characters (escape sequences, C1 codes) from reaching the terminal raw. Pure.
+
+use serde_json::Value;
+
+use super::top::model::{bytes, printable};
+
+/// The answer line for a person, or `None` when it has no human form here.
+pub fn render(line: &Value) -> Option<String> {
+    match line["kind"].as_str()? {
+        "list" => Some(list(line)),
+        "status" => Some(status(line)),
+        _ => None,
+    }
+}
+
+/// JSON text with every control character other than the newline written as a
+/// `\u` escape: serde_json leaves DEL and the C1 codes (U+0080..U+009F, which some
+/// terminals obey) raw inside strings. The result is still the same JSON.
+pub fn json_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text with control characters other than the newline shown as `?`.
+pub fn text_safe(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list(line: &Value) -> String {
+    let empty = Vec::new();
+    let domains = line["domains"].as_array().unwrap_or(&empty);
+    let rows: Vec<[String; 4]> = domains
+        .iter()
+        .map(|d| {
+            [
+                printable(d["name"].as_str().unwrap_or("-")),
+                printable(d["state"].as_str().unwrap_or("-")),
+                d["id"]
+                    .as_u64()
+                    .map_or_else(|| "-".into(), |id| id.to_string()),
+                printable(d["uuid"].as_str().unwrap_or("-")),
+            ]
+        })
+        .collect();
+    let titles = ["NAME", "STATE", "ID", "UUID"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([titles[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = format!(
+        "{:<w0$}  {:<w1$}  {:>w2$}  {}\n",
+        titles[0], titles[1], titles[2], titles[3]
+    );
+    for [name, state, id, uuid] in &rows {
+        out.push_str(&format!("{name:<w0$}  {state:<w1$}  {id:>w2$}  {uuid}\n"));
+    }
+    out.push_str(&format!(
+        "{} domains, cycle {}\n",
+        rows.len(),
+        line["seq"].as_u64().unwrap_or(0)
+    ));
+    out
+}
+
+/// Bytes as `512 B`, `4.8 MiB`.
+fn size(value: u64) -> String {
+    let short = bytes(value as f64);
+    match short.strip_suffix(|c: char| c.is_ascii_alphabetic()) {
+        Some(number) => format!("{number} {}iB", &short[number.len()..]),
+        None => format!("{short} B"),
+    }
+}
+
+/// Seconds as `45 s`, `12 min 3 s`, `5 h 2 min`, `3 d 4 h`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..=59 => format!("{seconds:.1} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        3600..=86_399 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+fn status(s: &Value) -> String {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = Vec::new();
+    out.push(format!(
+        "agent       virtdiag {}, pid {}, up {}",
+        s["version"].as_str().unwrap_or("?"),
+        n(&s["pid"]),
+        duration(s["uptime_s"].as_f64().unwrap_or(0.0))
+    ));
+    let libvirt = if s["connected"].as_bool() == Some(true) {
+        "connected".to_string()
+    } else {
+        format!(
+            "DISCONNECTED: {}",
+            s["disconnect_reason"]
+                .as_str()
+                .unwrap_or("not yet connected")
+        )
+    };
+    out.push(format!(
+        "libvirt     {} {libvirt}",
+        s["uri"].as_str().unwrap_or("?")
+    ));
+    let last = &s["last_cycle"];
+    out.push(match last["seq"].as_u64() {
+        Some(seq) => format!(
+            "last cycle  {seq}: {} ago, took {:.1} ms; {} domains ({} active), {} missing \
+             fields, {} abandoned calls{}",
+            duration(last["age_s"].as_f64().unwrap_or(0.0)),
+            last["duration_ms"].as_f64().unwrap_or(0.0),
+            n(&last["domains"]),
+            n(&last["active"]),
+            n(&last["missing_fields"]),
+            n(&last["abandoned_calls"]),
+            last["error"]
+                .as_str()
+                .map(|e| format!("; failed: {e}"))
+                .unwrap_or_default()
+        ),
+        None => "last cycle  none yet".into(),
+    });
+    out.push(format!(
+        "cycles      {} every {} s, {} ticks skipped",
+        n(&s["cycles"]),
+        s["interval_seconds"].as_f64().unwrap_or(0.0),
+        n(&s["skipped_ticks"])
+    ));
+    let spool = &s["spool"];
+    out.push(format!(
+        "spool       {}: {}, {} lines written, {} lost, {} rotations{}",
+        spool["path"].as_str().unwrap_or("?"),
+        size(n(&spool["bytes"])),
+        n(&spool["lines_written"]),
+        n(&spool["lines_lost"]),
+        n(&spool["rotations"]),
+        spool["last_error"]
+            .as_str()
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default()
+    ));
+    let clients = &s["clients"];
+    out.push(format!(
+        "clients     {} connected of {}, {} watching; {} refused, {} dropped",
+        n(&clients["connected"]),
+        n(&clients["max"]),
+        n(&clients["watching"]),
+        n(&clients["refused"]),
+        n(&clients["dropped"])
+    ));
+    let events = &s["events"];
+    out.push(format!(
+        "events      {} received, {} written, {} dropped, {} suppressed",
+        n(&events["received"]),
+        n(&events["written"]),
+        n(&events["dropped"]),
+        n(&events["suppressed"])
+    ));
+    let mut text = out
+        .iter()
+        .map(|l| printable(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_is_a_table_with_state_and_id() {
+        let line = json!({"kind": "list", "seq": 9, "count": 2, "domains": [
+            {"name": "db-primary", "uuid": "u-1", "id": 2, "state": "running"},
+            {"name": "spare\u{1b}]0;x", "uuid": "u-2", "id": null, "state": "shutoff"}]});
+        assert_eq!(
+            render(&line).unwrap(),
+            "NAME        STATE    ID  UUID\n\
+             db-primary  running   2  u-1\n\
+             spare?]0;x  shutoff   -  u-2\n\
+             2 domains, cycle 9\n"
+        );
+    }
+
+    #[test]
+    fn status_in_words_and_units() {
+        let line = json!({"kind": "status", "version": "0.1.0", "pid": 7, "uptime_s": 3725,
+            "uri": "qemu:///system", "connected": false, "disconnect_reason": "no libvirtd",
+            "interval_seconds": 10.0, "cycles": 372, "skipped_ticks": 0,
+            "last_cycle": {"seq": 372, "duration_ms": 12.34, "domains": 4, "active": 3,
+                "missing_fields": 0, "abandoned_calls": 0, "error": "disconnected",
+                "age_s": 2.5},
+            "spool": {"path": "/var/log/virtdiag/diagnostics.ndjson", "bytes": 5_000_000,
+                "lines_written": 1860, "lines_lost": 0, "rotations": 1, "last_error": null},
+            "clients": {"connected": 1, "watching": 0, "max": 64, "refused": 0, "dropped": 0},
+            "events": {"received": 3, "written": 3, "dropped": 0, "suppressed": 0}});
+        let text = render(&line).unwrap();
+        assert!(
+            text.starts_with("agent       virtdiag 0.1.0, pid 7, up 1 h 2 min\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("libvirt     qemu:///system DISCONNECTED: no libvirtd\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last cycle  372: 2.5 s ago, took 12.3 ms; 4 domains (3 active)"),
+            "{text}"
+        );
+        assert!(text.contains("; failed: disconnected\n"), "{text}");
+        assert!(
+            text.contains("diagnostics.ndjson: 4.8 MiB, 1860 lines written, 0 lost"),
+            "{text}"
+        );
+        assert_eq!(render(&json!({"kind": "version"})), None);
+    }
+
+    #[test]
+    fn control_characters_never_pass_raw() {
+        let pretty =
+            serde_json::to_string_pretty(&json!({"name": "a\u{9b}2J\u{7f}b\u{1b}"})).unwrap();
+        let safe = json_safe(&pretty);
+        assert!(!safe.chars().any(|c| c.is_control() && c != '\n'), "{safe}");
+        let back: Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["name"], "a\u{9b}2J\u{7f}b\u{1b}");
+        assert_eq!(text_safe("a\u{1b}[31m\nb\u{9b}"), "a?[31m\nb?");
+    }
+}

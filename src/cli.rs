@@ -151,8 +151,13 @@ pub struct QueryArgs {
     pub socket: PathBuf,
 
     /// Print the raw JSON lines even on a terminal.
-    #[arg(long)]
+    #[arg(long, visible_alias = "json")]
     pub raw: bool,
+
+    /// For get, all, collect and watch: the records as json, legacy, nova, or table
+    /// (the legacy dictionary as the original Property | Value table, even piped).
+    #[arg(long, value_enum)]
+    pub format: Option<QueryFormat>,
 
     /// With `status`: one line for a monitoring plugin (Nagios, Icinga, monit) and its
     /// exit code: 0 OK, 1 WARNING (last cycle stale, spool losses), 2 CRITICAL
@@ -163,6 +168,14 @@ pub struct QueryArgs {
     /// The request, e.g. `status`, `get NAME format=legacy`, `all` (see `help`).
     #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Json,
+    Legacy,
+    Nova,
+    Table,
 }
 
 /// The agent's socket when neither `--socket` nor the environment names one.

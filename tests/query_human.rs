@@ -86,4 +86,50 @@ fn list_status_and_errors_on_a_terminal_json_in_a_pipe() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["kind"], "list");
     assert_eq!(lines[0]["count"], 4);
+
+    // --json on a terminal: the JSON line as piped.
+    let (code, json) = on_terminal(&agent.socket, "list --json");
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        common::parse_lines(json.trim())[0]["kind"],
+        "list",
+        "{json}"
+    );
+}
+
+#[test]
+fn format_on_query_as_on_once() {
+    let dir = workdir("query-format");
+    let mut agent = Agent::start(&dir, &demo_config(0.5));
+    agent.wait_cycles(2);
+    let query = |words: &[&str]| {
+        let output = Command::new(common::binary())
+            .env("VIRTDIAG_SOCKET", &agent.socket)
+            .arg("query")
+            .args(words)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        (output.status.code().unwrap(), stdout)
+    };
+
+    // table: the legacy dictionary as the original table, even piped.
+    let (code, table) = query(&["get", "db-primary", "--format", "table"]);
+    assert_eq!(code, 0, "{table}");
+    assert!(table.starts_with("Domain: db-primary\n+-"), "{table}");
+    assert!(table.contains("| Property"), "{table}");
+
+    let (code, nova) = query(&["all", "--format", "nova"]);
+    assert_eq!(code, 0, "{nova}");
+    let lines = common::parse_lines(&nova);
+    assert_eq!(lines.len(), 5, "four domains and the end line: {nova}");
+    assert!(lines[0]["diagnostics"].is_object(), "{nova}");
+    assert_eq!(lines[4]["kind"], "end");
+
+    let (code, json) = query(&["get", "spare", "--format", "json"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(common::parse_lines(&json)[0]["domain"]["state"], "shutoff");
+
+    assert_eq!(query(&["status", "--format", "json"]).0, 64);
+    assert_eq!(query(&["all", "format=nova", "--format", "legacy"]).0, 64);
 }

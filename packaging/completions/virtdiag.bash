@@ -273,7 +273,7 @@ _virtdiag() {
             return 0
             ;;
         virtdiag__subcmd__query)
-            opts="-h --socket --raw --check --log-level --help"
+            opts="-h --socket --json --raw --format --check --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +281,10 @@ _virtdiag() {
             case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json legacy nova table" -- "${cur}"))
                     return 0
                     ;;
                 --log-level)

@@ -59,8 +59,12 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -l confi
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l socket -d 'The agent\'s socket' -r -F
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l format -d 'For get, all, collect and watch: the records as json, legacy, nova, or table (the legacy dictionary as the original Property | Value table, even piped)' -r -f -a "json\t''
+legacy\t''
+nova\t''
+table\t''"
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r
-complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l raw -d 'Print the raw JSON lines even on a terminal'
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l raw -l json -d 'Print the raw JSON lines even on a terminal'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l check -d 'With `status`: one line for a monitoring plugin (Nagios, Icinga, monit) and its exit code: 0 OK, 1 WARNING (last cycle stale, spool losses), 2 CRITICAL (libvirt disconnected, agent unreachable), 3 UNKNOWN'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l uri -d 'libvirt connection URI' -r

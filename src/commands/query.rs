@@ -10,7 +10,7 @@ use std::os::unix::net::UnixStream;
 use serde_json::Value;
 
 use super::{check, human};
-use crate::cli::QueryArgs;
+use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
 use crate::query::protocol;
 use crate::views::table;
@@ -19,7 +19,8 @@ pub fn run(args: QueryArgs) -> Result<()> {
     if args.check {
         check(&args);
     }
-    let request = args.command.join(" ");
+    let request = with_format(&args.command, args.format)?;
+    let table = args.format == Some(QueryFormat::Table);
     if request.contains('\n') {
         return Err(Error::Usage("a query is one line".into()));
     }
@@ -56,6 +57,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
         ended = value.as_ref().and_then(|v| v.get("kind")) == Some(&Value::from("end"));
         let text = match (&value, pretty) {
             (Some(v), true) => render(v),
+            (Some(v), false) if table && v.get("diagnostics").is_some() => render(v),
             (None, true) => format!("{}\n", human::text_safe(&line)),
             _ => format!("{line}\n"),
         };
@@ -76,6 +78,37 @@ pub fn run(args: QueryArgs) -> Result<()> {
         ))),
         None => Ok(()),
     }
+}
+
+/// The request line: the words, and `format=...` when `--format` asks for one.
+fn with_format(words: &[String], format: Option<QueryFormat>) -> Result<String> {
+    let Some(format) = format else {
+        return Ok(words.join(" "));
+    };
+    let command = words
+        .first()
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(command.as_str(), "get" | "all" | "collect" | "watch") {
+        return Err(Error::Usage(format!(
+            "--format goes with get, all, collect and watch, not '{}'",
+            human::text_safe(&command)
+        )));
+    }
+    if words
+        .iter()
+        .any(|w| w.to_ascii_lowercase().starts_with("format="))
+    {
+        return Err(Error::Usage(
+            "give the format once: --format or format=, not both".into(),
+        ));
+    }
+    let word = match format {
+        QueryFormat::Json => "json",
+        QueryFormat::Legacy | QueryFormat::Table => "legacy",
+        QueryFormat::Nova => "nova",
+    };
+    Ok(format!("{} format={word}", words.join(" ")))
 }
 
 /// `status --check`: prints the verdict's line and exits with the plugin's code, which

@@ -98,6 +98,27 @@ fn list_status_and_errors_on_a_terminal_json_in_a_pipe() {
 }
 
 #[test]
+fn an_empty_list_says_libvirt_is_disconnected() {
+    let dir = workdir("query-disconnected");
+    let config = format!(
+        "uri = \"test://{}\"\ninterval_seconds = 0.5\n",
+        dir.join("no-such-node.xml").display()
+    );
+    let mut agent = Agent::start(&dir, &config);
+    agent.wait_until(
+        "a disconnect reason",
+        std::time::Duration::from_secs(10),
+        |a| a.status()["disconnect_reason"].is_string(),
+    );
+    let (code, list) = on_terminal(&agent.socket, "list");
+    assert_eq!(code, 0, "{list}");
+    assert!(list.contains("0 domains, cycle "), "{list}");
+    assert!(list.contains("libvirt DISCONNECTED at test://"), "{list}");
+    let (_, status) = on_terminal(&agent.socket, "status");
+    assert!(status.contains(" DISCONNECTED: "), "{status}");
+}
+
+#[test]
 fn format_on_query_as_on_once() {
     let dir = workdir("query-format");
     let mut agent = Agent::start(&dir, &demo_config(0.5));

@@ -21,7 +21,13 @@ impl Tmux {
         let tmux = Tmux {
             socket: dir.join("tmux.sock"),
         };
-        tmux.run(&[
+        tmux.open();
+        tmux
+    }
+
+    /// A new session with one 80×24 shell (again after a `kill-session`).
+    fn open(&self) {
+        self.run(&[
             "new-session",
             "-d",
             "-x",
@@ -34,7 +40,6 @@ impl Tmux {
             "--norc",
             "--noprofile",
         ]);
-        tmux
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -252,6 +257,24 @@ fn top_in_tmux_sorts_filters_redraws_and_always_restores_the_terminal() {
         assert!(after.contains("deliberate panic"), "{after}");
         assert_eq!(tmux.flags(), (false, true), "normal screen, cursor shown");
     }
+
+    // The terminal hangs up under a running top (ssh dropped): it ends, and does not
+    // spin.
+    run_top("hangup", &agent.socket);
+    tmux.wait_for("four domains", |s| names(s).len() == 4);
+    let top = children(tmux.pane_pid());
+    assert_eq!(top.len(), 1, "one child of the shell: top");
+    let stat = format!("/proc/{}/stat", top[0]);
+    tmux.run(&["kill-session", "-t", "top"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z ")) {
+        if Instant::now() > deadline {
+            agent_signal(top[0], "KILL");
+            panic!("top still ran (spinning) 5 s after its terminal hung up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.open();
 
     // The agent goes away while top runs: it says so, and quits cleanly.
     run_top("gone", &agent.socket);

@@ -68,7 +68,8 @@ pub fn check(socket: &Path) -> Verdict {
     }
 }
 
-fn ask_status(socket: &Path) -> std::io::Result<String> {
+/// The agent's `status` answer, as text; [`TIMEOUT`] bounds the wait.
+pub fn ask_status(socket: &Path) -> std::io::Result<String> {
     let mut stream = UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;

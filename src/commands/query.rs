@@ -68,16 +68,46 @@ pub fn run(args: QueryArgs) -> Result<()> {
             return Err(Error::Io(format!("cannot write to stdout: {e}")));
         }
     }
+    if pretty && failed.is_none() {
+        if let Some(note) = disconnected_note(&args) {
+            let _ = stdout.write_all(note.as_bytes());
+        }
+    }
     match failed {
         Some(message) => Err(Error::Data(format!(
             "the agent answered: {}",
             human::text_safe(&message)
         ))),
         None if needs_end && !ended => Err(Error::Io(format!(
-            "the answer from {socket} was cut short (no end line): the agent closed the              connection early; see its log, and try again"
+            "the answer from {socket} was cut short (no end line): the agent closed the \
+             connection early; see its log, and try again"
         ))),
         None => Ok(()),
     }
+}
+
+/// After `list` or `all` on a terminal, a line saying that libvirt is disconnected,
+/// when it is: without it an empty list reads as a host without guests.
+fn disconnected_note(args: &QueryArgs) -> Option<String> {
+    let command = args.command.first()?.to_ascii_lowercase();
+    if !matches!(command.as_str(), "list" | "all") {
+        return None;
+    }
+    let text = check::ask_status(&args.socket).ok()?;
+    let status: Value = serde_json::from_str(text.lines().next()?).ok()?;
+    if status["connected"].as_bool()? {
+        return None;
+    }
+    Some(format!(
+        "libvirt DISCONNECTED at {}: {}; these are the domains of the last connected cycle, \
+         if any\n",
+        human::text_safe(status["uri"].as_str().unwrap_or("?")),
+        human::text_safe(
+            status["disconnect_reason"]
+                .as_str()
+                .unwrap_or("not yet connected")
+        )
+    ))
 }
 
 /// The request line: the words, and `format=...` when `--format` asks for one.

@@ -8,12 +8,14 @@ mod feed;
 pub mod model;
 
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Modifier, Style};
@@ -31,9 +33,11 @@ const TICK: Duration = Duration::from_millis(250);
 const KEYS: &str = "q quit  1-9,0 or </> sort  r reverse  / filter";
 
 pub fn run(socket: PathBuf) -> Result<()> {
-    if !std::io::stdout().is_terminal() {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
-            "top draws on a terminal; for a stream of records use `virtdiag query watch`".into(),
+            "top reads keys from and draws on a terminal; for a stream of records use \
+             `virtdiag query watch`"
+                .into(),
         ));
     }
     feed::probe(&socket).map_err(|e| {
@@ -78,21 +82,26 @@ fn screen(
         terminal
             .draw(|frame| draw(frame, &view, prompt.as_deref(), now))
             .map_err(io)?;
-        match event::poll(TICK) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io(e)),
-        }
-        match event::read() {
-            Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
-                if !on_key(&mut view, &mut prompt, key) {
-                    break;
-                }
+        // crossterm may hold events it has already read: only wait when it has none.
+        if !pending(io)? {
+            match wait_for_input(TICK) {
+                Input::Ready => {}
+                Input::None => continue,
+                // The terminal went away (ssh dropped, window closed).
+                Input::HungUp => break,
             }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+        }
+        while pending(io)? {
+            match event::read() {
+                Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
+                    if !on_key(&mut view, &mut prompt, key) {
+                        return Ok(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
         }
     }
     Ok(())
@@ -122,6 +131,41 @@ fn apply(view: &mut View, update: Update, now: Instant) {
             view.feed_error = None;
         }
         Update::Lost(message) => view.feed_error = Some(message),
+    }
+}
+
+/// Whether crossterm has an event ready now.
+fn pending(io: impl Fn(std::io::Error) -> Error) -> Result<bool> {
+    match event::poll(Duration::ZERO) {
+        Ok(ready) => Ok(ready),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(io(e)),
+    }
+}
+
+enum Input {
+    Ready,
+    None,
+    HungUp,
+}
+
+/// Waits up to `timeout` for the terminal (standard input) to have input. Done here
+/// rather than in crossterm, whose reader spins on a hung-up terminal (read returns 0
+/// for ever) without returning to this loop.
+fn wait_for_input(timeout: Duration) -> Input {
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    match poll(&mut fds, PollTimeout::from(millis)) {
+        Ok(0) | Err(_) => Input::None,
+        Ok(_) => {
+            let events = fds[0].revents().unwrap_or(PollFlags::empty());
+            if events.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                Input::HungUp
+            } else {
+                Input::Ready
+            }
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Postgres {
     bin: PathBuf,
@@ -168,19 +167,6 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Polls `query` on `dbname` until it returns `expected` or `limit` passes; returns
-    /// the last answer.
-    pub fn wait_for(&self, dbname: &str, query: &str, expected: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let answer = self.sql(dbname, query).trim().to_string();
-            if answer == expected || Instant::now() > deadline {
-                return answer;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
     }
 }
 

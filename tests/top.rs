@@ -207,6 +207,15 @@ fn top_in_tmux_sorts_filters_redraws_and_always_restores_the_terminal() {
     let spare = screen.lines().find(|l| l.starts_with("spare")).unwrap();
     assert!(spare.contains("shutoff"), "{spare}");
 
+    // Wider than 85 columns, the steal column appears (the demo host has no steal
+    // figures: "-"); back in 80 it goes.
+    tmux.run(&["resize-window", "-t", "top", "-x", "100", "-y", "24"]);
+    let wide = tmux.wait_for("the steal column", |s| s.contains(" STL% "));
+    let db = wide.lines().find(|l| l.starts_with("db-primary")).unwrap();
+    assert_eq!(db.split_whitespace().nth(4), Some("-"), "{wide}");
+    tmux.run(&["resize-window", "-t", "top", "-x", "80", "-y", "24"]);
+    tmux.wait_for("80 columns again", |s| !s.contains("STL%"));
+
     // Redraws each cycle.
     let first = cycle_seq(&screen).expect("a cycle number in the header");
     tmux.wait_for("a later cycle", |s| cycle_seq(s).is_some_and(|n| n > first));

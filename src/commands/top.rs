@@ -79,9 +79,11 @@ fn screen(
         while let Ok(update) = received.try_recv() {
             apply(&mut view, update, now);
         }
-        terminal
+        let width = terminal
             .draw(|frame| draw(frame, &view, prompt.as_deref(), now))
-            .map_err(io)?;
+            .map_err(io)?
+            .area
+            .width;
         // crossterm may hold events it has already read: only wait when it has none.
         if !pending(io)? {
             match wait_for_input(TICK) {
@@ -94,7 +96,7 @@ fn screen(
         while pending(io)? {
             match event::read() {
                 Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => {
-                    if !on_key(&mut view, &mut prompt, key) {
+                    if !on_key(&mut view, &mut prompt, key, width) {
                         return Ok(());
                     }
                 }
@@ -170,7 +172,7 @@ fn wait_for_input(timeout: Duration) -> Input {
 }
 
 /// Handles one key; `false` to quit.
-fn on_key(view: &mut View, prompt: &mut Option<String>, key: KeyEvent) -> bool {
+fn on_key(view: &mut View, prompt: &mut Option<String>, key: KeyEvent, width: u16) -> bool {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return false;
     }
@@ -196,8 +198,11 @@ fn on_key(view: &mut View, prompt: &mut Option<String>, key: KeyEvent) -> bool {
         KeyCode::Char('<') | KeyCode::Left => view.sort_by(view.sort.step(false)),
         KeyCode::Char('>') | KeyCode::Right => view.sort_by(view.sort.step(true)),
         KeyCode::Char(c @ '0'..='9') => {
+            // The column of that number counted from the left, as shown.
             let index = (c as usize - '0' as usize + 9) % 10;
-            view.sort_by(Column::ALL[index]);
+            if let Some(&column) = Column::visible(width).get(index) {
+                view.sort_by(column);
+            }
         }
         // Debug builds only: a deliberate panic, to test that the terminal is restored.
         #[cfg(debug_assertions)]
@@ -228,7 +233,8 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
         keys,
     );
 
-    let titles = Column::ALL.map(|c| {
+    let columns = Column::visible(frame.area().width);
+    let titles = columns.iter().map(|&c| {
         let style = if c == view.sort {
             bold.add_modifier(Modifier::REVERSED)
         } else {
@@ -241,10 +247,11 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
             Column::ALL
                 .iter()
                 .zip(row.cells())
+                .filter(|(c, _)| columns.contains(c))
                 .map(|(c, text)| Cell::from(aligned(*c, &text))),
         )
     });
-    let widths = Column::ALL.map(|c| match c.width() {
+    let widths = columns.iter().map(|c| match c.width() {
         Some(w) => Constraint::Length(w),
         None => Constraint::Fill(1),
     });

@@ -18,6 +18,8 @@ pub struct Row {
     pub state: String,
     pub vcpus: Option<u64>,
     pub cpu_pct: Option<f64>,
+    /// The mean of the vCPUs' steal %, over those that have one.
+    pub steal_pct: Option<f64>,
     pub mem_used_kib: Option<u64>,
     pub mem_max_kib: Option<u64>,
     pub disk_read_bps: Option<f64>,
@@ -45,6 +47,12 @@ impl Row {
                 .filter(|v| !v.is_empty())
                 .map(|v| v.len() as u64),
             cpu_pct: record["cpu"]["utilisation_pct"].as_f64(),
+            steal_pct: sum(&record["cpu"]["vcpus"], "steal_pct").map(|total| {
+                let with = record["cpu"]["vcpus"].as_array().map_or(0, |v| {
+                    v.iter().filter(|c| c["steal_pct"].is_number()).count()
+                });
+                total / with.max(1) as f64
+            }),
             mem_used_kib: record["memory"]["used_kib"].as_u64(),
             mem_max_kib: record["memory"]["max_kib"].as_u64(),
             disk_read_bps: sum(&record["disks"], "read_bytes_per_s"),
@@ -57,7 +65,7 @@ impl Row {
     }
 
     /// The cells, in [`Column::ALL`] order, as the table prints them.
-    pub fn cells(&self) -> [String; 10] {
+    pub fn cells(&self) -> [String; 11] {
         let rate = |v: Option<f64>| v.map_or_else(dash, |v| bytes(v.max(0.0)));
         let ops = |v: Option<f64>| v.map_or_else(dash, count);
         let iops = match (self.disk_read_iops, self.disk_write_iops) {
@@ -77,6 +85,7 @@ impl Row {
             printable(&self.state),
             self.vcpus.map_or_else(dash, |v| v.to_string()),
             self.cpu_pct.map_or_else(dash, |v| format!("{v:.1}")),
+            self.steal_pct.map_or_else(dash, |v| format!("{v:.1}")),
             mem,
             rate(self.disk_read_bps),
             rate(self.disk_write_bps),
@@ -143,6 +152,7 @@ pub enum Column {
     State,
     Vcpus,
     Cpu,
+    Steal,
     Memory,
     DiskRead,
     DiskWrite,
@@ -152,11 +162,12 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 10] = [
+    pub const ALL: [Column; 11] = [
         Column::Name,
         Column::State,
         Column::Vcpus,
         Column::Cpu,
+        Column::Steal,
         Column::Memory,
         Column::DiskRead,
         Column::DiskWrite,
@@ -171,6 +182,7 @@ impl Column {
             Column::State => "STATE",
             Column::Vcpus => "VCPU",
             Column::Cpu => "CPU%",
+            Column::Steal => "STL%",
             Column::Memory => "MEM USED/MAX",
             Column::DiskRead => "RD/s",
             Column::DiskWrite => "WR/s",
@@ -186,11 +198,20 @@ impl Column {
             Column::Name => None,
             Column::State => Some(7),
             Column::Vcpus => Some(4),
-            Column::Cpu => Some(5),
+            Column::Cpu | Column::Steal => Some(5),
             Column::Memory => Some(12),
             Column::DiskRead | Column::DiskWrite | Column::NetRx | Column::NetTx => Some(5),
             Column::Iops => Some(9),
         }
+    }
+
+    /// The columns shown in a terminal `width` cells wide: steal only from 86, so
+    /// that the name keeps 13 cells in 80.
+    pub fn visible(width: u16) -> Vec<Column> {
+        Column::ALL
+            .into_iter()
+            .filter(|c| *c != Column::Steal || width >= 86)
+            .collect()
     }
 
     fn index(self) -> usize {
@@ -230,6 +251,7 @@ impl Column {
             Column::State => a.state.cmp(&b.state),
             Column::Vcpus => a.vcpus.cmp(&b.vcpus),
             Column::Cpu => figure(a.cpu_pct, b.cpu_pct),
+            Column::Steal => figure(a.steal_pct, b.steal_pct),
             Column::Memory => figure(int(a.mem_used_kib), int(b.mem_used_kib))
                 .then(figure(int(a.mem_max_kib), int(b.mem_max_kib))),
             Column::DiskRead => figure(a.disk_read_bps, b.disk_read_bps),
@@ -398,7 +420,8 @@ mod tests {
             "kind": "domain", "host": "h1", "seq": 3,
             "domain": {"name": name, "uuid": "u", "id": 1, "state": "running"},
             "nova": {"instance": format!("vm-{name}")},
-            "cpu": {"utilisation_pct": cpu, "vcpus": [{"id": 0}, {"id": 1}]},
+            "cpu": {"utilisation_pct": cpu,
+                "vcpus": [{"id": 0, "steal_pct": 1.0}, {"id": 1, "steal_pct": 3.5}, {"id": 2}]},
             "memory": {"max_kib": 2097152, "used_kib": 524288},
             "disks": [
                 {"read_bytes_per_s": 1000.0, "write_bytes_per_s": null,
@@ -413,7 +436,12 @@ mod tests {
     #[test]
     fn a_row_sums_devices_and_keeps_nulls() {
         let row = Row::from_record(&record("a", Some(12.34), 2048.0)).unwrap();
-        assert_eq!(row.vcpus, Some(2));
+        assert_eq!(row.vcpus, Some(3));
+        assert_eq!(
+            row.steal_pct,
+            Some(2.25),
+            "the mean over the vCPUs that have one"
+        );
         assert_eq!(row.disk_read_bps, Some(1024.0));
         assert_eq!(row.disk_write_bps, None);
         assert_eq!(row.disk_write_iops, Some(5.0));
@@ -423,8 +451,9 @@ mod tests {
             [
                 "a",
                 "running",
-                "2",
+                "3",
                 "12.3",
+                "2.2",
                 "512M/2.0G",
                 "1.0K",
                 "-",
@@ -502,6 +531,10 @@ mod tests {
         view.set_filter(" ");
         assert_eq!(view.filter, None);
         assert_eq!(Column::Name.step(false), Column::NetTx);
+        assert!(!Column::visible(80).contains(&Column::Steal));
+        assert_eq!(Column::visible(86).len(), Column::ALL.len());
+        view.sort_by(Column::Steal);
+        assert_eq!(names(&view), ["a", "b", "c"], "equal steal: name order");
         assert_eq!(Column::NetTx.step(true), Column::Name);
     }
 

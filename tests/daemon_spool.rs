@@ -229,17 +229,21 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
     };
     std::fs::write(&config, config_for(&first)).unwrap();
     // The spool path comes from the file only: a --spool flag would pin it.
-    let mut child = Command::new(common::binary())
-        .args(["run", "--config"])
-        .arg(&config)
-        .arg("--socket")
-        .arg(dir.join("moving.sock"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        Command::new(common::binary())
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--socket")
+            .arg(dir.join("moving.sock"))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Whole lines only: the agent may be writing the next one while this reads.
     let cycles_in = |path: &std::path::Path| {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        kinds(&common::parse_lines(&text), "cycle")
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        kinds(&common::parse_lines(whole), "cycle")
     };
     let wait_for = |what: &str, check: &dyn Fn() -> bool| {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -254,7 +258,7 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
     std::fs::write(&config, config_for(&second)).unwrap();
     let kill = |signal: &str| {
         Command::new("kill")
-            .args([signal, &child.id().to_string()])
+            .args([signal, &child.0.id().to_string()])
             .status()
             .unwrap()
     };
@@ -263,7 +267,7 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
         cycles_in(&second).len() >= 5
     });
     assert!(kill("-TERM").success());
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
 
     let seqs: Vec<u64> = cycles_in(&first)
         .iter()
@@ -276,4 +280,15 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
     );
     let moved = cycles_in(&second);
     assert_eq!(moved[0]["spool_lost_lines"], 0, "{}", moved[0]);
+}
+
+/// A child process that is killed if the test ends early, so that a failed test leaves
+/// no agent writing into the next run's directory.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -474,8 +474,9 @@ fn a_cut_answer_never_looks_complete() {
         .arg(format!("EXEC:cat {}", answer.display()))
         .spawn()
         .expect("socat is installed (tests/run.sh installs it)");
+    // socat binds before it listens: wait until a connection is accepted.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !socket.exists() && Instant::now() < deadline {
+    while UnixStream::connect(&socket).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = Command::new(common::binary())

@@ -55,7 +55,9 @@ pub fn run(socket: PathBuf) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| Error::Software(format!("cannot handle signal {signal}: {e}")))?;
     }
-    let (updates, received) = mpsc::channel();
+    // Bounded: when the screen falls behind, the feed waits, stops reading the socket,
+    // and the agent closes it as too slow; the feed then reconnects.
+    let (updates, received) = mpsc::sync_channel(feed::UPDATES_IN_FLIGHT);
     feed::spawn(socket, updates);
     // Raw mode and the alternate screen; the hook it installs restores them on a panic.
     let mut terminal =

@@ -287,7 +287,7 @@ impl Daemon {
     }
 
     fn collect_now(&mut self, request: RequestId) {
-        let _ = self.worker.commands.send(Command::CollectNow { request });
+        self.worker.command(Command::CollectNow { request });
     }
 
     /// Writes what the writer has queued, leaving it behind after its grace period.
@@ -300,7 +300,7 @@ impl Daemon {
     fn shutdown(&mut self, signal: i32) -> Result<()> {
         log_info!("signal {signal}: stopping");
         self.notifier.notify("STOPPING=1");
-        let _ = self.worker.commands.send(Command::Shutdown);
+        self.worker.command(Command::Shutdown);
         // A cycle that finishes within the grace period still reaches the spool.
         let deadline = Instant::now() + COLLECTOR_GRACE;
         // Taking cycles meanwhile unblocks a collector waiting to hand one over.

@@ -10,7 +10,7 @@
 //! latest-wins slot with at most one wake-up queued, and one shutdown.
 
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,6 +21,10 @@ use crate::collect::{Collector, CollectorConfig, Snapshot};
 use crate::libvirt::domain_events::EventSink;
 use crate::query::answers::Latest;
 use crate::spool::tail::LastCycle;
+
+/// Commands waiting for the collector, at most: by construction there are never more
+/// than three (one unanswered on-demand request, one settings wake-up, one shutdown).
+pub const COMMANDS_IN_FLIGHT: usize = 4;
 
 /// Finished cycles waiting for the loop, at most.
 pub const CYCLES_IN_FLIGHT: usize = 2;
@@ -51,13 +55,22 @@ pub struct Cycle {
 type Settings = Arc<Mutex<Option<(CollectorConfig, Duration)>>>;
 
 pub struct Worker {
-    pub commands: Sender<Command>,
+    commands: SyncSender<Command>,
     pub cycles: Receiver<Cycle>,
     pub handle: JoinHandle<()>,
     settings: Settings,
 }
 
 impl Worker {
+    /// Hands a command over without ever waiting: the loop must not block.
+    pub fn command(&self, command: Command) {
+        if let Err(TrySendError::Full(_)) = self.commands.try_send(command) {
+            crate::log_warn!(
+                "the collector has {COMMANDS_IN_FLIGHT} commands waiting; dropped one"
+            );
+        }
+    }
+
     /// Hands new settings over; the thread takes the latest at its next command.
     pub fn reconfigure(&self, config: CollectorConfig, interval: Duration) {
         let mut slot = self.settings.lock().unwrap_or_else(|p| p.into_inner());
@@ -65,7 +78,7 @@ impl Worker {
         *slot = Some((config, interval));
         drop(slot);
         if wake {
-            let _ = self.commands.send(Command::Reconfigure);
+            self.command(Command::Reconfigure);
         }
     }
 }
@@ -83,7 +96,7 @@ pub fn spawn(
     waker: Arc<Waker>,
     events: Arc<dyn EventSink>,
 ) -> std::io::Result<Worker> {
-    let (command_tx, command_rx) = std::sync::mpsc::channel();
+    let (command_tx, command_rx) = std::sync::mpsc::sync_channel(COMMANDS_IN_FLIGHT);
     let (cycle_tx, cycle_rx) = std::sync::mpsc::sync_channel(CYCLES_IN_FLIGHT);
     let settings = Settings::default();
     let thread_settings = Arc::clone(&settings);

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -35,7 +35,10 @@ pub fn probe(socket: &Path) -> std::io::Result<()> {
 }
 
 /// Runs the feed on its own thread until the screen hangs up.
-pub fn spawn(socket: PathBuf, updates: Sender<Update>) {
+/// Updates waiting for the screen, at most.
+pub const UPDATES_IN_FLIGHT: usize = 8;
+
+pub fn spawn(socket: PathBuf, updates: SyncSender<Update>) {
     std::thread::spawn(move || loop {
         let error = follow(&socket, &updates);
         let message = format!(
@@ -51,7 +54,7 @@ pub fn spawn(socket: PathBuf, updates: Sender<Update>) {
 
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
-fn follow(socket: &Path, updates: &Sender<Update>) -> String {
+fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
     let status = match ask(socket, "status") {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),

@@ -77,7 +77,7 @@ impl Textfile {
         self.shared.wake.notify_one();
         self.handle
             .take()
-            .map_or(true, |handle| super::writer::join_until(handle, deadline))
+            .is_none_or(|handle| super::writer::join_until(handle, deadline))
     }
 }
 

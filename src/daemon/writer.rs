@@ -223,7 +223,7 @@ impl Writer {
         self.shared.wake.notify_one();
         self.handle
             .take()
-            .map_or(true, |handle| join_until(handle, deadline))
+            .is_none_or(|handle| join_until(handle, deadline))
     }
 }
 

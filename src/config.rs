@@ -56,35 +56,6 @@ impl Default for CollectConfig {
     }
 }
 
-/// Groups `virsh domstats` knows that this version does not record yet.
-const GROUPS_NOT_RECORDED: [&str; 5] = ["perf", "iothread", "memory", "dirtyrate", "vm"];
-
-/// `collect.groups`: known names only, `state` always collected.
-fn check_groups(groups: &[String]) -> Result<Vec<String>, String> {
-    let known: Vec<&str> = Group::ALL.iter().map(|g| g.name()).collect();
-    for name in groups {
-        if GROUPS_NOT_RECORDED.contains(&name.as_str()) {
-            return Err(format!(
-                "'{name}' is a libvirt group this version does not record yet; choose among {}",
-                known.join(", ")
-            ));
-        }
-        if Group::from_name(name).is_none() {
-            return Err(format!(
-                "unknown group '{name}'; the groups are {}",
-                known.join(", ")
-            ));
-        }
-    }
-    let mut chosen: Vec<String> = known
-        .iter()
-        .filter(|k| **k == "state" || groups.iter().any(|g| g == *k))
-        .map(|k| k.to_string())
-        .collect();
-    chosen.dedup();
-    Ok(chosen)
-}
-
 impl CollectConfig {
     /// The chosen groups as `VIR_DOMAIN_STATS_*` bits.
     pub fn group_bits(&self) -> u32 {
@@ -635,7 +606,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         }
     }
     if let Some(groups) = file.collect.and_then(|c| c.groups) {
-        config.collect.groups = check_groups(groups.get_ref())
+        config.collect.groups = Group::parse_list(groups.get_ref())
             .map_err(|why| bad("collect.groups", groups.span(), &why))?;
     }
     if let Some(textfile) = file.prometheus.and_then(|p| p.textfile) {
@@ -703,7 +674,7 @@ fn apply(config: &mut Config, overrides: &Overrides) -> Result<(), String> {
         config.socket.idle_timeout_seconds = number(&IDLE_TIMEOUT, idle)?;
     }
     if let Some(groups) = &overrides.groups {
-        config.collect.groups = check_groups(groups)
+        config.collect.groups = Group::parse_list(groups)
             .map_err(|why| format!("--groups: {why} (it sets collect.groups)"))?;
     }
     if let Some(path) = &overrides.prometheus_textfile {

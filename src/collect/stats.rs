@@ -87,6 +87,9 @@ pub struct RawNic {
     pub tx_drop: Option<u64>,
 }
 
+/// Groups `virsh domstats` knows that this version does not record yet.
+const GROUPS_NOT_RECORDED: [&str; 5] = ["perf", "iothread", "memory", "dirtyrate", "vm"];
+
 /// The statistics groups, with libvirt's `VIR_DOMAIN_STATS_*` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
@@ -115,6 +118,31 @@ impl Group {
     /// Every group, as the bit mask a collector asks for.
     pub fn all_bits() -> u32 {
         Group::ALL.iter().map(|g| g.bit()).sum()
+    }
+
+    /// Validates `collect.groups`: known names only, in [`Group::ALL`]'s order, `state`
+    /// always included. The error names the offending group and the choices.
+    pub fn parse_list(groups: &[String]) -> Result<Vec<String>, String> {
+        let known: Vec<&str> = Group::ALL.iter().map(|g| g.name()).collect();
+        for name in groups {
+            if GROUPS_NOT_RECORDED.contains(&name.as_str()) {
+                return Err(format!(
+                    "'{name}' is a libvirt group this version does not record yet; choose among {}",
+                    known.join(", ")
+                ));
+            }
+            if Group::from_name(name).is_none() {
+                return Err(format!(
+                    "unknown group '{name}'; the groups are {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(known
+            .iter()
+            .filter(|k| **k == "state" || groups.iter().any(|g| g == *k))
+            .map(|k| k.to_string())
+            .collect())
     }
 
     /// The group of a `virsh domstats` name.

@@ -1,6 +1,164 @@
-//! Which domains to collect: include/exclude lists of globs on the name, or exact UUIDs.
+//! Domain selection: the one rule by which every command names domains (`once
+//! --domain`, `query get`, `run`'s include and exclude lists, `top`'s filter).
+//!
+//! What a string means depends on its shape, in this order:
+//! 1. shaped like a UUID (8-4-4-4-12 hex digits, or 32 without dashes, any case):
+//!    that UUID only;
+//! 2. all digits: the running domain with that hypervisor id, else the domain of
+//!    that name;
+//! 3. with a glob metacharacter (`*`, `?`, `[`): a glob on the name and on the Nova
+//!    display name (see [`glob`]); when it matches nothing, the domain whose name is
+//!    the string itself (a name may contain `[`);
+//! 4. anything else: the domain of that name, else the domains with that Nova display
+//!    name.
+//!
+//! [`Selector::resolve`] applies the order to a whole host (`get`, `once`): a later
+//! rung is tried only when the earlier one found nothing. The include and exclude
+//! lists test each domain alone, as the collector meets it ([`Selector::matches`]):
+//! there a domain is selected when any rung of the string's shape names it.
 
-/// Include and exclude patterns; an empty include list means every domain.
+pub mod glob;
+
+/// What a domain is known by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Candidate<'a> {
+    pub name: &'a str,
+    pub uuid: &'a str,
+    /// The hypervisor id, while running.
+    pub id: Option<u32>,
+    /// Nova's display name (`nova.instance`), when the domain has Nova metadata.
+    pub display_name: Option<&'a str>,
+}
+
+/// One selection string, classified by its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selector<'a> {
+    Uuid(&'a str),
+    Id(u32, &'a str),
+    Glob(&'a str),
+    Name(&'a str),
+}
+
+impl<'a> Selector<'a> {
+    pub fn parse(text: &'a str) -> Self {
+        if is_uuid_shaped(text) {
+            Selector::Uuid(text)
+        } else if let Some(id) = all_digits(text) {
+            Selector::Id(id, text)
+        } else if glob::has_metacharacters(text) {
+            Selector::Glob(text)
+        } else {
+            Selector::Name(text)
+        }
+    }
+
+    /// How the string is read, for messages: "UUID", "id or name", ...
+    pub fn reading(&self) -> &'static str {
+        match self {
+            Selector::Uuid(_) => "UUID",
+            Selector::Id(..) => "id or name",
+            Selector::Glob(_) => "glob on the name or Nova display name",
+            Selector::Name(_) => "name or Nova display name",
+        }
+    }
+
+    /// The rungs of this shape, most precise first.
+    fn rungs(&self) -> &'static [Rung] {
+        match self {
+            Selector::Uuid(_) => &[Rung::Uuid],
+            Selector::Id(..) => &[Rung::Id, Rung::Name],
+            Selector::Glob(_) => &[Rung::Glob, Rung::Name],
+            Selector::Name(_) => &[Rung::Name, Rung::DisplayName],
+        }
+    }
+
+    fn text(&self) -> &'a str {
+        match *self {
+            Selector::Uuid(t) | Selector::Id(_, t) | Selector::Glob(t) | Selector::Name(t) => t,
+        }
+    }
+
+    fn on_rung(&self, rung: Rung, domain: &Candidate<'_>) -> bool {
+        let text = self.text();
+        match rung {
+            Rung::Uuid => same_uuid(text, domain.uuid),
+            Rung::Id => matches!(self, Selector::Id(id, _) if domain.id == Some(*id)),
+            Rung::Name => domain.name == text,
+            Rung::DisplayName => domain.display_name == Some(text),
+            Rung::Glob => {
+                glob::matches(text, domain.name)
+                    || domain
+                        .display_name
+                        .is_some_and(|display| glob::matches(text, display))
+            }
+        }
+    }
+
+    /// Whether any rung of this shape names `domain` (the test of include and
+    /// exclude lists, which see one domain at a time).
+    pub fn matches(&self, domain: &Candidate<'_>) -> bool {
+        self.rungs().iter().any(|&rung| self.on_rung(rung, domain))
+    }
+
+    /// The indices of the domains this string names on a whole host: those of the
+    /// first rung that names any.
+    pub fn resolve<'d>(&self, domains: impl Iterator<Item = Candidate<'d>> + Clone) -> Vec<usize> {
+        for &rung in self.rungs() {
+            let found: Vec<usize> = domains
+                .clone()
+                .enumerate()
+                .filter(|(_, d)| self.on_rung(rung, d))
+                .map(|(i, _)| i)
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Rung {
+    Uuid,
+    Id,
+    Name,
+    DisplayName,
+    Glob,
+}
+
+fn is_uuid_shaped(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match bytes.len() {
+        32 => bytes.iter().all(u8::is_ascii_hexdigit),
+        36 => bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        }),
+        _ => false,
+    }
+}
+
+/// Two UUID strings equal in any case, with or without dashes (no allocation: a UUID
+/// in a list is compared with every domain of every cycle).
+fn same_uuid(a: &str, b: &str) -> bool {
+    fn digits(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(|&c| c != b'-')
+            .map(|c| c.to_ascii_lowercase())
+    }
+    digits(a).eq(digits(b))
+}
+
+fn all_digits(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Include and exclude lists of selection strings; an empty include list means every
+/// domain, and exclusion wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainFilter {
     pub include: Vec<String>,
@@ -12,68 +170,29 @@ impl DomainFilter {
         self.include.is_empty() && self.exclude.is_empty()
     }
 
+    /// Whether the domain is collected, known by its name and UUID only.
     pub fn matches(&self, name: &str, uuid: &str) -> bool {
-        let hit = |pattern: &String| {
-            pattern.eq_ignore_ascii_case(uuid) || glob_match(pattern.as_bytes(), name.as_bytes())
-        };
+        self.selects(&Candidate {
+            name,
+            uuid,
+            ..Candidate::default()
+        })
+    }
+
+    /// Whether the domain is collected, known by everything the collector knows.
+    pub fn selects(&self, domain: &Candidate<'_>) -> bool {
+        let hit = |text: &String| Selector::parse(text).matches(domain);
         (self.include.is_empty() || self.include.iter().any(hit)) && !self.exclude.iter().any(hit)
     }
 }
 
-/// `*` matches any run of bytes, `?` one byte; everything else matches itself.
+/// [`glob::matches`] on bytes, for callers that hold bytes (`top`'s filter).
 pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                backtrack = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == b'?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match backtrack {
-                Some((star, matched)) => {
-                    p = star + 1;
-                    t = matched + 1;
-                    backtrack = Some((star, matched + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
+    glob::matches(
+        &String::from_utf8_lossy(pattern),
+        &String::from_utf8_lossy(text),
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match(b"instance-*", b"instance-0000002a"));
-        assert!(glob_match(b"*", b""));
-        assert!(glob_match(b"a?c", b"abc"));
-        assert!(!glob_match(b"a?c", b"ac"));
-        assert!(glob_match(b"*b*d", b"abcbd"));
-        assert!(!glob_match(b"web", b"web-1"));
-    }
-
-    #[test]
-    fn include_and_exclude() {
-        let filter = DomainFilter {
-            include: vec![
-                "web-*".into(),
-                "6C0C3D8E-3A0F-4B6E-9F4E-2D1F0A9B7C11".into(),
-            ],
-            exclude: vec!["web-test*".into()],
-        };
-        assert!(filter.matches("web-1", "x"));
-        assert!(!filter.matches("web-test-1", "x"));
-        assert!(!filter.matches("db-1", "x"));
-        assert!(filter.matches("db-1", "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11"));
-        assert!(DomainFilter::default().matches("anything", "x"));
-    }
-}
+mod tests;

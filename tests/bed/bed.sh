@@ -18,6 +18,11 @@
 #                        stats every 5 s, serial console in vm/NAME.console) and wait for it;
 #                        IDX (0-255) fixes its MAC and UUID; --nova adds Nova instance metadata;
 #                        --busy makes the guest spin one vCPU in a loop
+#   dense N              boot guests dense-001 .. dense-N (N 1-255; those running are kept): KVM,
+#                        32 MiB, 1 vCPU, no OS (SeaBIOS finds nothing to boot and halts the vCPU:
+#                        about 0.6 % of a core each), a 1 MiB raw vda, a NIC with tap dense-NNN-t0,
+#                        a balloon with stats every 5 s; for cost measurements with many running
+#                        domains (their counters exist but barely move; `check` is for `vm` guests)
 #   down                 destroy the bed's guests, stop its daemons by PID, remove leftovers
 #                        (also after a failed or partial up)
 #   status               daemons, sockets, guests, taps
@@ -644,13 +649,96 @@ cmd_vm() {
   log "vm $name: $(grep -m1 '^BEDGUEST up' "$con"), tap $tap $(ip -br -6 addr show dev "$tap" 2>/dev/null | awk '{print $2, $3}'), up in $((SECONDS - start))s"
 }
 
+# ------------------------------------------------------------------------------------------ dense
+# A guest with no OS: SeaBIOS finds no bootable disk (the image is zeros, the NIC has no option
+# ROM) and, with rebootTimeout -1, halts instead of retrying, so under KVM its vCPU sleeps. It still
+# has every device the statistics groups ask about: a disk, a NIC and a balloon.
+dense_xml() {
+  local name=$1 idx=$2
+  cat <<EOF
+<domain type='kvm'>
+  <name>$name</name>
+  <uuid>b3d0de45-0000-4000-8000-$(printf '%012x' "$idx")</uuid>
+  <memory unit='MiB'>32</memory>
+  <currentMemory unit='MiB'>32</currentMemory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <boot dev='hd'/>
+    <bios rebootTimeout='-1'/>
+  </os>
+  <features><acpi/></features>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$QEMU</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$VMD/$name-a.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='ethernet'>
+      <mac address='52:54:00:b3:de:$(printf '%02x' "$idx")'/>
+      <target dev='$name-t0'/>
+      <model type='virtio'/>
+      <rom enabled='no'/>
+    </interface>
+    <memballoon model='virtio'>
+      <stats period='5'/>
+    </memballoon>
+  </devices>
+</domain>
+EOF
+}
+
+# dense_one IDX: create dense-IDX (3 digits) unless it runs; its tap gets what `vm` gives a tap.
+dense_one() {
+  local idx=$1 name tap state
+  name=$(printf 'dense-%03d' "$idx")
+  tap=$name-t0
+  state=$(vsh domstate "$name" 2>/dev/null || true)
+  [[ $state == running ]] && return 0
+  [[ -z $state ]] || { log "dense: $name exists in state '$state'"; return 1; }
+  truncate -s 1M "$VMD/$name-a.img"
+  dense_xml "$name" "$idx" >"$VMD/$name.xml"
+  vsh create "$VMD/$name.xml" >/dev/null || { log "dense: create $name failed"; return 1; }
+  if [[ -d /proc/sys/net/ipv6/conf/$tap ]]; then
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/accept_ra"
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/autoconf"
+    echo 0 >"/proc/sys/net/ipv6/conf/$tap/accept_dad"
+  fi
+}
+
+cmd_dense() {
+  local n=${1:-} i start=$SECONDS running fails=0
+  local -a jobs=()
+  [[ $n =~ ^[0-9]{1,3}$ ]] && ((10#$n >= 1 && 10#$n <= 255)) || die "dense: N must be 1..255"
+  n=$((10#$n))
+  [[ -c /dev/kvm ]] || die "dense: no /dev/kvm"
+  vsh version >/dev/null 2>&1 || die "dense: the bed's libvirtd does not answer: run '$0 up'"
+  mkdir -p "$VMD"
+  # Four creates at a time: libvirtd spends most of a create waiting for QEMU to start.
+  for i in $(seq 1 "$n"); do
+    dense_one "$i" &
+    jobs+=($!)
+    if ((${#jobs[@]} == 4)); then
+      wait "${jobs[0]}" || fails=$((fails + 1))
+      jobs=("${jobs[@]:1}")
+    fi
+  done
+  for i in "${jobs[@]}"; do wait "$i" || fails=$((fails + 1)); done
+  running=$(vsh list --name --state-running | grep -c '^dense-' || true)
+  log "dense: $running dense guest(s) running after $((SECONDS - start))s"
+  ((fails == 0 && running >= n)) || die "dense: $fails create(s) failed"
+}
+
 # ------------------------------------------------------------------------------------------- down
-# Our qemu processes: their command line names this bed's guest kernel.
+# Our qemu processes: their command line names this bed's guest kernel, or a dense guest's disk.
 bed_qemu_pids() {
-  local p
+  local p args
   for p in /proc/[0-9]*; do
     alive "${p#/proc/}" qemu-system-x86 || continue
-    [[ $'\n'"$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null)"$'\n' == *$'\n'"$GUEST/vmlinuz"$'\n'* ]] && echo "${p#/proc/}"
+    args=$'\n'"$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null)"$'\n'
+    [[ $args == *$'\n'"$GUEST/vmlinuz"$'\n'* || $args == *"\"$VMD/dense-"* ]] && echo "${p#/proc/}"
   done
   return 0
 }
@@ -809,6 +897,7 @@ main() {
     up) cmd_up ;;
     setup) cmd_setup ;;
     vm) cmd_vm "$@" ;;
+    dense) cmd_dense "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;

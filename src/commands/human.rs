@@ -1,6 +1,14 @@
-//! What `virtdiag query` prints for a person at a terminal: `list` as a table,
-//! `status` as labelled lines with units, and the guard that keeps control
-//! characters (escape sequences, C1 codes) from reaching the terminal raw. Pure.
+//! What `virtdiag query` and `once` print for a person at a terminal: `list` and
+//! `help` as tables, `status` as labelled lines with units, the domains of `all` and
+//! `once` as a table ([`host_table`]), one domain of `get` as a grouped view
+//! ([`domain_view`]), pretty JSON in the record's own key order ([`pretty_json`]),
+//! and the guard that keeps control characters (escape sequences, C1 codes) from
+//! reaching the terminal raw. Pure.
+
+pub mod answer;
+pub mod domain_view;
+pub mod host_table;
+pub mod pretty_json;
 
 use serde_json::Value;
 
@@ -13,6 +21,61 @@ pub fn render(line: &Value) -> Option<String> {
         "status" => Some(status(line)),
         _ => None,
     }
+}
+
+/// The lines of a `help` answer as two columns, command and description.
+pub fn help(lines: &[Value]) -> String {
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .filter(|l| l["kind"] == "help")
+        .map(|l| {
+            vec![
+                printable(l["command"].as_str().unwrap_or("?")),
+                printable(l["description"].as_str().unwrap_or("")),
+            ]
+        })
+        .collect();
+    columns(&["REQUEST", "WHAT IT ANSWERS"], &rows, &[])
+}
+
+/// Rows of cells as columns two spaces apart, each as wide as its widest cell (the
+/// title included); the columns whose index is in `right` are aligned right. The
+/// last column is not padded. Cells must already be printable.
+pub fn columns(titles: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| c.chars().count())
+            .chain([titles[i].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..titles.len()).map(width).collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if right.contains(&i) {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                if i + 1 < titles.len() {
+                    text.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        text.push('\n');
+        text
+    };
+    let mut out = line(&mut titles.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
 }
 
 /// JSON text with every control character other than the newline written as a
@@ -41,10 +104,10 @@ pub fn text_safe(text: &str) -> String {
 fn list(line: &Value) -> String {
     let empty = Vec::new();
     let domains = line["domains"].as_array().unwrap_or(&empty);
-    let rows: Vec<[String; 4]> = domains
+    let rows: Vec<Vec<String>> = domains
         .iter()
         .map(|d| {
-            [
+            vec![
                 printable(d["name"].as_str().unwrap_or("-")),
                 printable(d["state"].as_str().unwrap_or("-")),
                 d["id"]
@@ -54,22 +117,7 @@ fn list(line: &Value) -> String {
             ]
         })
         .collect();
-    let titles = ["NAME", "STATE", "ID", "UUID"];
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .chain([titles[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (w0, w1, w2) = (width(0), width(1), width(2));
-    let mut out = format!(
-        "{:<w0$}  {:<w1$}  {:>w2$}  {}\n",
-        titles[0], titles[1], titles[2], titles[3]
-    );
-    for [name, state, id, uuid] in &rows {
-        out.push_str(&format!("{name:<w0$}  {state:<w1$}  {id:>w2$}  {uuid}\n"));
-    }
+    let mut out = columns(&["NAME", "STATE", "ID", "UUID"], &rows, &[2]);
     out.push_str(&format!(
         "{} domains, cycle {}\n",
         rows.len(),
@@ -79,7 +127,7 @@ fn list(line: &Value) -> String {
 }
 
 /// Bytes as `512 B`, `4.8 MiB`.
-fn size(value: u64) -> String {
+pub fn size(value: u64) -> String {
     let short = bytes(value as f64);
     match short.strip_suffix(|c: char| c.is_ascii_alphabetic()) {
         Some(number) => format!("{number} {}iB", &short[number.len()..]),
@@ -88,7 +136,7 @@ fn size(value: u64) -> String {
 }
 
 /// Seconds as `45 s`, `12 min 3 s`, `5 h 2 min`, `3 d 4 h`.
-fn duration(seconds: f64) -> String {
+pub fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0) as u64;
     match s {
         0..=59 => format!("{seconds:.1} s"),

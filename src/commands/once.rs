@@ -4,9 +4,12 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::human;
 use crate::cli::{Format, OnceArgs};
+use crate::collect::filter::Selector;
 use crate::collect::{Collector, CollectorConfig, DomainFilter};
 use crate::error::{Error, Result};
+use crate::query::answers;
 use crate::record::json::write_domain_line;
 use crate::record::DomainRecord;
 use crate::views::{legacy, nova, prometheus, table};
@@ -19,10 +22,9 @@ pub fn run(args: OnceArgs) -> Result<()> {
             .host
             .clone()
             .unwrap_or_else(crate::host::local_hostname),
-        filter: DomainFilter {
-            include: args.domains.clone(),
-            exclude: Vec::new(),
-        },
+        // Every domain: a selection by Nova display name needs the inventory, and an
+        // id or name needs the whole host to apply the rule's order.
+        filter: DomainFilter::default(),
         groups: crate::collect::stats::Group::all_bits(),
     });
     collector.connect().map_err(|e| {
@@ -37,20 +39,8 @@ pub fn run(args: OnceArgs) -> Result<()> {
             args.uri
         )));
     }
-    for wanted in &args.domains {
-        let found = snapshot
-            .records
-            .iter()
-            .any(|r| &*r.domain.name == wanted || r.domain.uuid.eq_ignore_ascii_case(wanted));
-        if !found {
-            return Err(Error::Usage(format!(
-                "no domain named or with UUID '{wanted}' at {}",
-                args.uri
-            )));
-        }
-    }
-
-    let records = &snapshot.records;
+    let records = selected(&snapshot.records, &args.domains, &args.uri)?;
+    let records = &records;
     let out = match args.format {
         Format::Json => each(records, write_domain_line),
         Format::Legacy => each(records, |r, out| json_line(&legacy::line(r), out)),
@@ -65,6 +55,39 @@ pub fn run(args: OnceArgs) -> Result<()> {
         }
     };
     print(&out)
+}
+
+/// The records `wanted` names by the selection rule (`collect::filter`), in the
+/// host's order, each once; every record when nothing is wanted. A string that names
+/// no domain is an error (65, as an unknown domain is for `query get`).
+fn selected(
+    records: &[Arc<DomainRecord>],
+    wanted: &[String],
+    uri: &str,
+) -> Result<Vec<Arc<DomainRecord>>> {
+    if wanted.is_empty() {
+        return Ok(records.to_vec());
+    }
+    let mut chosen = vec![false; records.len()];
+    for text in wanted {
+        let found = Selector::parse(text).resolve(records.iter().map(|r| answers::candidate(r)));
+        if found.is_empty() {
+            return Err(Error::Data(format!(
+                "no domain matches '{}' (read as {}) at {uri}",
+                human::text_safe(text),
+                Selector::parse(text).reading()
+            )));
+        }
+        for index in found {
+            chosen[index] = true;
+        }
+    }
+    Ok(records
+        .iter()
+        .zip(chosen)
+        .filter(|(_, chosen)| *chosen)
+        .map(|(record, _)| Arc::clone(record))
+        .collect())
 }
 
 /// Every record, each written by `write`.

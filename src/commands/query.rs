@@ -1,6 +1,8 @@
 //! `virtdiag query`: the built-in client of the agent's socket. Raw JSON lines when
-//! piped; on a terminal, `list` and `status` in words and units (`human`), the seed's
-//! table for legacy records, pretty JSON for the rest, and an error said once.
+//! piped; on a terminal, the answer for a person ([`human::answer`]: tables with
+//! units, the grouped view of one domain, the original Property | Value table for
+//! legacy records, JSON indented in its own key order for the rest), and an error
+//! said once.
 //! `status --check` hands over to [`check`], the monitoring plugin.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -13,7 +15,6 @@ use super::{check, human};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
 use crate::query::protocol;
-use crate::views::table;
 
 pub fn run(args: QueryArgs) -> Result<()> {
     if args.check {
@@ -26,10 +27,10 @@ pub fn run(args: QueryArgs) -> Result<()> {
     }
     // The agent answers a malformed request with an error line; only a well-formed
     // request can promise an end line.
-    let needs_end = matches!(
-        protocol::parse(request.as_bytes()),
-        Ok(Some(parsed)) if parsed.answer_ends_with_end_line()
-    );
+    let parsed = protocol::parse(request.as_bytes()).ok().flatten();
+    let needs_end = parsed
+        .as_ref()
+        .is_some_and(protocol::Request::answer_ends_with_end_line);
     let socket = args.socket.display();
     let mut stream = UnixStream::connect(&args.socket)
         .map_err(|e| Error::Unavailable(format!("cannot connect to the agent at {socket}: {e}")))?;
@@ -39,6 +40,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
         .map_err(|e| Error::Unavailable(format!("cannot send to the agent at {socket}: {e}")))?;
 
     let pretty = !args.raw && std::io::stdout().is_terminal();
+    let mut answer = human::answer::Answer::new(parsed.as_ref());
     let mut stdout = std::io::stdout().lock();
     let mut failed = None;
     let mut ended = false;
@@ -56,17 +58,19 @@ pub fn run(args: QueryArgs) -> Result<()> {
         }
         ended = value.as_ref().and_then(|v| v.get("kind")) == Some(&Value::from("end"));
         let text = match (&value, pretty) {
-            (Some(v), true) => render(v),
-            (Some(v), false) if table && v.get("diagnostics").is_some() => render(v),
+            (Some(v), true) => answer.line(&line, v),
+            (Some(v), false) if table && v.get("diagnostics").is_some() => {
+                human::answer::one_line(&line, v)
+            }
             (None, true) => format!("{}\n", human::text_safe(&line)),
             _ => format!("{line}\n"),
         };
-        if let Err(e) = stdout.write_all(text.as_bytes()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(());
-            }
-            return Err(Error::Io(format!("cannot write to stdout: {e}")));
+        if !write(&mut stdout, &text)? {
+            return Ok(());
         }
+    }
+    if pretty && !write(&mut stdout, &answer.finish())? {
+        return Ok(());
     }
     if pretty && failed.is_none() {
         if let Some(note) = disconnected_note(&args) {
@@ -156,19 +160,11 @@ fn check(args: &QueryArgs) -> ! {
     std::process::exit(verdict.state as i32)
 }
 
-/// A line for a person: `list` and `status` in words and units, legacy records as the
-/// seed's table, everything else pretty JSON; never a raw control character.
-fn render(value: &Value) -> String {
-    if let Some(text) = human::render(value) {
-        return text;
+/// Writes `text`; `Ok(false)` when the reader went away (not an error).
+fn write(stdout: &mut impl Write, text: &str) -> Result<bool> {
+    match stdout.write_all(text.as_bytes()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(Error::Io(format!("cannot write to stdout: {e}"))),
     }
-    if let (Some(name), Some(diagnostics)) = (
-        value.get("domain").and_then(Value::as_str),
-        value.get("diagnostics").and_then(Value::as_object),
-    ) {
-        return human::text_safe(&format!("Domain: {name}\n{}", table::render(diagnostics)));
-    }
-    let mut text = human::json_safe(&serde_json::to_string_pretty(value).unwrap_or_default());
-    text.push('\n');
-    text
 }

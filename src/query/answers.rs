@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::protocol::{Format, ProtocolError, COMMANDS};
+use crate::collect::filter::{Candidate, Selector};
 use crate::record::{DomainRecord, SCHEMA_VERSION};
 use crate::views::{legacy, nova};
 
@@ -32,14 +33,15 @@ impl Payload {
     }
 }
 
-/// The latest cycle's records, their serialized lines and lookups by name, UUID and id.
+/// The latest cycle's records, their serialized lines and a lookup by UUID.
 #[derive(Default)]
 pub struct Latest {
     pub seq: u64,
     records: Vec<Arc<DomainRecord>>,
     lines: Arc<Vec<u8>>,
     spans: Vec<Range<usize>>,
-    by_key: HashMap<String, usize>,
+    /// Lowercase UUID to index: events find their domain's record here.
+    by_uuid: HashMap<String, usize>,
     /// The domains' Prometheus families (`views::prometheus::write_domains`).
     metrics: Arc<Vec<u8>>,
 }
@@ -53,23 +55,17 @@ impl Latest {
         lines: Arc<Vec<u8>>,
         spans: Vec<Range<usize>>,
     ) -> Self {
-        let mut by_key = HashMap::with_capacity(records.len() * 3);
-        for (i, record) in records.iter().enumerate() {
-            by_key.insert(record.domain.uuid.to_ascii_lowercase(), i);
-            if let Some(id) = record.domain.id {
-                by_key.entry(id.to_string()).or_insert(i);
-            }
-        }
-        // Names win over ids that look like names.
-        for (i, record) in records.iter().enumerate() {
-            by_key.insert(record.domain.name.to_string(), i);
-        }
+        let by_uuid = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| (record.domain.uuid.to_ascii_lowercase(), i))
+            .collect();
         Self {
             seq,
             records,
             lines,
             spans,
-            by_key,
+            by_uuid,
             metrics: Arc::default(),
         }
     }
@@ -111,12 +107,9 @@ impl Latest {
         self.records.is_empty()
     }
 
-    /// A domain by name, UUID (any case) or hypervisor id.
-    pub fn find(&self, target: &str) -> Option<usize> {
-        self.by_key
-            .get(target)
-            .or_else(|| self.by_key.get(&target.to_ascii_lowercase()))
-            .copied()
+    /// The domains `target` names, by the selection rule (`collect::filter`).
+    pub fn find(&self, target: &str) -> Vec<usize> {
+        Selector::parse(target).resolve(self.records.iter().map(|r| candidate(r)))
     }
 
     /// Appends record `index` in `format`, newline included.
@@ -134,23 +127,37 @@ impl Latest {
         }
     }
 
-    /// `get`: the record, or an `unknown_domain` error.
+    /// `get`: the one record `target` names, or an `unknown_domain` or
+    /// `ambiguous_domain` error.
     pub fn get(
         &self,
         target: &str,
         format: Format,
         out: &mut Vec<u8>,
     ) -> Result<(), ProtocolError> {
-        match self.find(target) {
-            Some(index) => {
-                self.write_record(index, format, out);
+        let found = self.find(target);
+        match found.as_slice() {
+            [index] => {
+                self.write_record(*index, format, out);
                 Ok(())
             }
-            None => Err(ProtocolError::new(
+            [] => Err(ProtocolError::new(
                 "unknown_domain",
                 format!(
-                    "no domain with name, UUID or id '{target}' in cycle {}",
+                    "no domain matches '{target}' (read as {}) in cycle {}",
+                    Selector::parse(target).reading(),
                     self.seq
+                ),
+            )),
+            several => Err(ProtocolError::new(
+                "ambiguous_domain",
+                format!(
+                    "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
+                     by its name or UUID",
+                    Selector::parse(target).reading(),
+                    several.len(),
+                    self.seq,
+                    names_of(several.iter().map(|&i| &*self.records[i].domain.name))
                 ),
             )),
         }
@@ -178,7 +185,7 @@ impl Latest {
 
     /// The latest record of the domain with this UUID.
     pub fn record_by_uuid(&self, uuid: &str) -> Option<&Arc<DomainRecord>> {
-        self.by_key
+        self.by_uuid
             .get(&uuid.to_ascii_lowercase())
             .and_then(|&i| self.records.get(i))
             .filter(|r| r.domain.uuid.eq_ignore_ascii_case(uuid))
@@ -193,6 +200,31 @@ impl Latest {
         );
         out.push(b'\n');
     }
+}
+
+/// What the selection rule knows of a record's domain.
+pub fn candidate(record: &DomainRecord) -> Candidate<'_> {
+    Candidate {
+        name: &record.domain.name,
+        uuid: &record.domain.uuid,
+        id: record.domain.id,
+        display_name: record.nova.as_ref().and_then(|n| n.instance.as_deref()),
+    }
+}
+
+/// Names for a message: the first few, quoted, and how many more.
+pub fn names_of<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 8;
+    let total = names.len();
+    let mut text = names
+        .take(SHOWN)
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > SHOWN {
+        text.push_str(&format!(" and {} more", total - SHOWN));
+    }
+    text
 }
 
 /// `{"kind":"end","count":N,"seq":S}`.
@@ -236,6 +268,8 @@ mod tests {
     use super::*;
     use crate::record::*;
 
+    const UUID_WEB: &str = "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11";
+
     fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
         Arc::new(DomainRecord {
             kind: "domain",
@@ -272,8 +306,8 @@ mod tests {
 
     fn latest() -> Latest {
         let records = vec![
-            record("web", "AAAA-1", Some(4)),
-            record("4", "bbbb-2", Some(9)),
+            record("web", UUID_WEB, Some(4)),
+            record("4", "0b8e6a52-7d14-4c3a-9e21-5f6a7b8c9d01", Some(9)),
         ];
         let mut lines = Vec::new();
         let mut spans = Vec::new();
@@ -287,14 +321,45 @@ mod tests {
     }
 
     #[test]
-    fn finds_by_name_uuid_and_id_with_names_first() {
+    fn finds_by_the_selection_rule() {
         let l = latest();
-        assert_eq!(l.find("web"), Some(0));
-        assert_eq!(l.find("aaaa-1"), Some(0));
-        assert_eq!(l.find("AAAA-1"), Some(0));
-        assert_eq!(l.find("9"), Some(1));
-        assert_eq!(l.find("4"), Some(1), "the domain named 4 wins over id 4");
-        assert_eq!(l.find("nope"), None);
+        assert_eq!(l.find("web"), vec![0]);
+        assert_eq!(l.find(UUID_WEB), vec![0]);
+        assert_eq!(l.find(&UUID_WEB.to_uppercase()), vec![0]);
+        assert_eq!(l.find("9"), vec![1]);
+        assert_eq!(l.find("4"), vec![0], "id 4 wins over the domain named 4");
+        assert_eq!(l.find("nope"), Vec::<usize>::new());
+        assert_eq!(l.find("*"), vec![0, 1]);
+    }
+
+    #[test]
+    fn get_answers_one_domain_or_says_why_not() {
+        let l = latest();
+        let mut out = Vec::new();
+        let e = l.get("*", Format::Json, &mut out).unwrap_err();
+        assert_eq!(e.code, "ambiguous_domain");
+        assert!(e.message.contains("matches 2 domains"), "{}", e.message);
+        assert!(e.message.contains("'web', '4'"), "{}", e.message);
+        assert!(out.is_empty());
+        l.get("w[a-e]?", Format::Json, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["domain"]["name"], "web");
+        let e = l.get("5", Format::Json, &mut out).unwrap_err();
+        assert_eq!(e.code, "unknown_domain");
+        assert!(
+            e.message.contains("read as an id, then a name"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn names_in_messages_are_capped() {
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+        assert_eq!(
+            names_of(names.into_iter()),
+            "'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h' and 2 more"
+        );
     }
 
     #[test]

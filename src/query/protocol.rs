@@ -16,7 +16,8 @@ pub const MAX_EVENTS: usize = 1000;
 pub enum Format {
     /// The record itself (docs/record.md).
     Json,
-    /// The seed's flat dictionary: `{"domain","uuid","diagnostics"}`.
+    /// The flat dictionary of Nova's original get_diagnostics (2012):
+    /// `{"domain","uuid","diagnostics"}`.
     Legacy,
     /// Nova's server diagnostics (API 2.48): `{"domain","uuid","diagnostics"}`.
     Nova,
@@ -70,8 +71,8 @@ pub const COMMANDS: [(&str, &str); 11] = [
     ),
     ("list", "name, uuid, id and state of every domain"),
     (
-        "get NAME|UUID|ID [format=json|legacy|nova]",
-        "the latest record of one domain",
+        "get DOMAIN [format=json|legacy|nova]",
+        "the latest record of the one domain a UUID, id, name, glob or Nova display name names",
     ),
     (
         "all [format=json|legacy|nova]",
@@ -163,7 +164,7 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
                     [] => {
                         return Err(ProtocolError::new(
                             "bad_argument",
-                            "get needs a domain: get NAME|UUID|ID",
+                            "get needs a domain: get UUID|ID|NAME|GLOB",
                         ))
                     }
                     _ => return Err(ProtocolError::new(

@@ -1,0 +1,176 @@
+//! An agent's answer, line by line, as a person at a terminal reads it: domain
+//! records are held until their end (the `end` line of `all` and `collect`, each
+//! `cycle` line of `watch`, the end of `get`'s answer) and shown together, as the
+//! host table or, for `get`, the grouped view of the one domain; `help` as two
+//! columns; `list` and `status` in words; legacy records as the original Property |
+//! Value table; anything else as JSON indented in its own key order. Pure.
+
+use serde_json::Value;
+
+use super::{domain_view, help, host_table, pretty_json, render, text_safe};
+use crate::query::protocol::Request;
+use crate::views::table;
+
+/// What is held back until the answer says it is complete.
+#[derive(Debug, Default)]
+pub struct Answer {
+    /// The request was `get`: its one record is shown as the grouped view.
+    one_domain: bool,
+    domains: Vec<Value>,
+    help: Vec<Value>,
+}
+
+impl Answer {
+    pub fn new(request: Option<&Request>) -> Self {
+        Answer {
+            one_domain: matches!(request, Some(Request::Get { .. })),
+            ..Answer::default()
+        }
+    }
+
+    /// The text for this line of the answer (`value` is `raw` parsed); empty while
+    /// the line is held.
+    pub fn line(&mut self, raw: &str, value: &Value) -> String {
+        match value["kind"].as_str() {
+            Some("domain") => {
+                self.domains.push(value.clone());
+                String::new()
+            }
+            Some("help") => {
+                self.help.push(value.clone());
+                String::new()
+            }
+            Some("end") if !self.help.is_empty() => help(&std::mem::take(&mut self.help)),
+            Some("end") => self.domains(&format!(", cycle {}", value["seq"].as_u64().unwrap_or(0))),
+            Some("cycle") => {
+                let failed = value["error"]
+                    .as_str()
+                    .map(|e| format!("; FAILED: {e}"))
+                    .unwrap_or_default();
+                let footer = format!(
+                    ", cycle {} on {} at {}, took {:.1} ms{failed}",
+                    value["seq"].as_u64().unwrap_or(0),
+                    value["host"].as_str().unwrap_or("?"),
+                    value["ts"].as_str().unwrap_or("?"),
+                    value["duration_ms"].as_f64().unwrap_or(0.0)
+                );
+                let mut text = self.domains(&text_safe(&footer));
+                text.push('\n');
+                text
+            }
+            _ => one_line(raw, value),
+        }
+    }
+
+    /// What is still held when the answer ends.
+    pub fn finish(&mut self) -> String {
+        if self.one_domain && self.domains.len() == 1 {
+            return domain_view::render(&self.domains.remove(0));
+        }
+        let mut text = String::new();
+        if !self.help.is_empty() {
+            text.push_str(&help(&std::mem::take(&mut self.help)));
+        }
+        if !self.domains.is_empty() {
+            text.push_str(&self.domains(""));
+        }
+        text
+    }
+
+    fn domains(&mut self, footer: &str) -> String {
+        host_table::render(&std::mem::take(&mut self.domains), footer)
+    }
+}
+
+/// One line for a person, alone: `list` and `status` in words and units, a legacy
+/// record as the original Property | Value table, anything else indented JSON in
+/// its own key order; never a raw control character.
+pub fn one_line(raw: &str, value: &Value) -> String {
+    if let Some(text) = render(value) {
+        return text;
+    }
+    if let (Some(name), Some(diagnostics)) = (
+        value.get("domain").and_then(Value::as_str),
+        value.get("diagnostics").and_then(Value::as_object),
+    ) {
+        return text_safe(&format!("Domain: {name}\n{}", table::render(diagnostics)));
+    }
+    pretty_json::render(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn feed(answer: &mut Answer, lines: &[Value]) -> String {
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&answer.line(&line.to_string(), line));
+        }
+        text.push_str(&answer.finish());
+        text
+    }
+
+    fn domain(name: &str) -> Value {
+        json!({"kind": "domain", "domain": {"name": name, "state": "running"}})
+    }
+
+    #[test]
+    fn all_is_one_table_closed_by_its_end_line() {
+        let mut answer = Answer::new(Some(&Request::All {
+            format: crate::query::protocol::Format::Json,
+        }));
+        assert_eq!(answer.line("", &domain("a")), "");
+        let text = feed(
+            &mut answer,
+            &[domain("b"), json!({"kind": "end", "count": 2, "seq": 5})],
+        );
+        assert!(text.starts_with("NAME  STATE"), "{text}");
+        assert!(text.contains("\na     running"), "{text}");
+        assert!(text.contains("\nb     running"), "{text}");
+        assert!(text.ends_with("2 domains, 2 running, cycle 5\n"), "{text}");
+    }
+
+    #[test]
+    fn get_is_the_grouped_view_and_watch_a_table_per_cycle() {
+        let mut get = Answer::new(Some(&Request::Get {
+            target: "a".into(),
+            format: crate::query::protocol::Format::Json,
+        }));
+        assert!(feed(&mut get, &[domain("a")]).starts_with("domain      a (running"));
+        let mut watch = Answer::new(None);
+        let cycle = json!({"kind": "cycle", "seq": 8, "host": "vm", "ts": "T",
+            "duration_ms": 1.25, "error": "disconnected"});
+        let text = feed(&mut watch, &[domain("a"), cycle.clone(), cycle]);
+        assert_eq!(
+            text.matches("cycle 8 on vm at T, took 1.2 ms; FAILED: disconnected\n\n")
+                .count(),
+            2,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn help_as_two_columns_and_other_lines_as_ordered_json() {
+        let mut answer = Answer::new(Some(&Request::Help));
+        let text = feed(
+            &mut answer,
+            &[
+                json!({"kind": "help", "command": "list", "description": "every domain"}),
+                json!({"kind": "help", "command": "get DOMAIN", "description": "one"}),
+                json!({"kind": "end", "count": 2, "seq": 0}),
+            ],
+        );
+        assert_eq!(
+            text,
+            "REQUEST     WHAT IT ANSWERS\nlist        every domain\nget DOMAIN  one\n"
+        );
+        let raw = r#"{"kind":"version","version":"0.1.0","schema":1}"#;
+        let text = one_line(raw, &serde_json::from_str(raw).unwrap());
+        assert_eq!(
+            text,
+            "{\n  \"kind\": \"version\",\n  \"version\": \"0.1.0\",\n  \"schema\": 1\n}\n"
+        );
+    }
+}

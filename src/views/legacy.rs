@@ -1,10 +1,10 @@
-//! The seed's flat diagnostics dictionary (Nova's first libvirt `get_diagnostics`).
+//! The flat diagnostics dictionary of Nova's original get_diagnostics (2012).
 //!
-//! Keys and units exactly as the seed had them: `cpu<N>_time` (ns), `<disk>_read_req`,
+//! Keys and units exactly as the original had them: `cpu<N>_time` (ns), `<disk>_read_req`,
 //! `<disk>_read`, `<disk>_write_req`, `<disk>_write`, `<disk>_errors`, `<nic>_rx`,
 //! `<nic>_rx_packets`, `<nic>_rx_errors`, `<nic>_rx_drop`, `<nic>_tx`, `<nic>_tx_packets`,
 //! `<nic>_tx_errors`, `<nic>_tx_drop`, `memory` (max memory, KiB) and `memory-<tag>` for
-//! each memory statistic libvirt reported. As in the seed, a device whose statistics
+//! each memory statistic libvirt reported. As in the original, a device whose statistics
 //! could not be read is left out, and a counter libvirt does not provide is -1.
 
 use serde_json::{Map, Value};
@@ -71,7 +71,7 @@ pub fn diagnostics(record: &DomainRecord) -> Map<String, Value> {
     out
 }
 
-/// libvirt's memoryStats tag names, as the seed's Python binding returned them.
+/// libvirt's memoryStats tag names, as the original's Python binding returned them.
 fn memory_tags(b: &BalloonRecord) -> [(&'static str, Option<u64>); 13] {
     [
         ("swap_in", b.swap_in_kib),

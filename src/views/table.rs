@@ -1,8 +1,9 @@
-//! The seed's `+----------+-------+` Property | Value table of the legacy dictionary.
+//! The `+----------+-------+` Property | Value table of the legacy dictionary, as Nova's
+//! original get_diagnostics (2012) printed it.
 
 use serde_json::{Map, Value};
 
-/// Renders the dictionary sorted by key, as the seed's command line showed it.
+/// Renders the dictionary sorted by key, as the original command line showed it.
 pub fn render(diagnostics: &Map<String, Value>) -> String {
     let rows: Vec<(&str, String)> = diagnostics
         .iter()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Fsync, Number};
+use crate::config::{keys, Overrides};
 use crate::log::Level;
 
 const EXAMPLES: &str = "\
@@ -36,7 +36,6 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once at start-up")]
 pub enum Command {
     /// Run the agent: collect every interval, append to the spool, answer on the socket.
     Run(RunArgs),
@@ -59,82 +58,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// libvirt connection URI (key `uri`).
-    #[arg(long)]
-    pub uri: Option<String>,
-
-    /// Open a read-write connection (key `read_only = false`).
-    #[arg(long)]
-    pub read_write: bool,
-
-    /// Seconds between cycles (key `interval_seconds`).
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub interval: Option<Number>,
-
-    /// At most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: no
-    /// limit (key `min_collect_interval_seconds`).
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub min_collect_interval: Option<Number>,
-
-    /// Host name in records (key `host`).
-    #[arg(long)]
-    pub host: Option<String>,
-
-    /// Spool file (key `spool.path`).
-    #[arg(long, value_name = "PATH")]
-    pub spool: Option<PathBuf>,
-
-    /// Query socket (key `socket.path`).
-    #[arg(long, value_name = "PATH")]
-    pub socket: Option<PathBuf>,
-
-    /// Collect only these domains: glob on the name or exact UUID; repeat for several
-    /// (key `domains.include`).
-    #[arg(long, value_name = "PATTERN")]
-    pub include: Vec<String>,
-
-    /// Skip these domains; repeat for several (key `domains.exclude`).
-    #[arg(long, value_name = "PATTERN")]
-    pub exclude: Vec<String>,
-
-    /// Rotate the spool before it grows past this size (key `spool.max_bytes`).
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
-    pub max_bytes: Option<Number>,
-
-    /// Rotated spool files to keep (key `spool.keep`).
-    #[arg(long, value_name = "FILES", allow_negative_numbers = true)]
-    pub keep: Option<Number>,
-
-    /// When to fdatasync the spool: cycle or never (key `spool.fsync`).
-    #[arg(long, value_name = "WHEN", value_parser = parse_fsync)]
-    pub fsync: Option<Fsync>,
-
-    /// Octal mode of the socket file, e.g. 0660 (key `socket.mode`).
-    #[arg(long, value_name = "MODE")]
-    pub socket_mode: Option<String>,
-
-    /// Group given the socket file; empty for the process's group (key `socket.group`).
-    #[arg(long, value_name = "GROUP")]
-    pub socket_group: Option<String>,
-
-    /// Clients served at once (key `socket.max_clients`).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_clients: Option<Number>,
-
-    /// Seconds of silence before a client is disconnected (key
-    /// `socket.idle_timeout_seconds`).
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub idle_timeout: Option<Number>,
-
-    /// Write the Prometheus exposition to this .prom file after each cycle, for
-    /// node_exporter's textfile collector; empty: off (key `prometheus.textfile`).
-    #[arg(long, value_name = "PATH")]
-    pub prometheus_textfile: Option<PathBuf>,
-
-    /// Statistics groups to collect, comma-separated, by virsh domstats' names
-    /// (key `collect.groups`).
-    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
-    pub groups: Option<Vec<String>>,
+    /// One flag per configuration key, from the key table (src/config/keys.rs).
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +68,10 @@ pub struct CheckConfigArgs {
     /// Config file [default: /etc/virtdiag/virtdiag.toml; missing means defaults].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// The flags of `run`, checked as `run` would.
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Args)]
@@ -211,8 +141,15 @@ pub enum CompletionShell {
 
 #[derive(Debug, Args)]
 pub struct OnceArgs {
-    /// libvirt connection URI.
-    #[arg(long, default_value = "qemu:///system")]
+    /// libvirt connection URI, as virsh's.
+    #[arg(
+        short = 'c',
+        long = "connect",
+        visible_alias = "uri",
+        value_name = "URI",
+        env = keys::LIBVIRT_URI_ENV,
+        default_value = keys::DEFAULT_URI
+    )]
     pub uri: String,
 
     /// Open a read-write connection instead of a read-only one.
@@ -248,14 +185,6 @@ pub enum Format {
     Prometheus,
     /// One line per domain: {"domain","uuid","diagnostics"} with Nova's 2.48 body.
     Nova,
-}
-
-fn parse_fsync(text: &str) -> Result<Fsync, String> {
-    match text {
-        "cycle" => Ok(Fsync::Cycle),
-        "never" => Ok(Fsync::Never),
-        _ => Err(format!("'{text}' is not one of cycle, never")),
-    }
 }
 
 fn parse_level(text: &str) -> Result<Level, String> {

@@ -21,7 +21,10 @@ fn main() -> ExitCode {
     match virtdiag::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("virtdiag: {e}");
+            // One line per error: a configuration may have several.
+            for line in e.to_string().lines() {
+                eprintln!("virtdiag: {line}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

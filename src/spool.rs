@@ -193,7 +193,7 @@ impl Spool {
     }
 
     /// Makes sure a file is open at the path and rotates it if `incoming` bytes would
-    /// take it past `max_bytes`.
+    /// take it past `max_bytes` (0: never; logrotate is in charge).
     fn prepare(&mut self, incoming: u64) -> Result<(), OpenError> {
         if self.file.is_some() && !guard::still_at(&self.config.path, self.identity) {
             self.file = None;
@@ -202,7 +202,8 @@ impl Spool {
         if self.file.is_none() {
             self.open_file()?;
         }
-        if self.size > 0 && self.size + incoming > self.config.max_bytes {
+        let rotating = self.config.max_bytes > 0;
+        if rotating && self.size > 0 && self.size + incoming > self.config.max_bytes {
             self.rotate()?;
         }
         Ok(())

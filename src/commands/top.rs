@@ -40,12 +40,8 @@ pub fn run(socket: PathBuf) -> Result<()> {
                 .into(),
         ));
     }
-    feed::probe(&socket).map_err(|e| {
-        Error::Unavailable(format!(
-            "cannot connect to the agent at {}: {e}",
-            socket.display()
-        ))
-    })?;
+    feed::probe(&socket)
+        .map_err(|e| Error::Unavailable(super::advice::agent_unreachable(&socket, &e)))?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,

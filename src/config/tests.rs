@@ -3,7 +3,18 @@
 
 use std::time::Instant;
 
+use super::keys::*;
 use super::*;
+
+/// Overrides as `run` parses these flags.
+fn flags(args: &[&str]) -> Overrides {
+    Overrides::from_flags(args.iter().copied()).unwrap()
+}
+
+/// The numeric keys and their ranges.
+fn numeric_keys() -> impl Iterator<Item = (&'static Key, Limit)> {
+    KEYS.iter().filter_map(|k| Some((k, k.limit?)))
+}
 
 #[test]
 fn empty_file_means_defaults() {
@@ -123,26 +134,43 @@ fn missing_default_file_means_defaults_but_a_named_one_is_an_error() {
 
 #[test]
 fn overrides_win_and_are_checked() {
-    let overrides = Overrides {
-        uri: Some("test:///default".into()),
-        read_write: true,
-        interval_seconds: Some(Number::Float(0.5)),
-        min_collect_interval_seconds: Some(Number::Integer(3)),
-        host: Some("h".into()),
-        spool_path: Some("/tmp/s".into()),
-        socket_path: Some("/tmp/k".into()),
-        include: vec!["web-*".into()],
-        exclude: vec!["web-test".into()],
-        spool_max_bytes: Some(Number::Integer(8192)),
-        spool_keep: Some(Number::Integer(2)),
-        fsync: Some(Fsync::Never),
-        socket_mode: Some("0600".into()),
-        socket_group: Some("adm".into()),
-        max_clients: Some(Number::Integer(8)),
-        idle_timeout_seconds: Some(Number::Float(5.0)),
-        prometheus_textfile: Some("/tmp/v.prom".into()),
-        groups: Some(vec!["block".into(), "vcpu".into()]),
-    };
+    let overrides = flags(&[
+        "-c",
+        "test:///default",
+        "--read-write",
+        "--interval",
+        "0.5",
+        "--min-collect-interval",
+        "3",
+        "--host",
+        "h",
+        "--spool",
+        "/tmp/s",
+        "--socket",
+        "/tmp/k",
+        "--include",
+        "web-*",
+        "--exclude",
+        "web-test",
+        "--max-bytes",
+        "8KiB",
+        "--keep",
+        "2",
+        "--fsync",
+        "never",
+        "--socket-mode",
+        "0600",
+        "--socket-group",
+        "adm",
+        "--max-clients",
+        "8",
+        "--idle-timeout",
+        "5",
+        "--prometheus-textfile",
+        "/tmp/v.prom",
+        "--groups",
+        "block,vcpu",
+    ]);
     let c = load(&Source::Default("/nonexistent".into()), &overrides).unwrap();
     assert_eq!(
         (
@@ -167,60 +195,18 @@ fn overrides_win_and_are_checked() {
     );
     assert_eq!(c.prometheus.textfile, PathBuf::from("/tmp/v.prom"));
     let bad_flags = [
-        (
-            Overrides {
-                spool_max_bytes: Some(Number::Integer(1)),
-                ..Default::default()
-            },
-            "--max-bytes",
-        ),
-        (
-            Overrides {
-                spool_keep: Some(Number::Integer(5000)),
-                ..Default::default()
-            },
-            "--keep",
-        ),
-        (
-            Overrides {
-                socket_mode: Some("rw".into()),
-                ..Default::default()
-            },
-            "--socket-mode",
-        ),
-        (
-            Overrides {
-                max_clients: Some(Number::Integer(0)),
-                ..Default::default()
-            },
-            "--max-clients",
-        ),
-        (
-            Overrides {
-                idle_timeout_seconds: Some(Number::Float(-1.0)),
-                ..Default::default()
-            },
-            "--idle-timeout",
-        ),
-        (
-            Overrides {
-                prometheus_textfile: Some("/tmp/.prom".into()),
-                ..Default::default()
-            },
-            "--prometheus-textfile",
-        ),
+        ("--max-bytes", "1"),
+        ("--keep", "5000"),
+        ("--socket-mode", "rw"),
+        ("--max-clients", "0"),
+        ("--idle-timeout", "-1"),
+        ("--prometheus-textfile", "/tmp/.prom"),
+        ("--interval", "0"),
     ];
-    for (bad, flag) in bad_flags {
-        let err = load(&Source::Default("/nonexistent".into()), &bad).unwrap_err();
+    for (flag, value) in bad_flags {
+        let err = with_flags(&flags(&[flag, value])).unwrap_err();
         assert!(err.starts_with(flag), "{err}");
     }
-    let bad = Overrides {
-        interval_seconds: Some(Number::Float(0.0)),
-        ..Default::default()
-    };
-    assert!(load(&Source::Default("/nonexistent".into()), &bad)
-        .unwrap_err()
-        .starts_with("--interval"));
 }
 
 /// The shipped example (`packaging/virtdiag.toml`, also `contrib/virtdiag.example.toml`)
@@ -254,36 +240,25 @@ fn the_shipped_example_has_every_key_with_its_default() {
 }
 
 /// The file's text setting a key (`socket.max_clients`) to a value as written.
-fn file_setting(limit: &Limit, value: &str) -> String {
-    match limit.key.split_once('.') {
-        Some((table, key)) => format!("[{table}]\n{key} = {value}\n"),
-        None => format!("{} = {value}\n", limit.key),
+fn file_setting(key: &Key, value: &str) -> String {
+    match key.name.split_once('.') {
+        Some((table, leaf)) => format!("[{table}]\n{leaf} = {value}\n"),
+        None => format!("{} = {value}\n", key.name),
     }
 }
 
 /// The line of [`file_setting`]'s text that holds the key.
-fn setting_line(limit: &Limit) -> usize {
-    if limit.key.contains('.') {
+fn setting_line(key: &Key) -> usize {
+    if key.name.contains('.') {
         2
     } else {
         1
     }
 }
 
-/// Overrides setting the key of `limit` to `value`, as its flag does.
-fn flag_setting(limit: &Limit, value: Number) -> Overrides {
-    let mut o = Overrides::default();
-    let field = match limit.key {
-        "interval_seconds" => &mut o.interval_seconds,
-        "min_collect_interval_seconds" => &mut o.min_collect_interval_seconds,
-        "spool.max_bytes" => &mut o.spool_max_bytes,
-        "spool.keep" => &mut o.spool_keep,
-        "socket.max_clients" => &mut o.max_clients,
-        "socket.idle_timeout_seconds" => &mut o.idle_timeout_seconds,
-        other => panic!("no flag for {other} in this test"),
-    };
-    *field = Some(value);
-    o
+/// Overrides setting `key` to `value`, as its flag does.
+fn flag_setting(key: &Key, value: &str) -> Overrides {
+    flags(&[&key.flag_name(), value])
 }
 
 fn with_flags(overrides: &Overrides) -> Result<Config, String> {
@@ -291,8 +266,8 @@ fn with_flags(overrides: &Overrides) -> Result<Config, String> {
 }
 
 /// The value of a numeric key in a configuration.
-fn value_of(c: &Config, limit: &Limit) -> f64 {
-    match limit.key {
+fn value_of(c: &Config, key: &Key) -> f64 {
+    match key.name {
         "interval_seconds" => c.interval_seconds,
         "min_collect_interval_seconds" => c.min_collect_interval_seconds,
         "spool.max_bytes" => c.spool.max_bytes as f64,
@@ -344,25 +319,25 @@ fn bad_for(limit: &Limit) -> Vec<String> {
 
 #[test]
 fn every_numeric_key_accepts_its_bounds_from_the_file_and_the_flags() {
-    for limit in &LIMITS {
+    for (key, limit) in numeric_keys() {
         for bound in [limit.min, limit.max] {
-            let written = written(limit, bound);
-            let c = parse(&file_setting(limit, &written)).unwrap();
-            assert_eq!(value_of(&c, limit), bound, "{} = {written}", limit.key);
-            let c = with_flags(&flag_setting(limit, written.parse().unwrap())).unwrap();
-            assert_eq!(value_of(&c, limit), bound, "{} {written}", limit.flag);
+            let written = written(&limit, bound);
+            let c = parse(&file_setting(key, &written)).unwrap();
+            assert_eq!(value_of(&c, key), bound, "{} = {written}", key.name);
+            let c = with_flags(&flag_setting(key, &written)).unwrap();
+            assert_eq!(value_of(&c, key), bound, "{} {written}", key.flag_name());
         }
     }
 }
 
 #[test]
 fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
-    for limit in &LIMITS {
+    for (key, limit) in numeric_keys() {
         let range = format!("from {} to {}", limit.min, limit.max);
-        for value in bad_for(limit) {
-            let text = file_setting(limit, &value);
+        for value in bad_for(&limit) {
+            let text = file_setting(key, &value);
             let err = parse(&text).expect_err(&text);
-            let at = format!("line {}: {}: ", setting_line(limit), limit.key);
+            let at = format!("line {}: {}: ", setting_line(key), key.name);
             assert!(err.starts_with(&at), "{text:?}: {err}");
             assert!(
                 err.contains(&range) && err.contains("give a"),
@@ -374,17 +349,16 @@ fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
 
 #[test]
 fn every_numeric_flag_rejects_values_outside_its_range() {
-    for limit in &LIMITS {
+    for (key, limit) in numeric_keys() {
         let range = format!("from {} to {}", limit.min, limit.max);
-        for value in bad_for(limit) {
-            let number: Number = value.parse().unwrap();
-            let err = with_flags(&flag_setting(limit, number)).expect_err(&value);
+        for value in bad_for(&limit) {
+            let err = with_flags(&flag_setting(key, &value)).expect_err(&value);
             assert!(
-                err.starts_with(&format!("{}: ", limit.flag)),
+                err.starts_with(&format!("{}: ", key.flag_name())),
                 "{value}: {err}"
             );
             assert!(
-                err.contains(&range) && err.contains(limit.key),
+                err.contains(&range) && err.contains(key.name),
                 "{value}: {err}"
             );
         }
@@ -405,19 +379,20 @@ fn range_errors_name_the_value_the_range_and_what_to_give() {
     assert_eq!(
         parse("[spool]\nmax_bytes = 99999999999999999999\n").unwrap_err(),
         "line 2: spool.max_bytes: 99999999999999999999 is out of range: \
-         give a whole number of bytes from 4096 to 1125899906842624"
+         give a whole number of bytes from 4096 to 1125899906842624, or 0 for no built-in \
+         rotation"
     );
     assert_eq!(
         parse("[spool]\nkeep = 2.5\n").unwrap_err(),
         "line 2: spool.keep: 2.5 is not a whole number: give a whole number of files from 0 to 1000"
     );
     assert_eq!(
-        with_flags(&flag_setting(&MAX_CLIENTS, Number::Float(1e19))).unwrap_err(),
+        with_flags(&flags(&["--max-clients", "1e19"])).unwrap_err(),
         "--max-clients: 1e19 is out of range: give a whole number of clients from 1 to 10000 \
          (it sets socket.max_clients)"
     );
     assert_eq!(
-        with_flags(&flag_setting(&MIN_COLLECT_INTERVAL, Number::Integer(3601))).unwrap_err(),
+        with_flags(&flags(&["--min-collect-interval", "3601"])).unwrap_err(),
         "--min-collect-interval: 3601 is out of range: give a number of seconds from 0 to 3600 \
          (it sets min_collect_interval_seconds)"
     );
@@ -477,10 +452,7 @@ fn min_collect_interval_defaults_to_one_second_and_is_read_from_file_and_flag() 
     std::fs::write(&path, "min_collect_interval_seconds = 30\n").unwrap();
     let source = Source::Explicit(path.clone());
     let from_file = load(&source, &Overrides::default());
-    let flag = Overrides {
-        min_collect_interval_seconds: Some("0.25".parse().unwrap()),
-        ..Default::default()
-    };
+    let flag = flags(&["--min-collect-interval", "0.25"]);
     let from_flag = load(&source, &flag);
     std::fs::remove_file(&path).unwrap();
     assert_eq!(from_file.unwrap().min_collect_interval_seconds, 30.0);
@@ -534,16 +506,16 @@ fn durations_stay_in_range_even_for_values_set_directly() {
 }
 
 #[test]
-fn every_limit_is_a_flag_of_run() {
+fn every_key_is_a_flag_of_run() {
     use clap::CommandFactory;
     let cli = crate::cli::Cli::command();
     let run = cli.find_subcommand("run").unwrap();
-    for limit in &LIMITS {
-        let name = limit.flag.trim_start_matches("--");
+    for key in &KEYS {
         assert!(
-            run.get_arguments().any(|a| a.get_long() == Some(name)),
+            run.get_arguments()
+                .any(|a| a.get_long() == Some(key.flag.long)),
             "{} is not a flag of run",
-            limit.flag
+            key.flag_name()
         );
     }
 }
@@ -555,7 +527,11 @@ fn negative_flag_values_reach_the_range_check() {
     let crate::cli::Command::Run(args) = cli.command else {
         panic!("not run");
     };
-    assert_eq!(args.max_clients, Some(Number::Integer(-5)));
+    let err = with_flags(&args.overrides).unwrap_err();
+    assert!(
+        err.starts_with("--max-clients: -5 is out of range"),
+        "{err}"
+    );
 }
 
 /// The comments of the shipped config and the man page state each range as the
@@ -564,8 +540,8 @@ fn negative_flag_values_reach_the_range_check() {
 fn the_documented_ranges_are_the_checked_ones() {
     let shipped = include_str!("../../packaging/virtdiag.toml");
     let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
-    for limit in &LIMITS {
-        let leaf = limit.key.rsplit('.').next().unwrap();
+    for (key, limit) in numeric_keys() {
+        let leaf = key.name.rsplit('.').next().unwrap();
         let range = format!("{} to {}", limit.min, limit.max);
 
         // The comment lines just above `#leaf = ...`.
@@ -614,14 +590,111 @@ fn collect_groups_are_known_names_with_state_always_in() {
     );
     let err = parse("[collect]\ngroups = [\"vm\"]\n").unwrap_err();
     assert!(err.contains("does not record yet"), "{err}");
-    let overrides = Overrides {
-        groups: Some(vec!["nope".into()]),
-        ..Overrides::default()
-    };
+    let overrides = flags(&["--groups", "nope"]);
     let err = load(
         &Source::Default("/nonexistent/virtdiag.toml".into()),
         &overrides,
     )
     .unwrap_err();
     assert!(err.starts_with("--groups: unknown group 'nope'"), "{err}");
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let text = "interval_seconds = 0\nbogus = 1\n[spool]\nkeep = -1\nmax_byte = 5\n[socket]\nmode = \"x\"\n";
+    let err = parse(text).unwrap_err();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(lines[0].starts_with("line 1: interval_seconds: "), "{err}");
+    assert!(
+        lines[1].starts_with("line 2: unknown key 'bogus'; the keys are uri, read_only"),
+        "{err}"
+    );
+    assert!(lines[2].starts_with("line 4: spool.keep: "), "{err}");
+    assert!(
+        lines[3].starts_with(
+            "line 5: unknown key 'spool.max_byte'; the keys of [spool] are path, max_bytes"
+        ),
+        "{err}"
+    );
+    assert!(lines[4].starts_with("line 7: socket.mode: "), "{err}");
+    // Flag errors follow the file's, all in one answer.
+    let path =
+        std::env::temp_dir().join(format!("virtdiag-config-all-{}.toml", std::process::id()));
+    std::fs::write(&path, "interval_seconds = 0\n").unwrap();
+    let err = load(
+        &Source::Explicit(path.clone()),
+        &flags(&["--keep", "-1", "--fsync", "x"]),
+    );
+    std::fs::remove_file(&path).unwrap();
+    let err = err.unwrap_err();
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(
+        err.contains("--keep: ") && err.contains("--fsync: 'x'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sizes_take_units_and_zero_turns_rotation_off() {
+    let max =
+        |text: &str| parse(&format!("[spool]\nmax_bytes = {text}\n")).map(|c| c.spool.max_bytes);
+    assert_eq!(max("\"64MiB\""), Ok(64 << 20));
+    assert_eq!(max("\"64M\""), Ok(64 << 20));
+    assert_eq!(max("\"1 GiB\""), Ok(1 << 30));
+    assert_eq!(max("\"1.5G\""), Ok(3 << 29));
+    assert_eq!(max("\"10MB\""), Ok(10_000_000));
+    assert_eq!(max("\"8192\""), Ok(8192));
+    assert_eq!(max("8192"), Ok(8192));
+    assert_eq!(max("0"), Ok(0));
+    assert_eq!(max("\"0\""), Ok(0));
+    let err = max("\"64 lots\"").unwrap_err();
+    assert!(
+        err.contains("'64 lots' is not a size") && err.contains("MiB"),
+        "{err}"
+    );
+    let err = max("\"1KiB\"").unwrap_err();
+    assert!(
+        err.contains("1024 is out of range") && err.contains("or 0 for no built-in rotation"),
+        "{err}"
+    );
+    let c = with_flags(&flags(&["--max-bytes", "2GiB"])).unwrap();
+    assert_eq!(c.spool.max_bytes, 2 << 30);
+    assert_eq!(Config::default().spool.max_bytes, 64 << 20);
+}
+
+#[test]
+fn the_uri_comes_from_the_flag_then_the_environment_then_the_file() {
+    let path =
+        std::env::temp_dir().join(format!("virtdiag-config-uri-{}.toml", std::process::id()));
+    std::fs::write(&path, "uri = \"test:///file\"\n").unwrap();
+    let source = Source::Explicit(path.clone());
+    let uri_key = keys::key("uri").unwrap();
+    let env = |flags: Overrides| Overrides {
+        env: vec![(uri_key, "test:///env".to_string())],
+        ..flags
+    };
+    let from = |o: &Overrides| load(&source, o).unwrap().uri;
+    assert_eq!(from(&Overrides::default()), "test:///file");
+    assert_eq!(from(&env(Overrides::default())), "test:///env");
+    assert_eq!(from(&env(flags(&["-c", "test:///flag"]))), "test:///flag");
+    assert_eq!(
+        from(&env(flags(&["--uri", "test:///alias"]))),
+        "test:///alias"
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(Config::default().uri, keys::DEFAULT_URI);
+}
+
+#[test]
+fn every_key_has_a_default_the_man_page_states() {
+    let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
+    for key in &KEYS {
+        let leaf = key.name.rsplit('.').next().unwrap();
+        assert!(
+            manual.contains(&format!("\n*{leaf}* = ")),
+            "virtdiag.toml(5) does not document {}",
+            key.name
+        );
+    }
 }

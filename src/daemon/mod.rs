@@ -85,7 +85,7 @@ struct Daemon {
 pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let config = config::load(&source, &overrides).map_err(Error::Config)?;
     setup::reserve_descriptors(&config).map_err(Error::Config)?;
-    let gid = setup::group_id(&config.socket.group)?;
+    let gid = config::environment::group_id(&config.socket.group).map_err(Error::Config)?;
     let host = setup::record_host(&config);
 
     let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {

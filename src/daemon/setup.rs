@@ -8,7 +8,7 @@ use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 use crate::collect::CollectorConfig;
 use crate::config::Config;
-use crate::error::{Error, Result};
+
 use crate::query::server::Limits;
 
 /// Descriptors the agent needs besides one per client: libvirt's connections, the
@@ -67,24 +67,4 @@ pub fn reserve_descriptors(config: &Config) -> std::result::Result<(), String> {
     }
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
         .map_err(|e| format!("cannot raise the open-file limit to {hard}: {e}"))
-}
-
-/// The gid of a group name from /etc/group (None for an empty name).
-pub fn group_id(name: &str) -> Result<Option<u32>> {
-    if name.is_empty() {
-        return Ok(None);
-    }
-    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    for line in groups.lines() {
-        // name:password:gid:members
-        let fields: Vec<&str> = line.split(':').collect();
-        if fields.first() == Some(&name) {
-            if let Some(gid) = fields.get(2).and_then(|gid| gid.parse().ok()) {
-                return Ok(Some(gid));
-            }
-        }
-    }
-    Err(Error::Config(format!(
-        "socket.group: no group named '{name}' in /etc/group"
-    )))
 }

@@ -64,6 +64,36 @@ impl fmt::Display for LibvirtError {
 
 impl std::error::Error for LibvirtError {}
 
+/// What a person should check when connecting to `uri` failed with `error`.
+pub fn connect_advice(uri: &str, error: &LibvirtError) -> String {
+    let message = error.message.as_str();
+    let code = error.code as sys::virErrorNumber;
+    if message.contains("Permission denied") {
+        return format!(
+            "this user may not use libvirt's socket: a read-only connection (the default) \
+             needs read access to libvirt-sock-ro; --read-write needs root or the group \
+             libvirt (virsh -c '{uri}' list shows the same)"
+        );
+    }
+    if message.contains("No such file or directory") || message.contains("Connection refused") {
+        return "no libvirt daemon answers there: is libvirtd or virtqemud running? \
+                (systemctl status libvirtd virtqemud)"
+            .to_string();
+    }
+    match code {
+        sys::VIR_ERR_NO_CONNECT | sys::VIR_ERR_INVALID_ARG => format!(
+            "is '{uri}' a libvirt URI this host knows? e.g. qemu:///system or test:///default \
+             (virsh -c '{uri}' uri checks it)"
+        ),
+        sys::VIR_ERR_AUTH_FAILED | sys::VIR_ERR_AUTH_CANCELLED => {
+            "libvirt refused the credentials: check polkit or SASL, or use the read-only \
+             connection (leave out --read-write)"
+                .to_string()
+        }
+        _ => format!("virsh -c '{uri}' list should show the same problem"),
+    }
+}
+
 /// Stops libvirt from printing every error to stderr; the collector reports them itself.
 pub fn silence_default_handler() {
     virt::error::clear_error_callback();
@@ -78,6 +108,23 @@ mod tests {
             code: code as i32,
             message: String::new(),
         }
+    }
+
+    #[test]
+    fn connection_failures_name_what_to_check() {
+        let failed = |code, message: &str| LibvirtError {
+            code: code as i32,
+            message: message.to_string(),
+        };
+        let missing = failed(
+            sys::VIR_ERR_SYSTEM_ERROR,
+            "Failed to connect socket to '/run/libvirt/libvirt-sock-ro': No such file or directory",
+        );
+        assert!(connect_advice("qemu:///system", &missing).contains("systemctl status libvirtd"));
+        let denied = failed(sys::VIR_ERR_SYSTEM_ERROR, "Failed to connect socket: Permission denied");
+        assert!(connect_advice("qemu:///system", &denied).contains("group libvirt"));
+        let unknown = failed(sys::VIR_ERR_NO_CONNECT, "no connection driver available");
+        assert!(connect_advice("bogus:///", &unknown).contains("'bogus:///' a libvirt URI"));
     }
 
     #[test]

@@ -199,3 +199,15 @@ fn a_second_spool_on_the_same_file_is_refused() {
         Ok(_) => panic!("expected a lock error, got a second spool"),
     }
 }
+
+#[test]
+fn max_bytes_zero_never_rotates() {
+    let dir = temp_dir("norotate");
+    let (mut spool, _) = Spool::open(config(&dir, 0, 2)).unwrap();
+    for seq in 0..200 {
+        spool.write_lines(&[line(seq).as_bytes()]);
+    }
+    let text = std::fs::read_to_string(spool.path()).unwrap();
+    assert_eq!(text.lines().count(), 200);
+    assert!(!dir.join("d.ndjson.1").exists());
+}

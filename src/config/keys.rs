@@ -1,0 +1,391 @@
+//! Every configuration key, stated once: its name in the file, its default, its flag of
+//! `virtdiag run` (and `check-config`), its environment variable, its range, its help
+//! and how a value is checked and stored. The file reader, the flags, `--help`, the
+//! defaults and the tests that hold the man page and the shipped file to them all read
+//! [`KEYS`]; a new key is one entry here and its field in [`Config`].
+
+use super::value::{Limit, Value, MAX_DURATION_SECONDS};
+use super::{Config, Fsync};
+use crate::collect::stats::Group;
+
+/// One key of the configuration.
+pub struct Key {
+    /// The key in the file, with its table: `spool.max_bytes`.
+    pub name: &'static str,
+    /// What it sets, for `--help` (the man page says more).
+    pub help: &'static str,
+    /// Its default, as TOML.
+    pub default: &'static str,
+    /// The flag that overrides it.
+    pub flag: Flag,
+    /// The environment variable that overrides it, below the flag and above the file.
+    pub env: Option<&'static str>,
+    /// The range of a numeric key.
+    pub limit: Option<Limit>,
+    /// Checks a value and stores it.
+    pub set: fn(&mut Config, &Value) -> Result<(), String>,
+}
+
+/// How a key is given on the command line.
+pub struct Flag {
+    /// `--long`.
+    pub long: &'static str,
+    /// `-c`.
+    pub short: Option<char>,
+    /// Another long name, shown in `--help`.
+    pub alias: Option<&'static str>,
+    /// What the value is (`SECONDS`); empty for a switch.
+    pub value_name: &'static str,
+    pub shape: FlagShape,
+}
+
+pub enum FlagShape {
+    /// One value; the last one given counts.
+    One,
+    /// Repeated for a list.
+    Repeated,
+    /// A comma-separated list.
+    Commas,
+    /// No value: giving the flag sets the key to this TOML value.
+    Switch(&'static str),
+}
+
+const fn flag(long: &'static str, value_name: &'static str) -> Flag {
+    Flag {
+        long,
+        short: None,
+        alias: None,
+        value_name,
+        shape: FlagShape::One,
+    }
+}
+
+impl Key {
+    /// The flag with its dashes: `--max-bytes`.
+    pub fn flag_name(&self) -> String {
+        format!("--{}", self.flag.long)
+    }
+}
+
+/// `interval_seconds`: a tenth of a second to a day.
+pub const INTERVAL: Limit = Limit {
+    min: 0.1,
+    max: 86_400.0,
+    whole: false,
+    unit: "seconds",
+    zero: None,
+};
+
+/// `min_collect_interval_seconds`: 0 (not throttled) to an hour.
+pub const MIN_COLLECT_INTERVAL: Limit = Limit {
+    min: 0.0,
+    max: 3_600.0,
+    whole: false,
+    unit: "seconds",
+    zero: None,
+};
+
+/// `spool.max_bytes`: a page to 1 PiB (2^50), or 0 for no built-in rotation (logrotate
+/// in charge). The top is far beyond any disk, yet small enough that sizes added to it
+/// cannot overflow.
+pub const SPOOL_MAX_BYTES: Limit = Limit {
+    min: 4096.0,
+    max: (1u64 << 50) as f64,
+    whole: true,
+    unit: "bytes",
+    zero: Some("no built-in rotation"),
+};
+
+/// `spool.keep`: none to a thousand rotated files.
+pub const SPOOL_KEEP: Limit = Limit {
+    min: 0.0,
+    max: 1_000.0,
+    whole: true,
+    unit: "files",
+    zero: None,
+};
+
+/// `socket.max_clients`: one to ten thousand clients at once.
+pub const MAX_CLIENTS: Limit = Limit {
+    min: 1.0,
+    max: 10_000.0,
+    whole: true,
+    unit: "clients",
+    zero: None,
+};
+
+/// `socket.idle_timeout_seconds`: a second to a day.
+pub const IDLE_TIMEOUT: Limit = Limit {
+    min: 1.0,
+    max: 86_400.0,
+    whole: false,
+    unit: "seconds",
+    zero: None,
+};
+
+const _: () = assert!(
+    INTERVAL.max <= MAX_DURATION_SECONDS
+        && MIN_COLLECT_INTERVAL.max <= MAX_DURATION_SECONDS
+        && IDLE_TIMEOUT.max <= MAX_DURATION_SECONDS
+);
+
+/// The URI when nothing names one: the system QEMU driver.
+macro_rules! default_uri {
+    () => {
+        "qemu:///system"
+    };
+}
+pub const DEFAULT_URI: &str = default_uri!();
+
+/// The environment variable libvirt's own clients (virsh) read for the URI.
+pub const LIBVIRT_URI_ENV: &str = "LIBVIRT_DEFAULT_URI";
+
+pub static KEYS: [Key; 18] = [
+    Key {
+        name: "uri",
+        help: "libvirt connection URI, as virsh's",
+        default: concat!("\"", default_uri!(), "\""),
+        flag: Flag {
+            long: "connect",
+            short: Some('c'),
+            alias: Some("uri"),
+            value_name: "URI",
+            shape: FlagShape::One,
+        },
+        env: Some(LIBVIRT_URI_ENV),
+        limit: None,
+        set: |c, v| {
+            let uri = v.string()?;
+            if uri.trim().is_empty() {
+                return Err("must not be empty: give a libvirt URI like qemu:///system".into());
+            }
+            c.uri = uri;
+            Ok(())
+        },
+    },
+    Key {
+        name: "read_only",
+        help: "open a read-write connection instead of a read-only one",
+        default: "true",
+        flag: Flag {
+            long: "read-write",
+            short: None,
+            alias: None,
+            value_name: "",
+            shape: FlagShape::Switch("false"),
+        },
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.read_only, v.boolean()),
+    },
+    Key {
+        name: "interval_seconds",
+        help: "seconds between cycles",
+        default: "10",
+        flag: flag("interval", "SECONDS"),
+        env: None,
+        limit: Some(INTERVAL),
+        set: |c, v| store(&mut c.interval_seconds, v.number(&INTERVAL)),
+    },
+    Key {
+        name: "min_collect_interval_seconds",
+        help: "at most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: \
+               no limit",
+        default: "1",
+        flag: flag("min-collect-interval", "SECONDS"),
+        env: None,
+        limit: Some(MIN_COLLECT_INTERVAL),
+        set: |c, v| {
+            store(
+                &mut c.min_collect_interval_seconds,
+                v.number(&MIN_COLLECT_INTERVAL),
+            )
+        },
+    },
+    Key {
+        name: "host",
+        help: "host name in records; empty: this machine's",
+        default: r#""""#,
+        flag: flag("host", "NAME"),
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.host, v.string()),
+    },
+    Key {
+        name: "domains.include",
+        help: "collect only these domains (name, UUID, id, glob or Nova display name); \
+               repeat for several",
+        default: "[]",
+        flag: Flag {
+            shape: FlagShape::Repeated,
+            ..flag("include", "PATTERN")
+        },
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.domains.include, v.strings()),
+    },
+    Key {
+        name: "domains.exclude",
+        help: "skip these domains; repeat for several",
+        default: "[]",
+        flag: Flag {
+            shape: FlagShape::Repeated,
+            ..flag("exclude", "PATTERN")
+        },
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.domains.exclude, v.strings()),
+    },
+    Key {
+        name: "spool.path",
+        help: "the spool file",
+        default: r#""/var/log/virtdiag/diagnostics.ndjson""#,
+        flag: flag("spool", "PATH"),
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.spool.path, v.absolute_path()),
+    },
+    Key {
+        name: "spool.max_bytes",
+        help: "rotate the spool before it grows past this size (bytes, or 64MiB, 1G); \
+               0: no built-in rotation",
+        default: r#""64MiB""#,
+        flag: flag("max-bytes", "SIZE"),
+        env: None,
+        limit: Some(SPOOL_MAX_BYTES),
+        set: |c, v| store(&mut c.spool.max_bytes, v.bytes(&SPOOL_MAX_BYTES)),
+    },
+    Key {
+        name: "spool.keep",
+        help: "rotated spool files to keep",
+        default: "5",
+        flag: flag("keep", "FILES"),
+        env: None,
+        limit: Some(SPOOL_KEEP),
+        set: |c, v| store(&mut c.spool.keep, v.count(&SPOOL_KEEP).map(|n| n as u32)),
+    },
+    Key {
+        name: "spool.fsync",
+        help: "when to fdatasync the spool: cycle or never",
+        default: r#""cycle""#,
+        flag: flag("fsync", "WHEN"),
+        env: None,
+        limit: None,
+        set: |c, v| {
+            c.spool.fsync = match v.string()?.as_str() {
+                "cycle" => Fsync::Cycle,
+                "never" => Fsync::Never,
+                other => return Err(format!("'{other}' is not one of cycle, never")),
+            };
+            Ok(())
+        },
+    },
+    Key {
+        name: "socket.path",
+        help: "the query socket",
+        default: r#""/run/virtdiag/virtdiag.sock""#,
+        flag: flag("socket", "PATH"),
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.socket.path, v.absolute_path()),
+    },
+    Key {
+        name: "socket.mode",
+        help: "octal mode of the socket file, e.g. 0660",
+        default: r#""0660""#,
+        flag: flag("socket-mode", "MODE"),
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.socket.mode, v.mode()),
+    },
+    Key {
+        name: "socket.group",
+        help: "group given the socket file; empty: the process's group",
+        default: r#""""#,
+        flag: flag("socket-group", "GROUP"),
+        env: None,
+        limit: None,
+        set: |c, v| store(&mut c.socket.group, v.string()),
+    },
+    Key {
+        name: "socket.max_clients",
+        help: "clients served at once",
+        default: "64",
+        flag: flag("max-clients", "N"),
+        env: None,
+        limit: Some(MAX_CLIENTS),
+        set: |c, v| {
+            store(
+                &mut c.socket.max_clients,
+                v.count(&MAX_CLIENTS).map(|n| n as usize),
+            )
+        },
+    },
+    Key {
+        name: "socket.idle_timeout_seconds",
+        help: "seconds of silence before a client is disconnected",
+        default: "300",
+        flag: flag("idle-timeout", "SECONDS"),
+        env: None,
+        limit: Some(IDLE_TIMEOUT),
+        set: |c, v| store(&mut c.socket.idle_timeout_seconds, v.number(&IDLE_TIMEOUT)),
+    },
+    Key {
+        name: "prometheus.textfile",
+        help: "write the Prometheus exposition to this .prom file after each cycle, for \
+               node_exporter's textfile collector; empty: off",
+        default: r#""""#,
+        flag: flag("prometheus-textfile", "PATH"),
+        env: None,
+        limit: None,
+        set: |c, v| {
+            let path = v.optional_path()?;
+            check_textfile(&path)?;
+            c.prometheus.textfile = path;
+            Ok(())
+        },
+    },
+    Key {
+        name: "collect.groups",
+        help: "statistics groups to collect, by virsh domstats' names, comma-separated",
+        default: r#"["state", "cpu-total", "balloon", "vcpu", "interface", "block"]"#,
+        flag: Flag {
+            shape: FlagShape::Commas,
+            ..flag("groups", "GROUPS")
+        },
+        env: None,
+        limit: None,
+        set: |c, v| {
+            store(
+                &mut c.collect.groups,
+                v.strings().and_then(|g| Group::parse_list(&g)),
+            )
+        },
+    },
+];
+
+/// Stores a checked value in its field.
+fn store<T>(field: &mut T, checked: Result<T, String>) -> Result<(), String> {
+    *field = checked?;
+    Ok(())
+}
+
+/// The key named `name` (`spool.max_bytes`).
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// `prometheus.textfile`: empty (off), or a `.prom` file, the only files
+/// node_exporter's textfile collector reads.
+fn check_textfile(path: &std::path::Path) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some(name) if name.len() > ".prom".len() && name.ends_with(".prom") => Ok(()),
+        _ => Err(format!(
+            "{} is not a .prom file (node_exporter's textfile collector reads only *.prom)",
+            path.display()
+        )),
+    }
+}

@@ -121,7 +121,10 @@ mod tests {
             "Failed to connect socket to '/run/libvirt/libvirt-sock-ro': No such file or directory",
         );
         assert!(connect_advice("qemu:///system", &missing).contains("systemctl status libvirtd"));
-        let denied = failed(sys::VIR_ERR_SYSTEM_ERROR, "Failed to connect socket: Permission denied");
+        let denied = failed(
+            sys::VIR_ERR_SYSTEM_ERROR,
+            "Failed to connect socket: Permission denied",
+        );
         assert!(connect_advice("qemu:///system", &denied).contains("group libvirt"));
         let unknown = failed(sys::VIR_ERR_NO_CONNECT, "no connection driver available");
         assert!(connect_advice("bogus:///", &unknown).contains("'bogus:///' a libvirt URI"));

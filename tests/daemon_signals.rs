@@ -302,6 +302,85 @@ fn check_config_prints_the_effective_config_or_exits_78_naming_the_key() {
 }
 
 #[test]
+fn check_config_reports_every_error_the_group_and_the_directories() {
+    let dir = workdir("check-all");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "interval_seconds = 0\nbogus = 1\n[spool]\nmax_bytes = \"5 lots\"\n",
+    )
+    .unwrap();
+    let out = Command::new(common::binary())
+        .args(["check-config", "--keep", "-3", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(
+        lines[0].contains("bad.toml: line 1: interval_seconds"),
+        "{err}"
+    );
+    assert!(lines[1].contains("line 2: unknown key 'bogus'"), "{err}");
+    assert!(
+        lines[2].contains("line 4: spool.max_bytes: '5 lots' is not a size"),
+        "{err}"
+    );
+    assert!(lines[3].contains("--keep: -3 is out of range"), "{err}");
+
+    // A group the system's database does not know is an error; directories that
+    // cannot take the files are warnings; a missing default file is said so.
+    let out = Command::new(common::binary())
+        .args(["check-config", "--socket-group", "no-such-group-virtdiag"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no group named 'no-such-group-virtdiag' in the system's group database"),
+        "{err}"
+    );
+    let out = Command::new(common::binary())
+        .args(["check-config", "--config", "/nonexistent/virtdiag.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "a named file must exist");
+    let group = nix::unistd::Group::from_gid(nix::unistd::getgid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let out = Command::new(common::binary())
+        .args([
+            "check-config",
+            "--socket-group",
+            &group,
+            "--spool",
+            "/nonexistent/d/s.ndjson",
+        ])
+        .arg("--socket")
+        .arg(dir.join("v.sock"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: spool.path /nonexistent/d/s.ndjson: the directory /nonexistent/d does not exist")
+            && err.contains("--spool"),
+        "{err}"
+    );
+    assert!(!err.contains("socket.path"), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !std::path::Path::new(virtdiag::config::DEFAULT_CONFIG_PATH).exists() {
+        assert!(
+            text.starts_with("# no file at /etc/virtdiag/virtdiag.toml, using the defaults"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn the_agent_starts_before_libvirt_exists_and_reports_why() {
     let dir = workdir("nolibvirt");
     let missing = dir.join("later.xml");

@@ -1,14 +1,14 @@
 //! What a valid configuration needs from the machine: the socket's group in the
 //! system's group database (`getgrnam`, so groups from sssd or LDAP count), and the
 //! spool's, the socket's and the textfile's directories present and writable.
-//! `check-config` reports every problem; `run` looks the group up at start.
+//! `check-config` reports every finding; `run` looks the group up at start and names
+//! the directory when it cannot create a file.
 
 use std::path::Path;
 
 use nix::unistd::{access, AccessFlags, Group};
 
 use super::Config;
-use crate::error::Error;
 
 /// The gid of `socket.group` (None for an empty name: the process's group).
 pub fn group_id(name: &str) -> Result<Option<u32>, String> {
@@ -25,35 +25,51 @@ pub fn group_id(name: &str) -> Result<Option<u32>, String> {
     }
 }
 
-/// Every problem the machine has with `config`, each naming the fix: a missing group
-/// is a configuration error (as at `run`'s start), an unusable directory one that
-/// `run` would meet creating its files.
-pub fn check(config: &Config) -> Vec<Error> {
-    let mut problems = Vec::new();
-    if let Err(why) = group_id(&config.socket.group) {
-        problems.push(Error::Config(why));
-    }
-    let mut directory = |key: &str, file: &Path, flag: &str| {
-        if let Some(why) = directory_problem(file) {
-            problems.push(Error::CantCreate(format!(
-                "{key} {}: {why}, or choose another with {flag}",
-                file.display()
-            )));
-        }
-    };
-    directory("spool.path", &config.spool.path, "--spool");
-    directory("socket.path", &config.socket.path, "--socket");
-    if !config.prometheus.textfile.as_os_str().is_empty() {
-        directory(
-            "prometheus.textfile",
-            &config.prometheus.textfile,
-            "--prometheus-textfile",
-        );
-    }
-    problems
+/// What the machine lacks for `config`, each naming the fix.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Faults `run` stops at: the socket's group is unknown.
+    pub errors: Vec<String>,
+    /// Directories `run` could not create its files in now. Not errors: the packaged
+    /// service's own directories (/run/virtdiag, /var/log/virtdiag) appear only when
+    /// systemd starts it, and `check-config` may run as another user.
+    pub warnings: Vec<String>,
 }
 
-/// Why a file could not be created in its directory, with what to do; None if it can.
+pub fn check(config: &Config) -> Findings {
+    let mut findings = Findings::default();
+    if let Err(why) = group_id(&config.socket.group) {
+        findings.errors.push(why);
+    }
+    let mut files = vec![
+        ("spool.path", &config.spool.path),
+        ("socket.path", &config.socket.path),
+    ];
+    if !config.prometheus.textfile.as_os_str().is_empty() {
+        files.push(("prometheus.textfile", &config.prometheus.textfile));
+    }
+    findings.warnings = files
+        .into_iter()
+        .filter_map(|(key, file)| unusable_directory(key, file))
+        .collect();
+    findings
+}
+
+/// Why the file of `key` could not be created in its directory, with what to do
+/// ("spool.path P: the directory D does not exist: create it (...), or choose another
+/// with --spool"); None if it can.
+pub fn unusable_directory(key: &str, file: &Path) -> Option<String> {
+    let flag = super::keys::key(key)
+        .map(|k| k.flag_name())
+        .unwrap_or_default();
+    directory_problem(file).map(|why| {
+        format!(
+            "{key} {}: {why}, or choose another with {flag}",
+            file.display()
+        )
+    })
+}
+
 fn directory_problem(file: &Path) -> Option<String> {
     let dir = file.parent().filter(|d| !d.as_os_str().is_empty())?;
     match std::fs::metadata(dir) {

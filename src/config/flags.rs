@@ -91,11 +91,9 @@ fn arg_of(key: &'static Key) -> Arg {
         Some(var) => format!("; also {var}"),
         None => String::new(),
     };
-    let mut arg = Arg::new(key.name).long(flag.long).help(format!(
-        "{} (key `{}`{env}).",
-        capitalised(key.help),
-        key.name
-    ));
+    let mut arg = Arg::new(key.name)
+        .long(flag.long)
+        .help(format!("{} (key `{}`{env}).", key.help, key.name));
     if let Some(short) = flag.short {
         arg = arg.short(short);
     }
@@ -113,13 +111,5 @@ fn arg_of(key: &'static Key) -> Arg {
             .value_name(flag.value_name)
             .value_delimiter(',')
             .action(ArgAction::Append),
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

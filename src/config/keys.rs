@@ -12,7 +12,8 @@ use crate::collect::stats::Group;
 pub struct Key {
     /// The key in the file, with its table: `spool.max_bytes`.
     pub name: &'static str,
-    /// What it sets, for `--help` (the man page says more).
+    /// What it sets, for `--help` (the man page says more): a sentence without its
+    /// full stop.
     pub help: &'static str,
     /// Its default, as TOML.
     pub default: &'static str,
@@ -165,7 +166,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "read_only",
-        help: "open a read-write connection instead of a read-only one",
+        help: "Open a read-write connection instead of a read-only one",
         default: "true",
         flag: Flag {
             long: "read-write",
@@ -180,7 +181,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "interval_seconds",
-        help: "seconds between cycles",
+        help: "Seconds between cycles",
         default: "10",
         flag: flag("interval", "SECONDS"),
         env: None,
@@ -189,7 +190,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "min_collect_interval_seconds",
-        help: "at most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: \
+        help: "At most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: \
                no limit",
         default: "1",
         flag: flag("min-collect-interval", "SECONDS"),
@@ -204,7 +205,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "host",
-        help: "host name in records; empty: this machine's",
+        help: "Host name in records; empty: this machine's",
         default: r#""""#,
         flag: flag("host", "NAME"),
         env: None,
@@ -213,7 +214,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "domains.include",
-        help: "collect only these domains (name, UUID, id, glob or Nova display name); \
+        help: "Collect only these domains (name, UUID, id, glob or Nova display name); \
                repeat for several",
         default: "[]",
         flag: Flag {
@@ -226,7 +227,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "domains.exclude",
-        help: "skip these domains; repeat for several",
+        help: "Skip these domains; repeat for several",
         default: "[]",
         flag: Flag {
             shape: FlagShape::Repeated,
@@ -238,7 +239,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.path",
-        help: "the spool file",
+        help: "The spool file",
         default: r#""/var/log/virtdiag/diagnostics.ndjson""#,
         flag: flag("spool", "PATH"),
         env: None,
@@ -247,7 +248,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.max_bytes",
-        help: "rotate the spool before it grows past this size (bytes, or 64MiB, 1G); \
+        help: "Rotate the spool before it grows past this size (bytes, or 64MiB, 1G); \
                0: no built-in rotation",
         default: r#""64MiB""#,
         flag: flag("max-bytes", "SIZE"),
@@ -257,7 +258,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.keep",
-        help: "rotated spool files to keep",
+        help: "Rotated spool files to keep",
         default: "5",
         flag: flag("keep", "FILES"),
         env: None,
@@ -266,7 +267,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.fsync",
-        help: "when to fdatasync the spool: cycle or never",
+        help: "When to fdatasync the spool: cycle or never",
         default: r#""cycle""#,
         flag: flag("fsync", "WHEN"),
         env: None,
@@ -282,7 +283,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.path",
-        help: "the query socket",
+        help: "The query socket",
         default: r#""/run/virtdiag/virtdiag.sock""#,
         flag: flag("socket", "PATH"),
         env: None,
@@ -291,7 +292,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.mode",
-        help: "octal mode of the socket file, e.g. 0660",
+        help: "Octal mode of the socket file, e.g. 0660",
         default: r#""0660""#,
         flag: flag("socket-mode", "MODE"),
         env: None,
@@ -300,7 +301,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.group",
-        help: "group given the socket file; empty: the process's group",
+        help: "Group given the socket file; empty: the process's group",
         default: r#""""#,
         flag: flag("socket-group", "GROUP"),
         env: None,
@@ -309,7 +310,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.max_clients",
-        help: "clients served at once",
+        help: "Clients served at once",
         default: "64",
         flag: flag("max-clients", "N"),
         env: None,
@@ -323,7 +324,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.idle_timeout_seconds",
-        help: "seconds of silence before a client is disconnected",
+        help: "Seconds of silence before a client is disconnected",
         default: "300",
         flag: flag("idle-timeout", "SECONDS"),
         env: None,
@@ -332,7 +333,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "prometheus.textfile",
-        help: "write the Prometheus exposition to this .prom file after each cycle, for \
+        help: "Write the Prometheus exposition to this .prom file after each cycle, for \
                node_exporter's textfile collector; empty: off",
         default: r#""""#,
         flag: flag("prometheus-textfile", "PATH"),
@@ -347,7 +348,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "collect.groups",
-        help: "statistics groups to collect, by virsh domstats' names, comma-separated",
+        help: "Statistics groups to collect, by virsh domstats' names, comma-separated",
         default: r#"["state", "cpu-total", "balloon", "vcpu", "interface", "block"]"#,
         flag: Flag {
             shape: FlagShape::Commas,

@@ -268,7 +268,10 @@ fn read_table(
     config: &mut Config,
     errors: &mut Vec<String>,
 ) {
-    for (name, value) in table {
+    // In the file's order, so that the errors are too.
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(name, _)| name.span().start);
+    for (name, value) in entries {
         let full = if prefix.is_empty() {
             name.get_ref().to_string()
         } else {

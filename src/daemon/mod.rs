@@ -89,10 +89,15 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let host = setup::record_host(&config);
 
     let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {
-        Error::CantCreate(format!(
-            "spool.path {}: cannot open for appending: {e}",
-            config.spool.path.display()
-        ))
+        Error::CantCreate(
+            config::environment::unusable_directory("spool.path", &config.spool.path)
+                .unwrap_or_else(|| {
+                    format!(
+                        "spool.path {}: cannot open for appending: {e}",
+                        config.spool.path.display()
+                    )
+                }),
+        )
     })?;
     if recovered.torn_bytes > 0 {
         log_warn!(
@@ -112,7 +117,12 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         poll.registry(),
         LISTENER,
     )
-    .map_err(Error::CantCreate)?;
+    .map_err(|e| {
+        Error::CantCreate(
+            config::environment::unusable_directory("socket.path", &config.socket.path)
+                .unwrap_or(e),
+        )
+    })?;
 
     // SIGXFSZ would kill the process when the spool hits RLIMIT_FSIZE; the write error
     // is handled instead.

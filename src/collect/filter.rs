@@ -52,13 +52,13 @@ impl<'a> Selector<'a> {
         }
     }
 
-    /// How the string is read, for messages: "UUID", "id or name", ...
+    /// How the string is read, for messages: "a UUID", "an id, then a name", ...
     pub fn reading(&self) -> &'static str {
         match self {
-            Selector::Uuid(_) => "UUID",
-            Selector::Id(..) => "id or name",
-            Selector::Glob(_) => "glob on the name or Nova display name",
-            Selector::Name(_) => "name or Nova display name",
+            Selector::Uuid(_) => "a UUID",
+            Selector::Id(..) => "an id, then a name",
+            Selector::Glob(_) => "a glob on the name and Nova display name",
+            Selector::Name(_) => "a name, then a Nova display name",
         }
     }
 

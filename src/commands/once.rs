@@ -1,6 +1,8 @@
-//! `virtdiag once`: two samples a short interval apart, printed in the chosen format.
+//! `virtdiag once`: two samples a short interval apart, printed in the chosen format;
+//! on a terminal, unless a format is named, as the host table with units
+//! ([`human::host_table`]).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,19 +44,44 @@ pub fn run(args: OnceArgs) -> Result<()> {
     let records = selected(&snapshot.records, &args.domains, &args.uri)?;
     let records = &records;
     let out = match args.format {
+        Format::Json if for_a_person() => {
+            let values: Vec<serde_json::Value> = records
+                .iter()
+                .filter_map(|r| serde_json::to_value(&**r).ok())
+                .collect();
+            let footer = format!(
+                ", cycle {} on {}, {} s between the samples",
+                snapshot.seq, snapshot.cycle.host, args.sample_interval
+            );
+            human::host_table::render(&values, &human::text_safe(&footer)).into_bytes()
+        }
         Format::Json => each(records, write_domain_line),
         Format::Legacy => each(records, |r, out| json_line(&legacy::line(r), out)),
         Format::Nova => each(records, |r, out| json_line(&nova::line(r), out)),
         Format::Table => each(records, |r, out| {
-            out.extend_from_slice(format!("Domain: {}\n", r.domain.name).as_bytes());
-            out.extend_from_slice(table::render(&legacy::diagnostics(r)).as_bytes());
-            out.push(b'\n');
+            let text = format!(
+                "Domain: {}\n{}\n",
+                r.domain.name,
+                table::render(&legacy::diagnostics(r))
+            );
+            out.extend_from_slice(human::text_safe(&text).as_bytes());
         }),
         Format::Prometheus => {
             prometheus::exposition(records, &prometheus::Health::from_cycle(&snapshot.cycle))
         }
     };
     print(&out)
+}
+
+/// Whether stdout is a terminal and no `--format` was named: then the JSON default
+/// gives way to the table. The command line is read again because the parsed
+/// arguments hold the default and a named `--format json` alike.
+fn for_a_person() -> bool {
+    std::io::stdout().is_terminal()
+        && !std::env::args_os().any(|arg| {
+            let arg = arg.to_string_lossy();
+            arg == "--format" || arg.starts_with("--format=")
+        })
 }
 
 /// The records `wanted` names by the selection rule (`collect::filter`), in the

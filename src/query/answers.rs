@@ -1,4 +1,5 @@
-//! Answers built from the latest snapshot. Pure: no I/O, no libvirt.
+//! Answers built from the latest snapshot. Pure: no I/O, no libvirt. Every answer
+//! line is a serde type, so its keys keep their order on the wire (`kind` first).
 //!
 //! Domain lines are serialized once per cycle (they are also the spool's lines), so `get`
 //! and `all` copy bytes instead of serializing again; so is the Prometheus exposition of
@@ -9,11 +10,10 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::protocol::{Format, ProtocolError, COMMANDS};
 use crate::collect::filter::{Candidate, Selector};
-use crate::record::{DomainRecord, SCHEMA_VERSION};
+use crate::record::{DomainIdentity, DomainRecord, SCHEMA_VERSION};
 use crate::views::{legacy, nova};
 
 /// An answer: a buffer shared with other clients (a cycle's serialized lines, never
@@ -193,12 +193,23 @@ impl Latest {
 
     /// `list`: one document with every domain's identity.
     pub fn list(&self, out: &mut Vec<u8>) {
+        #[derive(Serialize)]
+        struct List<'a> {
+            kind: &'static str,
+            seq: u64,
+            count: usize,
+            domains: Vec<&'a DomainIdentity>,
+        }
         let domains: Vec<_> = self.records.iter().map(|r| &r.domain).collect();
-        let _ = serde_json::to_writer(
-            &mut *out,
-            &json!({"kind": "list", "seq": self.seq, "count": domains.len(), "domains": domains}),
+        line(
+            &List {
+                kind: "list",
+                seq: self.seq,
+                count: domains.len(),
+                domains,
+            },
+            out,
         );
-        out.push(b'\n');
     }
 }
 
@@ -229,32 +240,59 @@ pub fn names_of<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
 
 /// `{"kind":"end","count":N,"seq":S}`.
 pub fn end_line(count: usize, seq: u64, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(
-        &mut *out,
-        &json!({"kind": "end", "count": count, "seq": seq}),
+    #[derive(Serialize)]
+    struct End {
+        kind: &'static str,
+        count: usize,
+        seq: u64,
+    }
+    line(
+        &End {
+            kind: "end",
+            count,
+            seq,
+        },
+        out,
     );
-    out.push(b'\n');
 }
 
 /// `help`: one line per command, then the end line.
 pub fn help(out: &mut Vec<u8>) {
-    for (usage, description) in COMMANDS {
-        let _ = serde_json::to_writer(
-            &mut *out,
-            &json!({"kind": "help", "command": usage, "description": description}),
+    #[derive(Serialize)]
+    struct Help {
+        kind: &'static str,
+        command: &'static str,
+        description: &'static str,
+    }
+    for (command, description) in COMMANDS {
+        line(
+            &Help {
+                kind: "help",
+                command,
+                description,
+            },
+            out,
         );
-        out.push(b'\n');
     }
     end_line(COMMANDS.len(), 0, out);
 }
 
 /// `version`.
 pub fn version(out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(
-        &mut *out,
-        &json!({"kind": "version", "version": env!("CARGO_PKG_VERSION"), "schema": SCHEMA_VERSION}),
+    #[derive(Serialize)]
+    struct Version {
+        kind: &'static str,
+        version: &'static str,
+        schema: u32,
+    }
+    line(
+        &Version {
+            kind: "version",
+            version: env!("CARGO_PKG_VERSION"),
+            schema: SCHEMA_VERSION,
+        },
+        out,
     );
-    out.push(b'\n');
 }
 
 /// Any serializable answer as one line.
@@ -291,9 +329,11 @@ mod tests {
                 current_kib: None,
                 used_kib: None,
                 balloon: None,
+                bandwidth_monitors: None,
             },
             disks: vec![],
             nics: vec![],
+            opt_in: Default::default(),
             collect: CollectInfo {
                 sources: GroupSources::default(),
                 interval_s: None,
@@ -385,7 +425,7 @@ mod tests {
         );
         assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
         assert!(lines[0].starts_with("{\"diagnostics\""));
-        assert_eq!(lines[2], r#"{"count":2,"kind":"end","seq":3}"#);
+        assert_eq!(lines[2], r#"{"kind":"end","count":2,"seq":3}"#);
         let nova = String::from_utf8(l.all(Format::Nova).to_vec()).unwrap();
         let v: serde_json::Value = serde_json::from_str(nova.lines().next().unwrap()).unwrap();
         assert_eq!(v["diagnostics"]["driver"], "libvirt");

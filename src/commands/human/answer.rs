@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::{domain_view, help, host_table, pretty_json, render, text_safe};
-use crate::query::protocol::Request;
+use crate::query::protocol::{Format, Request};
 use crate::views::table;
 
 /// What is held back until the answer says it is complete.
@@ -16,14 +16,26 @@ use crate::views::table;
 pub struct Answer {
     /// The request was `get`: its one record is shown as the grouped view.
     one_domain: bool,
+    /// The records are Nova's diagnostics: indented JSON, not the legacy table.
+    nova: bool,
     domains: Vec<Value>,
     help: Vec<Value>,
 }
 
 impl Answer {
     pub fn new(request: Option<&Request>) -> Self {
+        let format = match request {
+            Some(
+                Request::Get { format, .. }
+                | Request::All { format }
+                | Request::Collect { format }
+                | Request::Watch { format },
+            ) => Some(*format),
+            _ => None,
+        };
         Answer {
             one_domain: matches!(request, Some(Request::Get { .. })),
+            nova: format == Some(Format::Nova),
             ..Answer::default()
         }
     }
@@ -58,6 +70,7 @@ impl Answer {
                 text.push('\n');
                 text
             }
+            _ if self.nova => pretty_json::render(raw),
             _ => one_line(raw, value),
         }
     }
@@ -119,7 +132,7 @@ mod tests {
     #[test]
     fn all_is_one_table_closed_by_its_end_line() {
         let mut answer = Answer::new(Some(&Request::All {
-            format: crate::query::protocol::Format::Json,
+            format: Format::Json,
         }));
         assert_eq!(answer.line("", &domain("a")), "");
         let text = feed(
@@ -136,7 +149,7 @@ mod tests {
     fn get_is_the_grouped_view_and_watch_a_table_per_cycle() {
         let mut get = Answer::new(Some(&Request::Get {
             target: "a".into(),
-            format: crate::query::protocol::Format::Json,
+            format: Format::Json,
         }));
         assert!(feed(&mut get, &[domain("a")]).starts_with("domain      a (running"));
         let mut watch = Answer::new(None);
@@ -148,6 +161,23 @@ mod tests {
                 .count(),
             2,
             "{text}"
+        );
+    }
+
+    #[test]
+    fn nova_records_are_json_and_legacy_ones_the_original_table() {
+        let raw = r#"{"domain":"a","uuid":"u","diagnostics":{"driver":"libvirt"}}"#;
+        let value: Value = serde_json::from_str(raw).unwrap();
+        let request = |format| Request::Get {
+            target: "a".into(),
+            format,
+        };
+        let nova = Answer::new(Some(&request(Format::Nova))).line(raw, &value);
+        assert!(nova.starts_with("{\n  \"domain\": \"a\",\n"), "{nova}");
+        let legacy = Answer::new(Some(&request(Format::Legacy))).line(raw, &value);
+        assert!(
+            legacy.starts_with("Domain: a\n+----------+-----------+\n| Property |"),
+            "{legacy}"
         );
     }
 

@@ -9,8 +9,8 @@ use super::host_table::{megabytes, ops, percent};
 use super::{duration, size};
 use crate::commands::top::model::printable;
 
-/// The width of the labels' column.
-const LABEL: usize = 12;
+/// The narrowest and widest the labels' column is.
+const LABEL_WIDTH: std::ops::RangeInclusive<usize> = 10..=18;
 
 /// The grouped view of a `kind: "domain"` record.
 pub fn render(record: &Value) -> String {
@@ -26,23 +26,37 @@ pub fn render(record: &Value) -> String {
         self::nic(&mut view, nic);
     }
     collection(&mut view, &record["collect"]);
-    view.text
+    view.text()
 }
 
+/// Labelled lines, printable, aligned when the view is complete.
 #[derive(Default)]
 struct View {
-    text: String,
+    lines: Vec<(String, String)>,
 }
 
 impl View {
-    /// A labelled line: `label` in its column, then `text`, both made printable.
     fn line(&mut self, label: &str, text: &str) {
-        let label = printable(label);
-        let pad = LABEL.saturating_sub(label.chars().count()).max(1);
-        self.text.push_str(&label);
-        self.text.push_str(&" ".repeat(pad));
-        self.text.push_str(&printable(text));
-        self.text.push('\n');
+        self.lines.push((printable(label), printable(text)));
+    }
+
+    /// The lines, the texts in one column after the labels (a label longer than the
+    /// column's widest pushes only its own text).
+    fn text(&self) -> String {
+        let longest = self.lines.iter().map(|(l, _)| l.chars().count() + 2);
+        let width = longest
+            .max()
+            .unwrap_or(0)
+            .clamp(*LABEL_WIDTH.start(), *LABEL_WIDTH.end());
+        let mut out = String::new();
+        for (label, text) in &self.lines {
+            let pad = width.saturating_sub(label.chars().count()).max(1);
+            out.push_str(label);
+            out.push_str(&" ".repeat(pad));
+            out.push_str(text);
+            out.push('\n');
+        }
+        out
     }
 }
 
@@ -315,8 +329,8 @@ mod tests {
              ops/s; 1.0 GiB allocated of 2.0 GiB (50.0 % full); 0 errors",
             "nic tap?1   fa:16:3e:5a:00:01 virtio bridge on br-int: rx 0.10 MB/s 9998 \
              packets/s, tx 0.00 MB/s 0 packets/s; errors rx 0 tx 0, drops rx 2 tx 0",
-            "collection  took 0.1 ms, 10.02 s since the previous sample; state bulk, cpu \
-             per-domain",
+            "collection  took 0.1 ms, 10.02 s since the previous sample; cpu per-domain, \
+             state bulk",
             "  missing   nics[eth1]: not supported by the driver",
         ];
         assert_eq!(text, expected.join("\n") + "\n");

@@ -29,7 +29,7 @@ pub fn render(records: &[Value], footer: &str) -> String {
         "DISK ops/s RD/WR",
         "NET MB/s RX/TX",
     ]);
-    let first_figure = titles.len() - 5;
+    let first_figure = titles.len() - 6;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|(row, _)| {
@@ -128,16 +128,13 @@ mod tests {
             "state": "shutoff"}, "cpu": null, "memory": {"max_kib": 524_288},
             "disks": [], "nics": []});
         let text = render(&[record("web", "running", None), idle], ", cycle 7");
-        assert_eq!(
-            text,
-            "NAME        STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  \
-             DISK ops/s RD/WR  NET MB/s RX/TX\n\
-             web         running      2  100.0         1024/2048        0.10/0.03      \
-             100000/33333        12.3/235\n\
-             spare?[2J   shutoff      -      -               -/512                -  \
-                            -               -\n\
-             2 domains, 1 running, cycle 7\n"
-        );
+        let expected = [
+            "NAME       STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",
+            "web        running      2  100.0         1024/2048        0.10/0.03      100000/33333        12.3/235",
+            "spare?[2J  shutoff      -      -             -/512                -                 -               -",
+            "2 domains, 1 running, cycle 7",
+        ];
+        assert_eq!(text, expected.join("\n") + "\n");
     }
 
     #[test]

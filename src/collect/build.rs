@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod opt_in;
+
 use super::inventory::Inventory;
 use super::names::{reason_name, state_name, vcpu_state_name};
 use super::stats::{RawDisk, RawNic, RawStats};
@@ -47,6 +49,8 @@ pub fn build_record(
     let mut collect = sample.collect;
     collect.interval_s = elapsed.map(|e| round3(e.as_secs_f64()));
     let state = raw.state.unwrap_or(if sample.active { 1 } else { 5 });
+    let mut memory = memory_stats(raw, sample.inventory, sample.active, sample.ts_unix_s);
+    memory.bandwidth_monitors = opt_in::bandwidth_monitors(raw, &collect.sources);
 
     DomainRecord {
         kind: "domain",
@@ -63,9 +67,10 @@ pub fn build_record(
         },
         nova: sample.inventory.nova.clone(),
         cpu: sample.active.then(|| cpu_stats(raw, previous.as_ref())),
-        memory: memory_stats(raw, sample.inventory, sample.active, sample.ts_unix_s),
+        memory,
         disks: disk_records(raw, sample.inventory, previous.as_ref()),
         nics: nic_records(raw, sample.inventory, previous.as_ref()),
+        opt_in: opt_in::opt_in_stats(raw, &collect.sources),
         collect,
     }
 }
@@ -103,6 +108,7 @@ fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
         haltpoll_fail_ns: raw.haltpoll_fail_ns,
         utilisation_pct: pct(prev_cpu.and_then(|c| c.time_ns), raw.cpu_time_ns),
         vcpus,
+        cache_monitors: opt_in::cache_monitors(raw),
     }
 }
 
@@ -119,6 +125,7 @@ fn memory_stats(
             current_kib: None,
             used_kib: None,
             balloon: None,
+            bandwidth_monitors: None,
         };
     }
     let b = &raw.balloon;
@@ -149,6 +156,7 @@ fn memory_stats(
             _ => None,
         },
         balloon,
+        bandwidth_monitors: None,
     }
 }
 

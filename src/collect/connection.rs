@@ -135,7 +135,7 @@ fn probe(conn: &Connect, wanted: u32) -> Result<(u32, u32), LibvirtError> {
         }
     };
     let mut groups = 0;
-    for group in Group::ALL.into_iter().filter(|g| wanted & g.bit() != 0) {
+    for group in Group::KNOWN.into_iter().filter(|g| wanted & g.bit() != 0) {
         match BulkStats::get_all(conn, group.bit(), enforce | flags) {
             Ok(_) => groups |= group.bit(),
             Err(e) if e.class() == ErrorClass::Connection => return Err(e),

@@ -13,8 +13,9 @@ use super::connection::Connection;
 use super::events::{device_aliases, EventRouter};
 use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
+use super::sources::{group_sources, inactive_sources};
 use super::stats::{Group, RawStats};
-use super::{group_sources, ms, names, source_of, stuck, Costs, DomainFilter};
+use super::{ms, names, stuck, Costs, DomainFilter};
 use crate::libvirt::bulk::BulkRecord;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log::RateLimiter;
@@ -174,7 +175,7 @@ impl Domains {
         if !cycle.filter.matches(&name, &uuid) {
             return Ok(None);
         }
-        let mut raw = RawStats::default();
+        let mut raw = RawStats::for_groups(cycle.connection.wanted_groups);
         for (param, value) in record.params() {
             raw.apply_param(param, value);
         }
@@ -237,7 +238,7 @@ impl Domains {
             known.device_counts = counts;
         }
 
-        let mut sources = GroupSources::default();
+        let sources: GroupSources;
         let mut missing_fields = Vec::new();
         let mut control = None;
         let mut sampled_at = cycle.bulk_done;
@@ -276,7 +277,7 @@ impl Domains {
                 control = stuck::name_the_monitor(&domain, &dropped, &mut missing_fields);
             }
         } else {
-            sources.state = source_of(connection, Group::State, &raw);
+            sources = inactive_sources(connection, &raw);
         }
         costs.missing_fields += missing_fields.len();
 

@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod names;
 pub mod per_domain;
 mod session;
+mod sources;
 pub mod stats;
 mod stuck;
 
@@ -24,15 +25,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use self::bounded::Bounded;
-use self::build::missing;
 use self::connection::Connection;
 use self::domains::{CycleContext, Domains};
 pub use self::filter::DomainFilter;
-use self::stats::{Group, RawStats};
 use crate::clock;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log_warn;
-use crate::record::{AgentRecord, CycleRecord, DomainRecord, GroupSources, Source, SCHEMA_VERSION};
+use crate::record::{AgentRecord, CycleRecord, DomainRecord, GroupSources, SCHEMA_VERSION};
 
 /// How long connecting or the bulk call may take before it is left behind.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,6 +77,8 @@ pub struct Collector {
     connections_opened: u64,
     /// A connection was replaced since the last cycle said so.
     reconnected: bool,
+    /// Chosen groups the driver refused, already logged (`VIR_DOMAIN_STATS_*` bits).
+    refusals_logged: u32,
 }
 
 /// Time spent inside libvirt during one cycle.
@@ -109,6 +110,7 @@ impl Collector {
             events: None,
             connections_opened: 0,
             reconnected: false,
+            refusals_logged: 0,
         }
     }
 
@@ -268,14 +270,7 @@ impl Collector {
         let duration = started.elapsed();
         let libvirt = costs.bulk + costs.identity + costs.per_domain + costs.inventory;
         let paths = match &self.connection {
-            Some(c) => GroupSources {
-                state: path_of(c, Group::State),
-                cpu: path_of(c, Group::CpuTotal),
-                vcpus: path_of(c, Group::Vcpu),
-                balloon: path_of(c, Group::Balloon),
-                disks: path_of(c, Group::Block),
-                nics: path_of(c, Group::Interface),
-            },
+            Some(c) => sources::paths(c),
             None => GroupSources::default(),
         };
         CycleRecord {
@@ -308,51 +303,6 @@ impl Collector {
             spool_lost_lines: 0,
             spool_dropped_cycles: 0,
         }
-    }
-}
-
-fn path_of(connection: &Connection, group: Group) -> Source {
-    if connection.in_bulk(group) {
-        Source::Bulk
-    } else if connection.groups().per_domain(group) {
-        Source::PerDomain
-    } else {
-        Source::None
-    }
-}
-
-fn source_of(connection: &Connection, group: Group, raw: &RawStats) -> Source {
-    if raw.has(group) {
-        path_of(connection, group)
-    } else {
-        Source::None
-    }
-}
-
-/// Each group's source for an active domain; a bulk group that came back empty was
-/// skipped by NOWAIT (the domain was busy with a job) and is reported missing.
-fn group_sources(
-    connection: &Connection,
-    raw: &RawStats,
-    missing_fields: &mut Vec<crate::record::Missing>,
-) -> GroupSources {
-    let mut source = |group: Group, field: &str| {
-        let source = source_of(connection, group, raw);
-        if source == Source::None && connection.in_bulk(group) {
-            missing_fields.push(missing(
-                field,
-                "not returned by the bulk call (domain busy with a job)",
-            ));
-        }
-        source
-    };
-    GroupSources {
-        state: source(Group::State, "state"),
-        cpu: source(Group::CpuTotal, "cpu"),
-        vcpus: source(Group::Vcpu, "cpu.vcpus"),
-        balloon: source(Group::Balloon, "memory.balloon"),
-        disks: source(Group::Block, "disks"),
-        nics: source(Group::Interface, "nics"),
     }
 }
 

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::connection::Connection;
+use super::stats::Group;
 use super::{events, Collector};
 use crate::clock;
 use crate::libvirt::bulk::BulkStats;
 use crate::libvirt::domain_events::EventSink;
 use crate::libvirt::LibvirtError;
-use crate::record::AgentRecord;
+use crate::record::{AgentRecord, Source};
 use crate::spool::tail::LastCycle;
 use crate::{log_info, log_warn};
 
@@ -82,7 +83,26 @@ impl Collector {
         if self.connections_opened > 1 && self.events.is_some() {
             self.reconnected = true;
         }
+        self.note_refused_groups(&connection);
         Ok(connection)
+    }
+
+    /// Logs, once per group for the collector's life, each chosen group the driver
+    /// refuses in bulk and that has no per-domain equivalent: the cycle line says
+    /// `unsupported` for it from then on.
+    fn note_refused_groups(&mut self, connection: &Connection) {
+        for group in Group::OPT_IN {
+            let refused = super::sources::path_of(connection, group) == Source::Unsupported;
+            if refused && self.refusals_logged & group.bit() == 0 {
+                self.refusals_logged |= group.bit();
+                log_warn!(
+                    "statistics group '{}' is not supported by the driver at {}: its fields \
+                     stay null and the cycle line's paths say unsupported",
+                    group.name(),
+                    self.uri
+                );
+            }
+        }
     }
 
     /// The bulk call on the current connection, within the time bound. On a timeout the

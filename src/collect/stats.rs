@@ -7,6 +7,17 @@ use std::sync::Arc;
 
 use crate::libvirt::bulk::ParamValue;
 
+mod group;
+mod opt_in;
+
+pub use self::group::Group;
+pub use self::opt_in::RawOptIn;
+
+/// The most devices (disks, NICs, vCPUs, monitors) one domain's statistics hold: indices
+/// come from libvirt and are dense; an absurd one is ignored so a bad name cannot
+/// exhaust memory.
+const MAX_DEVICES: usize = 4096;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawStats {
     pub state: Option<i32>,
@@ -24,6 +35,11 @@ pub struct RawStats {
     pub nics: Vec<RawNic>,
     /// Which groups produced anything (bit per [`Group`]).
     pub filled: u32,
+    /// The groups asked for: counters that come unasked (per-vCPU KVM counters come
+    /// with `vcpu`) are kept only when their group is chosen.
+    pub wanted: u32,
+    /// The opt-in groups, when any returned something.
+    pub opt_in: Option<Box<RawOptIn>>,
 }
 
 /// The balloon's memory statistics, by libvirt's memoryStats tags.
@@ -87,83 +103,15 @@ pub struct RawNic {
     pub tx_drop: Option<u64>,
 }
 
-/// Groups `virsh domstats` knows that this version does not record yet.
-const GROUPS_NOT_RECORDED: [&str; 5] = ["perf", "iothread", "memory", "dirtyrate", "vm"];
-
-/// The statistics groups, with libvirt's `VIR_DOMAIN_STATS_*` bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    State = 1,
-    CpuTotal = 2,
-    Balloon = 4,
-    Vcpu = 8,
-    Interface = 16,
-    Block = 32,
-}
-
-impl Group {
-    pub const ALL: [Group; 6] = [
-        Group::State,
-        Group::CpuTotal,
-        Group::Balloon,
-        Group::Vcpu,
-        Group::Interface,
-        Group::Block,
-    ];
-
-    pub fn bit(self) -> u32 {
-        self as u32
-    }
-
-    /// Every group, as the bit mask a collector asks for.
-    pub fn all_bits() -> u32 {
-        Group::ALL.iter().map(|g| g.bit()).sum()
-    }
-
-    /// Validates `collect.groups`: known names only, in [`Group::ALL`]'s order, `state`
-    /// always included. The error names the offending group and the choices.
-    pub fn parse_list(groups: &[String]) -> Result<Vec<String>, String> {
-        let known: Vec<&str> = Group::ALL.iter().map(|g| g.name()).collect();
-        for name in groups {
-            if GROUPS_NOT_RECORDED.contains(&name.as_str()) {
-                return Err(format!(
-                    "'{name}' is a libvirt group this version does not record yet; choose among {}",
-                    known.join(", ")
-                ));
-            }
-            if Group::from_name(name).is_none() {
-                return Err(format!(
-                    "unknown group '{name}'; the groups are {}",
-                    known.join(", ")
-                ));
-            }
-        }
-        Ok(known
-            .iter()
-            .filter(|k| **k == "state" || groups.iter().any(|g| g == *k))
-            .map(|k| k.to_string())
-            .collect())
-    }
-
-    /// The group of a `virsh domstats` name.
-    pub fn from_name(name: &str) -> Option<Group> {
-        Group::ALL.into_iter().find(|g| g.name() == name)
-    }
-
-    /// libvirt's name of the group (`virsh domstats --<name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Group::State => "state",
-            Group::CpuTotal => "cpu-total",
-            Group::Balloon => "balloon",
-            Group::Vcpu => "vcpu",
-            Group::Interface => "interface",
-            Group::Block => "block",
-        }
-    }
-}
-
 impl RawStats {
+    /// Empty statistics for a cycle that asked for `wanted` (`VIR_DOMAIN_STATS_*` bits).
+    pub fn for_groups(wanted: u32) -> Self {
+        Self {
+            wanted,
+            ..Self::default()
+        }
+    }
+
     pub fn has(&self, group: Group) -> bool {
         self.filled & group.bit() != 0
     }
@@ -187,6 +135,11 @@ impl RawStats {
                 }
             }
             "cpu" => {
+                if let Some(monitor) = rest.strip_prefix("cache.monitor.") {
+                    self.mark(Group::CpuTotal);
+                    self.apply_cache_monitor(monitor, value);
+                    return;
+                }
                 let slot = match rest {
                     "time" => &mut self.cpu_time_ns,
                     "user" => &mut self.cpu_user_ns,
@@ -202,6 +155,11 @@ impl RawStats {
             "vcpu" => self.apply_vcpu(rest, value),
             "net" => self.apply_net(rest, value),
             "block" => self.apply_block(rest, value),
+            "perf" => self.apply_perf(rest, value),
+            "iothread" => self.apply_iothread(rest, value),
+            "memory" => self.apply_memory(rest, value),
+            "dirtyrate" => self.apply_dirtyrate(rest, value),
+            "vm" => self.apply_vm(rest, value),
             _ => {}
         }
     }
@@ -237,6 +195,9 @@ impl RawStats {
         let Some((index, suffix)) = indexed(field) else {
             return; // vcpu.current / vcpu.maximum: the vcpus list says it all
         };
+        if self.apply_vcpu_kvm(index, suffix, value) {
+            return;
+        }
         let Some(vcpu) = slot_at(&mut self.vcpus, index) else {
             return;
         };
@@ -318,10 +279,9 @@ fn indexed(field: &str) -> Option<(usize, &str)> {
     Some((index.parse().ok()?, suffix))
 }
 
-/// The element at `index`, growing the list with defaults as needed. Indices come from
-/// libvirt and are dense; an absurd one is ignored so a bad name cannot exhaust memory.
+/// The element at `index`, growing the list with defaults as needed (up to
+/// [`MAX_DEVICES`]).
 fn slot_at<T: Default>(list: &mut Vec<T>, index: usize) -> Option<&mut T> {
-    const MAX_DEVICES: usize = 4096;
     if index >= MAX_DEVICES {
         return None;
     }
@@ -392,7 +352,7 @@ mod tests {
         assert_eq!(stats.disks[0].path.as_deref(), Some("/img/a.raw"));
         assert_eq!(stats.disks[0].wr_bytes, Some(5_606_400));
         assert_eq!(stats.disks[0].errors, None);
-        for group in Group::ALL {
+        for group in Group::DEFAULT {
             assert!(stats.has(group), "{group:?} filled");
         }
     }

@@ -63,6 +63,7 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
             current_kib: None,
             used_kib: None,
             balloon: None,
+            bandwidth_monitors: None,
         },
         disks: items(line, "disks")
             .map(|d| DiskRecord {
@@ -101,6 +102,7 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
                 tx_packets_per_s: None,
             })
             .collect(),
+        opt_in: Default::default(),
         collect: CollectInfo {
             sources: Default::default(),
             interval_s: None,

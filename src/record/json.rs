@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::opt_in::write_chosen;
 use super::{
     BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainRecord, MemoryStats, NicRecord,
     NovaInfo, Source,
@@ -61,7 +62,9 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
         }
         w.nic(nic);
     }
-    w.raw(b"],\"collect\":");
+    w.raw(b"]");
+    record.opt_in.write_json(w.out);
+    w.raw(b",\"collect\":");
     w.collect(&record.collect);
     w.raw(b"}\n");
 }
@@ -204,7 +207,9 @@ impl Writer<'_> {
             self.opt_f64(v.steal_pct);
             self.raw(b"}");
         }
-        self.raw(b"]}");
+        self.raw(b"]");
+        write_chosen(self.out, b",\"cache_monitors\":", &c.cache_monitors);
+        self.raw(b"}");
     }
 
     fn memory(&mut self, m: &MemoryStats) {
@@ -219,6 +224,7 @@ impl Writer<'_> {
             Some(b) => self.balloon(b),
             None => self.raw(b"null"),
         }
+        write_chosen(self.out, b",\"bandwidth_monitors\":", &m.bandwidth_monitors);
         self.raw(b"}");
     }
 
@@ -340,20 +346,29 @@ impl Writer<'_> {
 
     fn collect(&mut self, c: &CollectInfo) {
         let s = &c.sources;
-        let sources: [(&[u8], Source); 6] = [
-            (b"{\"sources\":{\"state\":", s.state),
-            (b",\"cpu\":", s.cpu),
-            (b",\"vcpus\":", s.vcpus),
-            (b",\"balloon\":", s.balloon),
-            (b",\"disks\":", s.disks),
-            (b",\"nics\":", s.nics),
+        let sources: [(&[u8], Option<Source>); 11] = [
+            (b"{\"sources\":{\"state\":", Some(s.state)),
+            (b",\"cpu\":", Some(s.cpu)),
+            (b",\"vcpus\":", Some(s.vcpus)),
+            (b",\"balloon\":", Some(s.balloon)),
+            (b",\"disks\":", Some(s.disks)),
+            (b",\"nics\":", Some(s.nics)),
+            (b",\"kvm\":", s.kvm),
+            (b",\"perf\":", s.perf),
+            (b",\"iothreads\":", s.iothreads),
+            (b",\"bandwidth_monitors\":", s.bandwidth_monitors),
+            (b",\"dirtyrate\":", s.dirtyrate),
         ];
         for (key, source) in sources {
+            let Some(source) = source else {
+                continue; // an opt-in group not chosen
+            };
             self.raw(key);
             self.raw(match source {
                 Source::Bulk => b"\"bulk\"",
                 Source::PerDomain => b"\"per-domain\"",
                 Source::None => b"\"none\"",
+                Source::Unsupported => b"\"unsupported\"",
             });
         }
         self.raw(b"},\"interval_s\":");

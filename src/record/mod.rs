@@ -12,6 +12,9 @@ use serde::Serialize;
 pub mod baseline;
 pub mod event;
 pub mod json;
+pub mod opt_in;
+
+use self::opt_in::{BandwidthMonitorRecord, CacheMonitorRecord, Chosen, OptInStats};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -29,6 +32,9 @@ pub struct DomainRecord {
     pub memory: MemoryStats,
     pub disks: Vec<DiskRecord>,
     pub nics: Vec<NicRecord>,
+    /// The opt-in groups (`kvm`, `perf`, `iothreads`, `dirtyrate`): absent unless chosen.
+    #[serde(flatten)]
+    pub opt_in: OptInStats,
     pub collect: CollectInfo,
 }
 
@@ -64,6 +70,10 @@ pub struct CpuStats {
     /// 100 = one host CPU fully busy; up to 100 x vCPUs.
     pub utilisation_pct: Option<f64>,
     pub vcpus: Vec<VcpuRecord>,
+    /// resctrl cache monitors (they come with `cpu-total`); absent when the domain has
+    /// none, as on most hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_monitors: Option<Vec<CacheMonitorRecord>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -88,6 +98,9 @@ pub struct MemoryStats {
     /// available - usable, when the balloon reports both.
     pub used_kib: Option<u64>,
     pub balloon: Option<BalloonRecord>,
+    /// resctrl memory bandwidth monitors (the opt-in `memory` group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth_monitors: Chosen<Vec<BandwidthMonitorRecord>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -207,6 +220,17 @@ pub struct GroupSources {
     pub balloon: Source,
     pub disks: Source,
     pub nics: Source,
+    /// The opt-in groups: absent unless chosen in `collect.groups`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kvm: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perf: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iothreads: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth_monitors: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirtyrate: Option<Source>,
 }
 
 /// How a group was filled.
@@ -220,6 +244,8 @@ pub enum Source {
     /// Not collected (inactive domain, or the call failed: see `missing`).
     #[default]
     None,
+    /// Chosen, but the driver refuses the group in bulk and no per-domain call gives it.
+    Unsupported,
 }
 
 /// One field that could not be read this cycle.

@@ -93,6 +93,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
                 last_update_age_s: Some(3),
                 ..Default::default()
             }),
+            bandwidth_monitors: None,
         },
         disks: vec![
             disk(
@@ -113,6 +114,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             nic(Some("tap1"), "fa:16:3e:00:00:01", 10_000),
             nic(None, "fa:16:3e:00:00:02", 500),
         ],
+        opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),
             interval_s: Some(10.0),

@@ -65,6 +65,7 @@ fn full_record() -> DomainRecord {
                 last_update_age_s: Some(-3),
                 ..Default::default()
             }),
+            bandwidth_monitors: None,
         },
         disks: vec![
             DiskRecord {
@@ -121,6 +122,7 @@ fn full_record() -> DomainRecord {
             rx_packets_per_s: Some(f64::NAN),
             tx_packets_per_s: Some(0.333),
         }],
+        opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources {
                 state: Source::Bulk,
@@ -129,6 +131,7 @@ fn full_record() -> DomainRecord {
                 balloon: Source::Bulk,
                 disks: Source::PerDomain,
                 nics: Source::None,
+                ..GroupSources::default()
             },
             interval_s: Some(1.001),
             duration_ms: 0.062,
@@ -177,13 +180,12 @@ fn an_inactive_record_matches_serde() {
     assert_eq!(fast, reference);
 }
 
-#[test]
-fn field_order_matches_serde() {
+/// Asserts that both writers give the same strings (keys and string values) in the
+/// same order.
+fn assert_same_order(record: &DomainRecord) {
     let mut fast = Vec::new();
-    let mut record = full_record();
-    record.nics[0].rx_packets_per_s = None; // NaN differs only in the value, not the order
-    write_domain_line(&record, &mut fast);
-    let reference = serde_json::to_vec(&record).unwrap();
+    write_domain_line(record, &mut fast);
+    let reference = serde_json::to_vec(record).unwrap();
     let keys = |bytes: &[u8]| -> Vec<String> {
         let text = String::from_utf8_lossy(bytes).to_string();
         text.split('"')
@@ -192,6 +194,97 @@ fn field_order_matches_serde() {
             .map(str::to_string)
             .collect()
     };
-    // Same strings in the same order (keys and string values).
     assert_eq!(keys(&fast), keys(&reference));
+}
+
+#[test]
+fn field_order_matches_serde() {
+    let mut record = full_record();
+    record.nics[0].rx_packets_per_s = None; // NaN differs only in the value, not the order
+    assert_same_order(&record);
+}
+
+/// A record with every opt-in group chosen: values, nulls and an unsupported source.
+fn opt_in_record() -> DomainRecord {
+    use crate::record::opt_in::*;
+    let mut record = full_record();
+    let mut vm = Named::default();
+    vm.push("mmu_cache_miss.sum", KvmValue::Count(20));
+    vm.push("pages_4k.cur", KvmValue::Count(0));
+    let mut vcpu = Named::default();
+    vcpu.push("blocking.cur", KvmValue::Flag(true));
+    vcpu.push("exits.sum", KvmValue::Count(7596));
+    record.opt_in = OptInStats {
+        kvm: Some(Some(KvmRecord {
+            vm: Some(vm),
+            vcpus: vec![KvmVcpuRecord {
+                id: 0,
+                counters: vcpu,
+            }],
+        })),
+        perf: Some(None),
+        iothreads: Some(Some(vec![IothreadRecord {
+            id: 1,
+            poll_max_ns: Some(32_768),
+            poll_grow: Some(0),
+            poll_shrink: None,
+        }])),
+        dirtyrate: Some(Some(DirtyRateRecord {
+            status: Some("measured"),
+            start_unix_s: Some(1_796_002_140),
+            period_s: Some(1),
+            mode: Some("page-sampling".into()),
+            mib_per_s: Some(2),
+            vcpus: vec![],
+        })),
+    };
+    record.memory.bandwidth_monitors = Some(Some(vec![BandwidthMonitorRecord {
+        name: Some("vcpus_0".into()),
+        vcpus: Some("0".into()),
+        nodes: vec![BandwidthNodeRecord {
+            id: Some(0),
+            bytes_local: Some(4096),
+            bytes_total: None,
+        }],
+    }]));
+    if let Some(cpu) = record.cpu.as_mut() {
+        cpu.cache_monitors = Some(vec![CacheMonitorRecord {
+            name: Some("cache_0".into()),
+            vcpus: Some("0-1".into()),
+            banks: vec![CacheBankRecord {
+                id: Some(0),
+                bytes: Some(884_736),
+            }],
+        }]);
+    }
+    let sources = &mut record.collect.sources;
+    sources.kvm = Some(Source::Bulk);
+    sources.perf = Some(Source::Unsupported);
+    sources.iothreads = Some(Source::Bulk);
+    sources.bandwidth_monitors = Some(Source::None);
+    sources.dirtyrate = Some(Source::Bulk);
+    record.nics[0].rx_packets_per_s = None;
+    record
+}
+
+#[test]
+fn opt_in_groups_match_serde_in_value_and_order() {
+    let record = opt_in_record();
+    let (fast, reference) = both(&record);
+    assert_eq!(fast, reference);
+    assert_eq!(fast["kvm"]["vcpus"][0]["blocking.cur"], Value::Bool(true));
+    assert_eq!(fast["perf"], Value::Null);
+    assert_eq!(fast["collect"]["sources"]["perf"], "unsupported");
+    assert_same_order(&record);
+}
+
+#[test]
+fn opt_in_groups_not_chosen_are_absent() {
+    let (fast, _) = both(&full_record());
+    for key in ["kvm", "perf", "iothreads", "dirtyrate"] {
+        assert!(fast.get(key).is_none(), "{key}");
+        assert!(fast["collect"]["sources"].get(key).is_none(), "{key}");
+    }
+    assert!(fast["memory"].get("bandwidth_monitors").is_none());
+    assert!(fast["cpu"].get("cache_monitors").is_none());
 }

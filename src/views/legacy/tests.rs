@@ -60,6 +60,7 @@ fn record() -> DomainRecord {
                 rss_kib: Some(900),
                 ..Default::default()
             }),
+            bandwidth_monitors: None,
         },
         disks: vec![disk("vda", Some(1024), None), disk("hdc", None, None)],
         nics: vec![NicRecord {
@@ -81,6 +82,7 @@ fn record() -> DomainRecord {
             rx_packets_per_s: None,
             tx_packets_per_s: None,
         }],
+        opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),
             interval_s: None,

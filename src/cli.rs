@@ -177,9 +177,10 @@ pub struct OnceArgs {
 pub enum Format {
     /// One record per line (the schema of docs/record.md).
     Json,
-    /// One line per domain: {"domain","uuid","diagnostics"} with the seed's flat keys.
+    /// One line per domain: {"domain","uuid","diagnostics"} with the flat keys of Nova's
+    /// original get_diagnostics (2012).
     Legacy,
-    /// The seed's Property | Value table per domain.
+    /// The Property | Value table per domain of Nova's original get_diagnostics (2012).
     Table,
     /// The Prometheus text exposition (0.0.4) of every domain and of the cycle.
     Prometheus,

@@ -87,8 +87,8 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l check -d 'Wi
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -s c -l connect -l uri -d 'libvirt connection URI, as virsh\'s' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l format -d 'Output format' -r -f -a "json\t'One record per line (the schema of docs/record.md)'
-legacy\t'One line per domain: {"domain","uuid","diagnostics"} with the seed\'s flat keys'
-table\t'The seed\'s Property | Value table per domain'
+legacy\t'One line per domain: {"domain","uuid","diagnostics"} with the flat keys of Nova\'s original get_diagnostics (2012)'
+table\t'The Property | Value table per domain of Nova\'s original get_diagnostics (2012)'
 prometheus\t'The Prometheus text exposition (0.0.4) of every domain and of the cycle'
 nova\t'One line per domain: {"domain","uuid","diagnostics"} with Nova\'s 2.48 body'"
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l domain -d 'Only this domain (name or UUID); repeat for several' -r

@@ -13,11 +13,11 @@ virtdiag=$PWD/target/release/virtdiag
 uri="test://$PWD/contrib/demo/node.xml"
 
 if [ "${1:-}" = once ]; then
-  exec "$virtdiag" once --uri "$uri" --format "${2:-table}"
+  exec "$virtdiag" once -c "$uri" --format "${2:-table}"
 fi
 
 dir=$(mktemp -d /tmp/virtdiag-demo.XXXXXX)
-"$virtdiag" run --uri "$uri" --read-write --interval 2 \
+"$virtdiag" run -c "$uri" --read-write --interval 2 \
   --spool "$dir/diagnostics.ndjson" --socket "$dir/virtdiag.sock" 2>"$dir/agent.log" &
 agent=$!
 trap 'kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; rm -rf "$dir"' EXIT
@@ -31,11 +31,23 @@ done
 echo "== virtdiag run: every 2 s, one line per domain and cycle in $dir/diagnostics.ndjson"
 cut -c1-150 "$dir/diagnostics.ndjson" | sed 's/$/ .../'
 echo
-echo "== virtdiag query list"
-"$virtdiag" query --socket "$dir/virtdiag.sock" list
+export VIRTDIAG_SOCKET=$dir/virtdiag.sock   # for query and top, as --socket
+echo "== virtdiag query list       (tables on a terminal, JSON lines when piped or with --json)"
+"$virtdiag" query list
 echo
-echo "== virtdiag query get instance-0000002a format=legacy   (the seed's table on a terminal)"
-"$virtdiag" query --socket "$dir/virtdiag.sock" get instance-0000002a format=legacy
+echo "== virtdiag query all"
+"$virtdiag" query all
+echo
+echo "== virtdiag query get instance-0000002a"
+"$virtdiag" query get instance-0000002a
+echo
+echo "== virtdiag query get 1 format=legacy   (by id; Nova's original get_diagnostics (2012) table)"
+"$virtdiag" query get 1 format=legacy
 echo
 echo "== virtdiag query status"
-"$virtdiag" query --socket "$dir/virtdiag.sock" status
+"$virtdiag" query status
+echo
+echo "== virtdiag query status --check   (a monitoring plugin's line and exit code)"
+"$virtdiag" query status --check || true
+echo
+echo "(virtdiag top --socket $dir/virtdiag.sock would show the live view; this demo stops the agent now)"

@@ -394,3 +394,140 @@ fn only_the_chosen_groups_are_collected() {
     assert_eq!(snapshot.cycle.paths.disks, Source::None);
     assert_eq!(snapshot.cycle.paths.cpu, Source::PerDomain);
 }
+
+/// The test driver refuses `vm`, `perf`, `memory` and `dirtyrate` in bulk (with
+/// ENFORCE_STATS) and has no per-domain call for them: they are `unsupported`, their
+/// fields null. It accepts `iothread` and returns nothing: `bulk`, and null. The
+/// default groups keep their per-domain fallback.
+#[test]
+fn opt_in_groups_the_driver_refuses_are_unsupported() {
+    use virtdiag::collect::stats::Group;
+    let mut c = Collector::new(CollectorConfig {
+        uri: common::demo_uri(),
+        read_only: false,
+        host: "h".into(),
+        filter: DomainFilter::default(),
+        groups: Group::KNOWN.iter().map(|g| g.bit()).sum(),
+    });
+    c.collect();
+    let snapshot = c.collect();
+    validate_snapshot(&snapshot);
+    let paths = snapshot.cycle.paths;
+    assert_eq!((paths.state, paths.cpu), (Source::Bulk, Source::PerDomain));
+    for refused in [
+        paths.kvm,
+        paths.perf,
+        paths.bandwidth_monitors,
+        paths.dirtyrate,
+    ] {
+        assert_eq!(refused, Some(Source::Unsupported), "{paths:?}");
+    }
+    assert_eq!(paths.iothreads, Some(Source::Bulk));
+    let cycle = serde_json::to_value(&snapshot.cycle).unwrap();
+    assert_eq!(cycle["paths"]["kvm"], "unsupported");
+
+    for name in ["instance-0000002a", "spare"] {
+        let record = by_name(&snapshot, name);
+        let line = serde_json::to_value(record).unwrap();
+        for field in ["kvm", "perf", "iothreads", "dirtyrate"] {
+            assert_eq!(
+                line[field],
+                Value::Null,
+                "{name}: {field} is null, not absent"
+            );
+        }
+        assert_eq!(line["memory"]["bandwidth_monitors"], Value::Null, "{name}");
+        assert_eq!(record.collect.sources.kvm, Some(Source::Unsupported));
+        assert!(
+            !record.collect.missing.iter().any(|m| m.field == "kvm"),
+            "an unsupported group is not a missing field: {:?}",
+            record.collect.missing
+        );
+    }
+    let web = by_name(&snapshot, "instance-0000002a");
+    assert_eq!(web.collect.sources.cpu, Source::PerDomain);
+    assert!(web.cpu.as_ref().unwrap().time_ns.is_some());
+}
+
+/// With the default groups a record has no opt-in field at all: lines stay as they were.
+#[test]
+fn opt_in_fields_are_absent_unless_chosen() {
+    let mut c = collector(&common::demo_uri());
+    let snapshot = c.collect();
+    let web = serde_json::to_value(by_name(&snapshot, "instance-0000002a")).unwrap();
+    for field in ["kvm", "perf", "iothreads", "dirtyrate"] {
+        assert!(web.get(field).is_none(), "{field}");
+    }
+    assert!(web["memory"].get("bandwidth_monitors").is_none());
+    let cycle = serde_json::to_value(&snapshot.cycle).unwrap();
+    assert!(cycle["paths"].get("kvm").is_none(), "{}", cycle["paths"]);
+}
+
+/// The schema accepts the opt-in groups' values as the record writes them (the test
+/// driver has none, so they are set by hand, shaped as a KVM guest gives them).
+#[test]
+fn opt_in_values_validate() {
+    use virtdiag::record::opt_in::*;
+    let mut c = collector(&common::demo_uri());
+    let snapshot = c.collect();
+    let mut record = by_name(&snapshot, "instance-0000002a").clone();
+    let mut vm = Named::default();
+    vm.push("mmu_shadow_zapped.sum", KvmValue::Count(28));
+    let mut vcpu = Named::default();
+    vcpu.push("blocking.cur", KvmValue::Flag(true));
+    vcpu.push("exits.sum", KvmValue::Count(7596));
+    record.opt_in = OptInStats {
+        kvm: Some(Some(KvmRecord {
+            vm: Some(vm),
+            vcpus: vec![KvmVcpuRecord {
+                id: 0,
+                counters: vcpu,
+            }],
+        })),
+        perf: Some(Some(Named(vec![("cpu_cycles".into(), 5)]))),
+        iothreads: Some(Some(vec![IothreadRecord {
+            id: 1,
+            poll_max_ns: Some(32_768),
+            poll_grow: Some(0),
+            poll_shrink: Some(0),
+        }])),
+        dirtyrate: Some(Some(DirtyRateRecord {
+            status: Some("measured"),
+            start_unix_s: Some(1_796_002_140),
+            period_s: Some(1),
+            mode: Some("dirty-ring".into()),
+            mib_per_s: Some(2),
+            vcpus: vec![DirtyRateVcpuRecord {
+                id: 0,
+                mib_per_s: Some(2),
+            }],
+        })),
+    };
+    record.memory.bandwidth_monitors = Some(Some(vec![BandwidthMonitorRecord {
+        name: Some("mem_0".into()),
+        vcpus: Some("0".into()),
+        nodes: vec![BandwidthNodeRecord {
+            id: Some(0),
+            bytes_local: Some(1),
+            bytes_total: Some(2),
+        }],
+    }]));
+    record.cpu.as_mut().unwrap().cache_monitors = Some(vec![CacheMonitorRecord {
+        name: Some("cache_0".into()),
+        vcpus: Some("0-1".into()),
+        banks: vec![CacheBankRecord {
+            id: Some(0),
+            bytes: Some(884_736),
+        }],
+    }]);
+    let mut line = Vec::new();
+    virtdiag::record::json::write_domain_line(&record, &mut line);
+    let value: Value = serde_json::from_slice(&line).unwrap();
+    common::assert_valid(&value);
+    assert_eq!(value["kvm"]["vcpus"][0]["exits.sum"], 7596);
+
+    // A counter name that is not libvirt's <name>.<type> is refused by the schema.
+    let mut bad = value.clone();
+    bad["kvm"]["vm"]["no_type"] = Value::from(1);
+    assert!(!common::schema().is_valid(&bad));
+}

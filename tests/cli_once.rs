@@ -49,7 +49,7 @@ fn json_prints_one_valid_record_per_domain_with_rates() {
 }
 
 #[test]
-fn legacy_prints_the_seeds_dictionary_per_domain() {
+fn legacy_prints_the_original_dictionary_per_domain() {
     let out = once_demo(&["--format", "legacy", "--domain", "db-primary"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = common::parse_lines(&stdout(&out));
@@ -71,7 +71,7 @@ fn legacy_prints_the_seeds_dictionary_per_domain() {
 }
 
 #[test]
-fn table_prints_the_seeds_table_under_a_heading() {
+fn table_prints_the_original_table_under_a_heading() {
     let out = once_demo(&["--format", "table", "--domain", "build-runner"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -125,9 +125,127 @@ fn bad_usage_exits_64() {
         assert_eq!(out.status.code(), Some(64), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).is_empty());
     }
-    let out = once_demo(&["--domain", "nope"]);
-    assert_eq!(out.status.code(), Some(64));
-    assert!(stderr(&out).contains("no domain named or with UUID 'nope'"));
+}
+
+#[test]
+fn a_domain_that_does_not_exist_exits_65_as_in_query() {
+    for (wanted, reading) in [
+        ("nope", "read as a name, then a Nova display name"),
+        (
+            "instance-9*",
+            "read as a glob on the name and Nova display name",
+        ),
+        ("77", "read as an id, then a name"),
+        ("00000000-0000-4000-8000-000000000000", "read as a UUID"),
+    ] {
+        let out = once_demo(&["--domain", "db-primary", "--domain", wanted]);
+        assert_eq!(out.status.code(), Some(65), "{wanted}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "no domain matches '{wanted}' ({reading}) at test://"
+            )),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+/// The names of the domains `once --domain ...` prints, in order.
+fn selected(wanted: &[&str]) -> Vec<String> {
+    let mut args = Vec::new();
+    for w in wanted {
+        args.extend(["--domain", w]);
+    }
+    let out = once_demo(&args);
+    assert!(out.status.success(), "{wanted:?}: {}", stderr(&out));
+    common::parse_lines(&stdout(&out))
+        .iter()
+        .map(|l| l["domain"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn domains_by_glob_id_uuid_and_nova_display_name() {
+    // The glob docs/collection.md promises.
+    assert_eq!(selected(&["instance-*"]), ["instance-0000002a"]);
+    // Sets, ranges and negation, as in fnmatch.
+    assert_eq!(selected(&["[bd]*"]), ["build-runner", "db-primary"]);
+    assert_eq!(selected(&["[!a-h]*"]), ["instance-0000002a", "spare"]);
+    // All digits: the hypervisor id.
+    assert_eq!(selected(&["2"]), ["db-primary"]);
+    // A UUID in any case, without its dashes too.
+    assert_eq!(
+        selected(&["3D4C5B6A1E2F4A3B8C7D9E0F1A2B3C4D"]),
+        ["build-runner"]
+    );
+    // Nova's display name, exact or as a glob.
+    assert_eq!(selected(&["web-1"]), ["instance-0000002a"]);
+    assert_eq!(selected(&["web-?"]), ["instance-0000002a"]);
+    // Several strings: the host's order, each domain once.
+    assert_eq!(
+        selected(&["spare", "2", "db-primary", "b*"]),
+        ["build-runner", "db-primary", "spare"]
+    );
+}
+
+/// `virtdiag once ARGS` on the demo host with stdout on a terminal (util-linux
+/// `script`): what the terminal showed.
+fn once_on_terminal(args: &str) -> String {
+    let command = format!(
+        "'{}' --log-level warning once --uri '{}' --sample-interval 0.2 {args}",
+        common::binary().display(),
+        common::demo_uri()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    assert!(output.status.success(), "{command}");
+    String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn on_a_terminal_a_table_with_units_and_state() {
+    let text = once_on_terminal("");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "NAME               NOVA NAME  STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  \
+         DISK ops/s RD/WR  NET MB/s RX/TX",
+        "{text}"
+    );
+    let web: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("instance-0000002a "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(web[1..4], ["web-1", "running", "2"], "{text}");
+    assert!(web[4].parse::<f64>().is_ok(), "CPU % filled: {text}");
+    assert_eq!(web[5], "1024/2048", "MiB: {text}");
+    let (read, write) = web[6].split_once('/').unwrap();
+    assert!(read.parse::<f64>().unwrap() > 0.0, "MB/s: {text}");
+    assert!(write.parse::<f64>().is_ok(), "MB/s: {text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("spare ") && l.contains(" shutoff ")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("4 domains, 2 running, cycle 2 on "),
+        "{text}"
+    );
+
+    // A named format wins over the terminal: JSON records.
+    let json = once_on_terminal("--format json --domain spare");
+    let lines = common::parse_lines(json.trim());
+    assert_eq!(lines.len(), 1, "{json}");
+    assert_eq!(lines[0]["domain"]["name"], "spare");
 }
 
 #[test]

@@ -137,7 +137,7 @@ fn the_query_client_prints_raw_lines_and_exits_by_outcome() {
     assert_eq!(line["domain"], "spare");
     let out = query(&agent, &["get", "nope"]);
     assert_eq!(out.status.code(), Some(65));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no domain with name, UUID or id 'nope'"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no domain matches 'nope'"));
     let out = Command::new(common::binary())
         .args(["query", "--socket", "/nonexistent/v.sock", "status"])
         .output()

@@ -1,6 +1,8 @@
 //! `virtdiag query` for a person: on a terminal (a pty from util-linux `script`),
-//! `list` and `status` print words and units and an error is said once; piped, the
-//! JSON lines are unchanged. Against an agent on the demo host.
+//! `list`, `status`, `help`, `all` and `get` print tables, words and units, JSON
+//! keeps the agent's key order, and an error is said once; piped, the JSON lines are
+//! unchanged; `get` names one domain by the selection rule. Against an agent on the
+//! demo host.
 
 mod common;
 
@@ -153,4 +155,150 @@ fn format_on_query_as_on_once() {
 
     assert_eq!(query(&["status", "--format", "json"]).0, 64);
     assert_eq!(query(&["all", "format=nova", "--format", "legacy"]).0, 64);
+}
+
+#[test]
+fn get_names_one_domain_by_the_selection_rule() {
+    let dir = workdir("query-get-selection");
+    let mut agent = Agent::start(&dir, &demo_config(0.5));
+    agent.wait_cycles(2);
+    let get = |target: &str| {
+        let output = Command::new(common::binary())
+            .env("VIRTDIAG_SOCKET", &agent.socket)
+            .args(["query", "get", target])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let name_of = |target: &str| {
+        let (code, out, err) = get(target);
+        assert_eq!(code, 0, "{target}: {err}");
+        common::parse_lines(&out)[0]["domain"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // An id is the id, not a name; a UUID in any case; a glob; a Nova display name.
+    let list = {
+        let output = Command::new(common::binary())
+            .env("VIRTDIAG_SOCKET", &agent.socket)
+            .args(["query", "list"])
+            .output()
+            .unwrap();
+        common::parse_lines(&String::from_utf8(output.stdout).unwrap())[0].clone()
+    };
+    let db_id = list["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "db-primary")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(name_of(&db_id.to_string()), "db-primary");
+    assert_eq!(
+        name_of("6C0C3D8E-3A0F-4B6E-9F4E-2D1F0A9B7C11"),
+        "instance-0000002a"
+    );
+    assert_eq!(name_of("instance-*"), "instance-0000002a");
+    assert_eq!(name_of("sp[a-z]re"), "spare");
+    assert_eq!(name_of("web-1"), "instance-0000002a");
+
+    // A glob that matches several: an error that names them, the same status.
+    let (code, out, err) = get("*-*");
+    assert_eq!(code, 65, "{out}{err}");
+    assert!(out.contains("\"ambiguous_domain\""), "{out}");
+    for name in ["build-runner", "db-primary", "instance-0000002a"] {
+        assert!(out.contains(&format!("'{name}'")), "{out}");
+    }
+    assert!(!out.contains("'spare'"), "{out}");
+    let (code, out, _) = get("99");
+    assert_eq!(code, 65);
+    assert!(out.contains("\"unknown_domain\""), "{out}");
+}
+
+#[test]
+fn help_all_get_and_json_for_a_person() {
+    let dir = workdir("query-human-views");
+    let mut agent = Agent::start(&dir, &demo_config(0.5));
+    agent.wait_cycles(3);
+
+    let (code, help) = on_terminal(&agent.socket, "help");
+    assert_eq!(code, 0, "{help}");
+    let lines: Vec<&str> = help.lines().collect();
+    assert!(lines[0].starts_with("REQUEST  "), "{help}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("get DOMAIN [format=json|legacy|nova]  the latest record")),
+        "{help}"
+    );
+    assert!(!help.contains("\"command\""), "no JSON lines: {help}");
+
+    let (code, all) = on_terminal(&agent.socket, "all");
+    assert_eq!(code, 0, "{all}");
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(lines[0].starts_with("NAME  "), "{all}");
+    for title in [
+        "STATE",
+        "VCPUS",
+        "CPU %",
+        "MEM MiB USED/MAX",
+        "DISK MB/s RD/WR",
+    ] {
+        assert!(lines[0].contains(title), "{title}: {all}");
+    }
+    let db: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("db-primary "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(db[1..4], ["-", "running", "4"], "{all}");
+    assert_eq!(db[5], "2048/4096", "{all}");
+    assert!(
+        lines[lines.len() - 1].starts_with("4 domains, 2 running, cycle "),
+        "{all}"
+    );
+
+    let (code, get) = on_terminal(&agent.socket, "get web-1");
+    assert_eq!(code, 0, "{get}");
+    for start in [
+        "domain ",
+        "uuid ",
+        "nova ",
+        "cpu ",
+        "  vcpu 0 ",
+        "memory ",
+        "disk vda ",
+        "nic tap5a000001 ",
+        "collection ",
+    ] {
+        assert!(get.lines().any(|l| l.starts_with(start)), "{start}: {get}");
+    }
+    assert!(get.starts_with("domain "), "{get}");
+    assert!(get.contains("instance-0000002a (running"), "{get}");
+    assert!(
+        get.contains("web-1, flavor m1.small, project webshop"),
+        "{get}"
+    );
+    assert!(get.contains(" MB/s "), "{get}");
+
+    // Pretty JSON keeps the agent's key order: kind first.
+    let (code, version) = on_terminal(&agent.socket, "version");
+    assert_eq!(code, 0, "{version}");
+    assert!(
+        version.starts_with("{\n  \"kind\": \"version\",\n  \"version\": "),
+        "{version}"
+    );
+    let (code, nova) = on_terminal(&agent.socket, "get db-primary --format nova");
+    assert_eq!(code, 0, "{nova}");
+    assert!(
+        nova.starts_with("{\n  \"domain\": \"db-primary\",\n  \"uuid\": "),
+        "{nova}"
+    );
 }

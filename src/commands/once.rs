@@ -56,8 +56,12 @@ pub fn run(args: OnceArgs) -> Result<()> {
             human::host_table::render(&values, &human::text_safe(&footer)).into_bytes()
         }
         Format::Json => each(records, write_domain_line),
-        Format::Legacy => each(records, |r, out| json_line(&legacy::line(r), out)),
-        Format::Nova => each(records, |r, out| json_line(&nova::line(r), out)),
+        Format::Legacy => each(records, |r, out| {
+            answers::line(&legacy::Envelope::new(r, legacy::diagnostics(r)), out)
+        }),
+        Format::Nova => each(records, |r, out| {
+            answers::line(&legacy::Envelope::new(r, nova::diagnostics(r)), out)
+        }),
         Format::Table => each(records, |r, out| {
             let text = format!(
                 "Domain: {}\n{}\n",
@@ -124,11 +128,6 @@ fn each(records: &[Arc<DomainRecord>], write: impl Fn(&DomainRecord, &mut Vec<u8
         write(record, &mut out);
     }
     out
-}
-
-fn json_line(value: &serde_json::Value, out: &mut Vec<u8>) {
-    out.extend_from_slice(value.to_string().as_bytes());
-    out.push(b'\n');
 }
 
 /// Writes to stdout; a reader that went away is not an error.

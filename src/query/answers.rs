@@ -117,12 +117,18 @@ impl Latest {
         match format {
             Format::Json => out.extend_from_slice(&self.lines[self.spans[index].clone()]),
             Format::Legacy => {
-                let _ = serde_json::to_writer(&mut *out, &legacy::line(&self.records[index]));
-                out.push(b'\n');
+                let record = &self.records[index];
+                line(
+                    &legacy::Envelope::new(record, legacy::diagnostics(record)),
+                    out,
+                );
             }
             Format::Nova => {
-                let _ = serde_json::to_writer(&mut *out, &nova::line(&self.records[index]));
-                out.push(b'\n');
+                let record = &self.records[index];
+                line(
+                    &legacy::Envelope::new(record, nova::diagnostics(record)),
+                    out,
+                );
             }
         }
     }
@@ -424,7 +430,7 @@ mod tests {
             "shared, not copied"
         );
         assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
-        assert!(lines[0].starts_with("{\"diagnostics\""));
+        assert!(lines[0].starts_with("{\"domain\":\"web\",\"uuid\":"));
         assert_eq!(lines[2], r#"{"kind":"end","count":2,"seq":3}"#);
         let nova = String::from_utf8(l.all(Format::Nova).to_vec()).unwrap();
         let v: serde_json::Value = serde_json::from_str(nova.lines().next().unwrap()).unwrap();

@@ -94,6 +94,25 @@ fn or_minus_one(value: Option<u64>) -> Value {
     value.map_or(Value::from(-1), Value::from)
 }
 
+/// The `{"domain":NAME,"uuid":UUID,"diagnostics":{...}}` line the legacy and Nova
+/// views share, serialized in that key order.
+#[derive(serde::Serialize)]
+pub struct Envelope<'a, D> {
+    pub domain: &'a str,
+    pub uuid: &'a str,
+    pub diagnostics: D,
+}
+
+impl<'a, D: serde::Serialize> Envelope<'a, D> {
+    pub fn new(record: &'a DomainRecord, diagnostics: D) -> Self {
+        Envelope {
+            domain: &record.domain.name,
+            uuid: &record.domain.uuid,
+            diagnostics,
+        }
+    }
+}
+
 /// The `legacy` line of one domain: `{"domain":NAME,"uuid":UUID,"diagnostics":{...}}`.
 pub fn line(record: &DomainRecord) -> Value {
     serde_json::json!({

@@ -588,8 +588,8 @@ fn collect_groups_are_known_names_with_state_always_in() {
         err.contains("collect.groups") && err.contains("unknown group 'blocks'"),
         "{err}"
     );
-    let err = parse("[collect]\ngroups = [\"vm\"]\n").unwrap_err();
-    assert!(err.contains("does not record yet"), "{err}");
+    let opt_in = parse("[collect]\ngroups = [\"vm\"]\n").unwrap();
+    assert_eq!(opt_in.collect.groups, ["state", "vm"]);
     let overrides = flags(&["--groups", "nope"]);
     let err = load(
         &Source::Default("/nonexistent/virtdiag.toml".into()),
@@ -695,6 +695,23 @@ fn every_key_has_a_default_the_man_page_states() {
             manual.contains(&format!("\n*{leaf}* = ")),
             "virtdiag.toml(5) does not document {}",
             key.name
+        );
+    }
+}
+
+/// The man page's example of the defaults is the defaults.
+#[test]
+fn the_man_pages_defaults_are_the_defaults() {
+    let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
+    let start = manual.find("The defaults, written out:").unwrap();
+    let block = manual[start..].split("```").nth(1).unwrap();
+    assert_eq!(parse(block).unwrap(), Config::default());
+    for key in &KEYS {
+        let leaf = key.name.rsplit('.').next().unwrap();
+        assert!(
+            block.contains(&format!("\n{leaf} = {}\n", key.default)),
+            "the man page's defaults do not say {leaf} = {}",
+            key.default
         );
     }
 }

@@ -650,7 +650,7 @@ fn sizes_take_units_and_zero_turns_rotation_off() {
     assert_eq!(max("\"0\""), Ok(0));
     let err = max("\"64 lots\"").unwrap_err();
     assert!(
-        err.contains("'64 lots' is not a size") && err.contains("MiB"),
+        err.contains("'64 lots' is not a size") && err.contains("KiB"),
         "{err}"
     );
     let err = max("\"1KiB\"").unwrap_err();

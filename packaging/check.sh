@@ -84,8 +84,11 @@ check "logrotate snippet is off by default and parses when enabled" logrotate_of
 
 config_all_commented() {
 	# Every key of the default configuration is present, commented out.
-	local key missing=0
-	for key in uri read_only interval_seconds min_collect_interval_seconds host include exclude path max_bytes keep fsync mode group max_clients idle_timeout_seconds textfile groups; do
+	# The keys are the binary's: its effective configuration at the defaults.
+	local key keys missing=0
+	keys=$("$target_dir/release/virtdiag" check-config --config /dev/null 2>/dev/null | sed -n 's/^\([a-z_]*\) = .*/\1/p')
+	[ -n "$keys" ] || { echo "no keys in virtdiag check-config"; return 1; }
+	for key in $keys; do
 		grep -qE "^#$key = " packaging/virtdiag.toml || { echo "key $key missing or not commented"; missing=1; }
 	done
 	if grep -nEv '^[[:space:]]*(#|$|\[[a-z]+\]$)' packaging/virtdiag.toml; then missing=1; fi

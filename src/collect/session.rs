@@ -91,18 +91,27 @@ impl Collector {
     /// refuses in bulk and that has no per-domain equivalent: the cycle line says
     /// `unsupported` for it from then on.
     fn note_refused_groups(&mut self, connection: &Connection) {
-        for group in Group::OPT_IN {
-            let refused = super::sources::path_of(connection, group) == Source::Unsupported;
-            if refused && self.refusals_logged & group.bit() == 0 {
-                self.refusals_logged |= group.bit();
-                log_warn!(
-                    "statistics group '{}' is not supported by the driver at {}: its fields \
-                     stay null and the cycle line's paths say unsupported",
-                    group.name(),
-                    self.uri
-                );
-            }
+        for group in self.newly_refused(connection) {
+            log_warn!(
+                "statistics group '{}' is not supported by the driver at {}: its fields \
+                 stay null and the cycle line's paths say unsupported",
+                group.name(),
+                self.uri
+            );
         }
+    }
+
+    /// The refused groups not logged yet, now marked as logged.
+    fn newly_refused(&mut self, connection: &Connection) -> Vec<Group> {
+        let refused: Vec<Group> = Group::OPT_IN
+            .into_iter()
+            .filter(|g| super::sources::path_of(connection, *g) == Source::Unsupported)
+            .filter(|g| self.refusals_logged & g.bit() == 0)
+            .collect();
+        for group in &refused {
+            self.refusals_logged |= group.bit();
+        }
+        refused
     }
 
     /// The bulk call on the current connection, within the time bound. On a timeout the
@@ -186,5 +195,39 @@ impl Collector {
             Some(Arc::clone(&self.uri)),
             message,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::{CollectorConfig, DomainFilter};
+
+    /// libvirt's test driver refuses four of the opt-in groups in bulk: each is reported
+    /// on the first connection, and not again on the next.
+    #[test]
+    fn refused_groups_are_reported_once_across_connections() {
+        let mut collector = Collector::new(CollectorConfig {
+            uri: "test:///default".into(),
+            read_only: false,
+            host: "h".into(),
+            filter: DomainFilter::default(),
+            groups: Group::KNOWN.iter().map(|g| g.bit()).sum(),
+        });
+        let wanted = collector.config.groups;
+        let connect = || Connection::open("test:///default", false, None, wanted).unwrap();
+        let first = connect();
+        let refused = collector.newly_refused(&first);
+        assert_eq!(
+            refused,
+            [Group::Perf, Group::Memory, Group::Dirtyrate, Group::Vm],
+            "iothread is served (empty) in bulk"
+        );
+        let second = connect();
+        assert!(collector.newly_refused(&second).is_empty());
+        assert_eq!(
+            super::super::sources::path_of(&second, Group::Vm),
+            Source::Unsupported
+        );
     }
 }

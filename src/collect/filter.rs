@@ -142,6 +142,9 @@ fn is_uuid_shaped(text: &str) -> bool {
 /// Two UUID strings equal in any case, with or without dashes (no allocation: a UUID
 /// in a list is compared with every domain of every cycle).
 fn same_uuid(a: &str, b: &str) -> bool {
+    if a.len() == b.len() {
+        return a.eq_ignore_ascii_case(b);
+    }
     fn digits(s: &str) -> impl Iterator<Item = u8> + '_ {
         s.bytes()
             .filter(|&c| c != b'-')

@@ -47,8 +47,13 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     p == pattern.len()
 }
 
+/// The character at byte `at` (a valid boundary); ASCII without decoding.
 fn next_char(text: &str, at: usize) -> char {
-    text[at..].chars().next().unwrap_or('\0')
+    match text.as_bytes().get(at) {
+        Some(&b) if b.is_ascii() => b as char,
+        Some(_) => text[at..].chars().next().unwrap_or('\0'),
+        None => '\0',
+    }
 }
 
 enum Token<'a> {
@@ -74,15 +79,18 @@ impl Token<'_> {
 
 /// The token at byte `p` of the pattern and the byte after it; `None` at the end.
 fn token_at(pattern: &str, p: usize) -> Option<(Token<'_>, usize)> {
-    let c = pattern[p..].chars().next()?;
+    if p >= pattern.len() {
+        return None;
+    }
+    let c = next_char(pattern, p);
     let after = p + c.len_utf8();
     Some(match c {
         '*' => (Token::Star, after),
         '?' => (Token::AnyOne, after),
-        '\\' => match pattern[after..].chars().next() {
-            Some(escaped) => (Token::Literal(escaped), after + escaped.len_utf8()),
-            None => (Token::Literal('\\'), after),
-        },
+        '\\' if after < pattern.len() => {
+            let escaped = next_char(pattern, after);
+            (Token::Literal(escaped), after + escaped.len_utf8())
+        }
         '[' => match set_at(pattern, after) {
             Some((members, negated, end)) => (Token::Set { members, negated }, end),
             None => (Token::Literal('['), after),

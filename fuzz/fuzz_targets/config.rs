@@ -6,8 +6,8 @@
 //! - `parse` never panics, and an error is a non-empty message;
 //! - an accepted config printed with `Config::to_toml` (what `check-config` shows)
 //!   parses again to an equal `Config`: the printed form is a faithful config file;
-//! - every number of an accepted config is within its stated range
-//!   (`config::LIMITS`), the socket mode has no bits beyond 0777, and the durations
+//! - every number of an accepted config is within its stated range (the key table,
+//!   `config::keys`), the socket mode has no bits beyond 0777, and the durations
 //!   built from it can be added to an `Instant`.
 
 #![no_main]
@@ -15,10 +15,10 @@
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use virtdiag::config::{
-    parse, Config, Limit, IDLE_TIMEOUT, INTERVAL, MAX_CLIENTS, MIN_COLLECT_INTERVAL, SPOOL_KEEP,
-    SPOOL_MAX_BYTES,
+use virtdiag::config::keys::{
+    IDLE_TIMEOUT, INTERVAL, MAX_CLIENTS, MIN_COLLECT_INTERVAL, SPOOL_KEEP, SPOOL_MAX_BYTES,
 };
+use virtdiag::config::{parse, Config, Limit};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -36,22 +36,30 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check_ranges(config: &Config) {
-    let within = |limit: &Limit, value: f64| {
+    let within = |key: &str, limit: &Limit, value: f64| {
+        let zero = value == 0.0 && limit.zero.is_some();
         assert!(
-            (limit.min..=limit.max).contains(&value),
-            "{} = {value} is out of its range",
-            limit.key
+            zero || (limit.min..=limit.max).contains(&value),
+            "{key} = {value} is out of its range"
         );
         if limit.whole {
-            assert_eq!(value.fract(), 0.0, "{} = {value} is not whole", limit.key);
+            assert_eq!(value.fract(), 0.0, "{key} = {value} is not whole");
         }
     };
-    within(&INTERVAL, config.interval_seconds);
-    within(&MIN_COLLECT_INTERVAL, config.min_collect_interval_seconds);
-    within(&SPOOL_MAX_BYTES, config.spool.max_bytes as f64);
-    within(&SPOOL_KEEP, f64::from(config.spool.keep));
-    within(&MAX_CLIENTS, config.socket.max_clients as f64);
-    within(&IDLE_TIMEOUT, config.socket.idle_timeout_seconds);
+    within("interval_seconds", &INTERVAL, config.interval_seconds);
+    within(
+        "min_collect_interval_seconds",
+        &MIN_COLLECT_INTERVAL,
+        config.min_collect_interval_seconds,
+    );
+    within("spool.max_bytes", &SPOOL_MAX_BYTES, config.spool.max_bytes as f64);
+    within("spool.keep", &SPOOL_KEEP, f64::from(config.spool.keep));
+    within("socket.max_clients", &MAX_CLIENTS, config.socket.max_clients as f64);
+    within(
+        "socket.idle_timeout_seconds",
+        &IDLE_TIMEOUT,
+        config.socket.idle_timeout_seconds,
+    );
     assert!(config.socket.mode <= 0o777);
 
     let now = Instant::now();

@@ -150,7 +150,9 @@ impl Collector {
             match self.open() {
                 Ok(connection) => self.connection = Some(connection),
                 Err(error) => {
-                    self.note_connection(false, &ts, error.to_string(), &mut events);
+                    let advice = crate::libvirt::errors::connect_advice(&self.uri, &error);
+                    let reason = format!("{error}; {advice}");
+                    self.note_connection(false, &ts, reason, &mut events);
                     return self.disconnected_snapshot(ts, started, error.to_string(), events);
                 }
             }

@@ -30,7 +30,11 @@ pub fn run(args: OnceArgs) -> Result<()> {
         groups: crate::collect::stats::Group::all_bits(),
     });
     collector.connect().map_err(|e| {
-        Error::Unavailable(format!("cannot connect to libvirt at {}: {e}", args.uri))
+        let advice = crate::libvirt::errors::connect_advice(&args.uri, &e);
+        Error::Unavailable(format!(
+            "cannot connect to libvirt at {}: {e}; {advice}",
+            args.uri
+        ))
     })?;
     collector.collect();
     std::thread::sleep(Duration::from_secs_f64(args.sample_interval));

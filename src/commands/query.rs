@@ -33,7 +33,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
         .is_some_and(protocol::Request::answer_ends_with_end_line);
     let socket = args.socket.display();
     let mut stream = UnixStream::connect(&args.socket)
-        .map_err(|e| Error::Unavailable(format!("cannot connect to the agent at {socket}: {e}")))?;
+        .map_err(|e| Error::Unavailable(super::advice::agent_unreachable(&args.socket, &e)))?;
     stream
         .write_all(format!("{request}\n").as_bytes())
         .and_then(|()| stream.shutdown(Shutdown::Write))

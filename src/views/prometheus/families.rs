@@ -1,0 +1,483 @@
+//! The exposition's families, each defined once: name, type, help and how its value
+//! is read from a record (a domain, a vCPU, a disk, a NIC, the agent's health), plus the
+//! `_info` series that carry metadata. docs/prometheus.md lists them, and a test keeps
+//! the two in step.
+
+use crate::record::{CycleRecord, DiskRecord, DomainRecord, NicRecord, VcpuRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
+impl Kind {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+/// A sample's value, written without loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    Int(u64),
+    /// Nanoseconds, written as seconds with nine decimals.
+    Nanos(u64),
+    /// KiB, written as bytes.
+    Kib(u64),
+    Float(f64),
+}
+
+/// One metric family: what `# HELP` and `# TYPE` say, and where its value comes from.
+pub struct Family<T> {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub help: &'static str,
+    pub value: fn(&T) -> Option<Value>,
+}
+
+const fn counter<T>(
+    name: &'static str,
+    help: &'static str,
+    value: fn(&T) -> Option<Value>,
+) -> Family<T> {
+    Family {
+        name,
+        kind: Kind::Counter,
+        help,
+        value,
+    }
+}
+
+const fn gauge<T>(
+    name: &'static str,
+    help: &'static str,
+    value: fn(&T) -> Option<Value>,
+) -> Family<T> {
+    Family {
+        name,
+        kind: Kind::Gauge,
+        help,
+        value,
+    }
+}
+
+fn nanos(v: Option<u64>) -> Option<Value> {
+    v.map(Value::Nanos)
+}
+fn kib(v: Option<u64>) -> Option<Value> {
+    v.map(Value::Kib)
+}
+fn int(v: Option<u64>) -> Option<Value> {
+    v.map(Value::Int)
+}
+
+/// libvirt's `virDomainState` numbering.
+const DOMAIN_STATES: [&str; 8] = [
+    "nostate",
+    "running",
+    "blocked",
+    "paused",
+    "shutdown",
+    "shutoff",
+    "crashed",
+    "pmsuspended",
+];
+
+/// libvirt's `virVcpuState` numbering.
+const VCPU_STATES: [&str; 3] = ["offline", "running", "blocked"];
+
+fn code(states: &[&str], state: &str) -> Option<Value> {
+    states
+        .iter()
+        .position(|s| *s == state)
+        .map(|i| Value::Int(i as u64))
+}
+
+/// One series per domain.
+pub const DOMAIN: [Family<DomainRecord>; 20] = [
+    gauge(
+        "virtdiag_domain_info_state",
+        "Domain state, libvirt's numbering: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
+        |r| code(&DOMAIN_STATES, r.domain.state),
+    ),
+    gauge(
+        "virtdiag_domain_info_maximum_memory_bytes",
+        "Maximum memory of the domain.",
+        |r| kib(r.memory.max_kib),
+    ),
+    gauge(
+        "virtdiag_domain_info_memory_usage_bytes",
+        "Current memory of the domain (balloon size).",
+        |r| kib(r.memory.current_kib),
+    ),
+    gauge(
+        "virtdiag_domain_info_virtual_cpus",
+        "vCPUs of a running domain.",
+        |r| {
+            r.cpu
+                .as_ref()
+                .filter(|c| !c.vcpus.is_empty())
+                .map(|c| Value::Int(c.vcpus.len() as u64))
+        },
+    ),
+    counter(
+        "virtdiag_domain_info_cpu_time_seconds_total",
+        "CPU time used by the domain.",
+        |r| nanos(r.cpu.as_ref().and_then(|c| c.time_ns)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_current_balloon_bytes",
+        "Current balloon size.",
+        |r| kib(balloon(r, |b| b.actual_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_used_bytes",
+        "Guest-used memory: available minus usable, as the guest's balloon driver reports them.",
+        |r| kib(r.memory.used_kib),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_unused_bytes",
+        "Memory the guest leaves unused.",
+        |r| kib(balloon(r, |b| b.unused_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_available_bytes",
+        "Memory the guest sees.",
+        |r| kib(balloon(r, |b| b.available_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_usable_bytes",
+        "Memory the guest could use without swapping.",
+        |r| kib(balloon(r, |b| b.usable_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_rss_bytes",
+        "Resident set of the hypervisor process.",
+        |r| kib(balloon(r, |b| b.rss_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_disk_caches_bytes",
+        "Guest page cache that can be reclaimed.",
+        |r| kib(balloon(r, |b| b.disk_caches_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_swap_in_bytes",
+        "Memory the guest swapped in since it booted.",
+        |r| kib(balloon(r, |b| b.swap_in_kib)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_swap_out_bytes",
+        "Memory the guest swapped out since it booted.",
+        |r| kib(balloon(r, |b| b.swap_out_kib)),
+    ),
+    counter(
+        "virtdiag_domain_memory_stats_major_fault_total",
+        "Guest page faults that needed disk I/O.",
+        |r| int(balloon(r, |b| b.major_faults)),
+    ),
+    counter(
+        "virtdiag_domain_memory_stats_minor_fault_total",
+        "Guest page faults served from memory.",
+        |r| int(balloon(r, |b| b.minor_faults)),
+    ),
+    counter(
+        "virtdiag_domain_memory_stats_hugetlb_pgalloc_total",
+        "Guest huge page allocations.",
+        |r| int(balloon(r, |b| b.hugetlb_pgalloc)),
+    ),
+    counter(
+        "virtdiag_domain_memory_stats_hugetlb_pgfail_total",
+        "Guest huge page allocation failures.",
+        |r| int(balloon(r, |b| b.hugetlb_pgfail)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_last_update_timestamp_seconds",
+        "When the guest last updated its balloon statistics (Unix time).",
+        |r| int(balloon(r, |b| b.last_update_unix_s)),
+    ),
+    gauge(
+        "virtdiag_domain_collect_missing_fields",
+        "Fields of the domain that could not be read in the latest cycle.",
+        |r| Some(Value::Int(r.collect.missing.len() as u64)),
+    ),
+];
+
+fn balloon(
+    r: &DomainRecord,
+    field: fn(&crate::record::BalloonRecord) -> Option<u64>,
+) -> Option<u64> {
+    r.memory.balloon.as_ref().and_then(field)
+}
+
+/// One series per vCPU, labelled `vcpu`.
+pub const VCPU: [Family<VcpuRecord>; 4] = [
+    gauge(
+        "virtdiag_domain_vcpu_state",
+        "vCPU state, libvirt's numbering: 0 offline, 1 running, 2 blocked.",
+        |v| v.state.and_then(|s| code(&VCPU_STATES, s)),
+    ),
+    counter(
+        "virtdiag_domain_vcpu_time_seconds_total",
+        "CPU time used by the vCPU.",
+        |v| nanos(v.time_ns),
+    ),
+    counter(
+        "virtdiag_domain_vcpu_delay_seconds_total",
+        "Time the vCPU was runnable but waited for a host CPU (steal, as the guest sees it).",
+        |v| nanos(v.delay_ns),
+    ),
+    counter(
+        "virtdiag_domain_vcpu_wait_seconds_total",
+        "The host scheduler's wait time of the vCPU (schedstats).",
+        |v| nanos(v.wait_ns),
+    ),
+];
+
+/// One series per disk with a target device, labelled `target_device`.
+pub const DISK: [Family<DiskRecord>; 12] = [
+    counter(
+        "virtdiag_domain_block_stats_read_bytes_total",
+        "Bytes read from the disk.",
+        |d| int(d.read_bytes),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_read_requests_total",
+        "Read requests to the disk.",
+        |d| int(d.read_requests),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_write_bytes_total",
+        "Bytes written to the disk.",
+        |d| int(d.write_bytes),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_write_requests_total",
+        "Write requests to the disk.",
+        |d| int(d.write_requests),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_errors_total",
+        "Errors on the disk (QEMU does not count them: no series).",
+        |d| int(d.errors),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_read_time_seconds_total",
+        "Time spent on completed reads.",
+        |d| nanos(d.read_time_ns),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_write_time_seconds_total",
+        "Time spent on completed writes.",
+        |d| nanos(d.write_time_ns),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_flush_requests_total",
+        "Flush requests to the disk.",
+        |d| int(d.flush_requests),
+    ),
+    counter(
+        "virtdiag_domain_block_stats_flush_time_seconds_total",
+        "Time spent on completed flushes.",
+        |d| nanos(d.flush_time_ns),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_allocation_bytes",
+        "Bytes the image uses on the host.",
+        |d| int(d.allocation_bytes),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_capacity_bytes",
+        "Virtual size of the disk, as the guest sees it.",
+        |d| int(d.capacity_bytes),
+    ),
+    gauge(
+        "virtdiag_domain_block_stats_physicalsize_bytes",
+        "Size of the image or device on the host.",
+        |d| int(d.physical_bytes),
+    ),
+];
+
+/// One series per NIC, labelled `target_device` (the host device, else the MAC).
+pub const NIC: [Family<NicRecord>; 8] = [
+    counter(
+        "virtdiag_domain_interface_stats_receive_bytes_total",
+        "Bytes received by the guest on the interface.",
+        |n| int(n.rx_bytes),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_receive_packets_total",
+        "Packets received by the guest on the interface.",
+        |n| int(n.rx_packets),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_receive_errors_total",
+        "Receive errors on the interface.",
+        |n| int(n.rx_errors),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_receive_drops_total",
+        "Received packets dropped on the interface.",
+        |n| int(n.rx_drop),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_transmit_bytes_total",
+        "Bytes sent by the guest on the interface.",
+        |n| int(n.tx_bytes),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_transmit_packets_total",
+        "Packets sent by the guest on the interface.",
+        |n| int(n.tx_packets),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_transmit_errors_total",
+        "Transmit errors on the interface.",
+        |n| int(n.tx_errors),
+    ),
+    counter(
+        "virtdiag_domain_interface_stats_transmit_drops_total",
+        "Sent packets dropped on the interface.",
+        |n| int(n.tx_drop),
+    ),
+];
+
+/// Labels and their values; a missing value is written as an empty string.
+pub type Labels<'a> = Vec<(&'static str, Option<&'a str>)>;
+
+/// An `_info` family: value 1, its labels from the record.
+pub struct Info<T> {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: fn(&T) -> Labels<'_>,
+}
+
+pub const OPENSTACK_INFO: Info<DomainRecord> = Info {
+    name: "virtdiag_domain_openstack_info",
+    help: "OpenStack Nova metadata of the domain, from its XML; only for Nova instances.",
+    labels: |r| match &r.nova {
+        Some(n) => vec![
+            ("instance_name", n.instance.as_deref()),
+            ("flavor", n.flavor.as_deref()),
+            ("project_name", n.project_name.as_deref()),
+            ("project_id", n.project_id.as_deref()),
+            ("user_name", n.user_name.as_deref()),
+            ("user_id", n.user_id.as_deref()),
+        ],
+        None => Vec::new(),
+    },
+};
+
+pub const DISK_INFO: Info<DiskRecord> = Info {
+    name: "virtdiag_domain_block_stats_info",
+    help: "A disk of the domain: bus, device kind, source type and path.",
+    labels: |d| {
+        vec![
+            ("target_bus", d.bus.as_deref()),
+            ("device", d.device.as_deref()),
+            ("disk_type", d.source_type.as_deref()),
+            ("source_file", d.path.as_deref()),
+        ]
+    },
+};
+
+pub const NIC_INFO: Info<NicRecord> = Info {
+    name: "virtdiag_domain_interface_stats_info",
+    help: "A network interface of the domain: type, source, MAC and model.",
+    labels: |n| {
+        vec![
+            ("interface_type", n.kind.as_deref()),
+            ("source_bridge", n.source.as_deref()),
+            ("mac_address", n.mac.as_deref()),
+            ("model_type", n.model.as_deref()),
+        ]
+    },
+};
+
+/// The agent's own health, as the loop knows it; `None` omits a series (`once` has no
+/// spool and no age).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    pub up: bool,
+    pub cycles: Option<u64>,
+    pub cycle_duration_seconds: Option<f64>,
+    pub last_cycle_timestamp_seconds: Option<f64>,
+    pub domains: Option<u64>,
+    pub abandoned_calls: Option<u64>,
+    pub skipped_ticks: Option<u64>,
+    pub spool_lost_lines: Option<u64>,
+    pub snapshot_age_seconds: Option<f64>,
+}
+
+impl Health {
+    /// What a cycle line tells: everything but the spool's losses and the age.
+    pub fn from_cycle(cycle: &CycleRecord) -> Self {
+        Health {
+            up: cycle.connected,
+            cycles: None,
+            cycle_duration_seconds: Some(cycle.duration_ms / 1000.0),
+            last_cycle_timestamp_seconds: crate::clock::parse_rfc3339(&cycle.ts),
+            domains: Some(cycle.domains as u64),
+            abandoned_calls: Some(cycle.abandoned_calls as u64),
+            skipped_ticks: Some(cycle.skipped_ticks),
+            spool_lost_lines: None,
+            snapshot_age_seconds: None,
+        }
+    }
+}
+
+fn float(v: Option<f64>) -> Option<Value> {
+    v.filter(|x| x.is_finite()).map(Value::Float)
+}
+
+/// The agent's series, without labels.
+pub const HEALTH: [Family<Health>; 9] = [
+    gauge(
+        "virtdiag_up",
+        "Whether libvirt was reachable at the latest cycle.",
+        |h| Some(Value::Int(u64::from(h.up))),
+    ),
+    counter(
+        "virtdiag_cycles_total",
+        "Cycles run since the agent started.",
+        |h| int(h.cycles),
+    ),
+    gauge(
+        "virtdiag_cycle_duration_seconds",
+        "Duration of the latest cycle.",
+        |h| float(h.cycle_duration_seconds),
+    ),
+    gauge(
+        "virtdiag_last_cycle_timestamp_seconds",
+        "When the latest cycle started (Unix time).",
+        |h| float(h.last_cycle_timestamp_seconds),
+    ),
+    gauge(
+        "virtdiag_domains",
+        "Domains in the latest cycle.",
+        |h| int(h.domains),
+    ),
+    gauge(
+        "virtdiag_abandoned_calls",
+        "libvirt calls that overran their time bound and are still running.",
+        |h| int(h.abandoned_calls),
+    ),
+    counter(
+        "virtdiag_skipped_ticks_total",
+        "Ticks skipped because a cycle overran its interval.",
+        |h| int(h.skipped_ticks),
+    ),
+    counter(
+        "virtdiag_spool_lost_lines_total",
+        "Spool lines lost since the agent started: write errors, refused paths, cycles dropped by a writer behind.",
+        |h| int(h.spool_lost_lines),
+    ),
+    gauge(
+        "virtdiag_snapshot_age_seconds",
+        "Age of the latest snapshot when this exposition was made.",
+        |h| float(h.snapshot_age_seconds),
+    ),
+];

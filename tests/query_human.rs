@@ -14,8 +14,13 @@ use common::agent::{demo_config, workdir, Agent};
 /// `virtdiag query WORDS` with its stdout and stderr on a terminal: the exit code and
 /// what the terminal showed.
 fn on_terminal(socket: &Path, words: &str) -> (i32, String) {
+    on_terminal_within(socket, words, "")
+}
+
+/// [`on_terminal`], the command run by `prefix` (e.g. `timeout 3`).
+fn on_terminal_within(socket: &Path, words: &str, prefix: &str) -> (i32, String) {
     let command = format!(
-        "VIRTDIAG_SOCKET='{}' '{}' query {words}",
+        "VIRTDIAG_SOCKET='{}' {prefix} '{}' query {words}",
         socket.display(),
         common::binary().display()
     );
@@ -287,6 +292,20 @@ fn help_all_get_and_json_for_a_person() {
         "{get}"
     );
     assert!(get.contains(" MB/s "), "{get}");
+
+    // watch: a table per cycle, closed by the cycle line (whose "error": null is
+    // not an error).
+    let (_, watch) = on_terminal_within(&agent.socket, "watch", "timeout 2.5");
+    let footers: Vec<&str> = watch
+        .lines()
+        .filter(|l| l.starts_with("4 domains, 2 running, cycle ") && l.contains(" on "))
+        .collect();
+    assert!(footers.len() >= 2, "a table per cycle: {watch}");
+    assert_eq!(
+        watch.lines().filter(|l| l.starts_with("NAME ")).count(),
+        footers.len(),
+        "{watch}"
+    );
 
     // Pretty JSON keeps the agent's key order: kind first.
     let (code, version) = on_terminal(&agent.socket, "version");

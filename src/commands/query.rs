@@ -49,7 +49,12 @@ pub fn run(args: QueryArgs) -> Result<()> {
             line.map_err(|e| Error::Io(format!("reading from the agent at {socket}: {e}")))?;
         let line = String::from_utf8_lossy(&line);
         let value: Option<Value> = serde_json::from_str(&line).ok();
-        if let Some(error) = value.as_ref().and_then(|v| v.get("error")) {
+        // An error line is `{"error":{...}}`; a cycle line's `"error": null` is none.
+        if let Some(error) = value
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .filter(|e| e.is_object())
+        {
             failed = Some(error["message"].as_str().unwrap_or("error").to_string());
             if pretty {
                 // Said once, on stderr, by the caller.

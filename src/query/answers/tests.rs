@@ -1,0 +1,159 @@
+//! Lookups by the selection rule, and the shape of each answer.
+
+use super::*;
+use crate::record::*;
+
+const UUID_WEB: &str = "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11";
+
+fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
+    Arc::new(DomainRecord {
+        kind: "domain",
+        schema: 1,
+        ts: "t".into(),
+        host: "h".into(),
+        seq: 3,
+        domain: DomainIdentity {
+            name: name.into(),
+            uuid: uuid.into(),
+            id,
+            state: "running",
+            reason: "booted",
+        },
+        nova: None,
+        cpu: None,
+        memory: MemoryStats {
+            max_kib: Some(1),
+            current_kib: None,
+            used_kib: None,
+            balloon: None,
+            bandwidth_monitors: None,
+        },
+        disks: vec![],
+        nics: vec![],
+        opt_in: Default::default(),
+        collect: CollectInfo {
+            sources: GroupSources::default(),
+            interval_s: None,
+            duration_ms: 0.0,
+            missing: vec![],
+            control: None,
+        },
+    })
+}
+
+fn latest() -> Latest {
+    let records = vec![
+        record("web", UUID_WEB, Some(4)),
+        record("4", "0b8e6a52-7d14-4c3a-9e21-5f6a7b8c9d01", Some(9)),
+    ];
+    let mut lines = Vec::new();
+    let mut spans = Vec::new();
+    for r in &records {
+        let start = lines.len();
+        serde_json::to_writer(&mut lines, &**r).unwrap();
+        lines.push(b'\n');
+        spans.push(start..lines.len());
+    }
+    Latest::new(3, records, Arc::new(lines), spans)
+}
+
+#[test]
+fn finds_by_the_selection_rule() {
+    let l = latest();
+    assert_eq!(l.find("web"), vec![0]);
+    assert_eq!(l.find(UUID_WEB), vec![0]);
+    assert_eq!(l.find(&UUID_WEB.to_uppercase()), vec![0]);
+    assert_eq!(l.find("9"), vec![1]);
+    assert_eq!(l.find("4"), vec![0], "id 4 wins over the domain named 4");
+    assert_eq!(l.find("nope"), Vec::<usize>::new());
+    assert_eq!(l.find("*"), vec![0, 1]);
+}
+
+#[test]
+fn get_answers_one_domain_or_says_why_not() {
+    let l = latest();
+    let mut out = Vec::new();
+    let e = l.get("*", Format::Json, &mut out).unwrap_err();
+    assert_eq!(e.code, "ambiguous_domain");
+    assert!(e.message.contains("matches 2 domains"), "{}", e.message);
+    assert!(e.message.contains("'web', '4'"), "{}", e.message);
+    assert!(out.is_empty());
+    l.get("w[a-e]?", Format::Json, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["domain"]["name"], "web");
+    let e = l.get("5", Format::Json, &mut out).unwrap_err();
+    assert_eq!(e.code, "unknown_domain");
+    assert!(
+        e.message.contains("read as an id, then a name"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn names_in_messages_are_capped() {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    assert_eq!(
+        names_of(names.into_iter()),
+        "'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h' and 2 more"
+    );
+}
+
+#[test]
+fn get_all_and_list_answer_whole_lines() {
+    let l = latest();
+    let mut out = Vec::new();
+    l.get("web", Format::Json, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["domain"]["name"], "web");
+
+    let mut out = Vec::new();
+    let e = l.get("nope", Format::Json, &mut out).unwrap_err();
+    assert_eq!(e.code, "unknown_domain");
+    assert!(out.is_empty());
+
+    let text = String::from_utf8(l.all(Format::Legacy).to_vec()).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let json = l.all(Format::Json);
+    assert!(
+        Arc::ptr_eq(json.shared.as_ref().unwrap(), &l.lines_arc()),
+        "shared, not copied"
+    );
+    assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
+    assert!(lines[0].starts_with("{\"domain\":\"web\",\"uuid\":"));
+    assert_eq!(lines[2], r#"{"kind":"end","count":2,"seq":3}"#);
+    let nova = String::from_utf8(l.all(Format::Nova).to_vec()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(nova.lines().next().unwrap()).unwrap();
+    assert_eq!(v["diagnostics"]["driver"], "libvirt");
+
+    let mut out = Vec::new();
+    l.list(&mut out);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["count"], 2);
+    assert_eq!(v["domains"][1]["name"], "4");
+}
+
+#[test]
+fn metrics_share_the_domains_and_end_with_eof() {
+    let l = latest().with_metrics(b"virtdiag_domain_info_state 1\n".to_vec());
+    let answer = l.metrics(b"virtdiag_up 1\n");
+    assert_eq!(
+        String::from_utf8(answer.to_vec()).unwrap(),
+        "virtdiag_domain_info_state 1\nvirtdiag_up 1\n# EOF\n"
+    );
+    assert!(Arc::ptr_eq(
+        answer.shared.as_ref().unwrap(),
+        &l.metrics(b"").shared.unwrap()
+    ));
+}
+
+#[test]
+fn help_lists_every_command() {
+    let mut out = Vec::new();
+    help(&mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap().lines().count(),
+        COMMANDS.len() + 1
+    );
+}

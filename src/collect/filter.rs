@@ -182,6 +182,16 @@ impl DomainFilter {
         })
     }
 
+    /// Whether a string of the lists can name a domain by its Nova display name (a
+    /// name or a glob): then a domain first seen needs its XML read before
+    /// [`Self::selects`] can decide.
+    pub fn needs_display_names(&self) -> bool {
+        self.include
+            .iter()
+            .chain(&self.exclude)
+            .any(|text| matches!(Selector::parse(text), Selector::Name(_) | Selector::Glob(_)))
+    }
+
     /// Whether the domain is collected, known by everything the collector knows.
     pub fn selects(&self, domain: &Candidate<'_>) -> bool {
         let hit = |text: &String| Selector::parse(text).matches(domain);

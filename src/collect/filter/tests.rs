@@ -151,3 +151,15 @@ fn lists_test_each_domain_alone() {
         "unknown display name"
     );
 }
+
+#[test]
+fn display_names_matter_only_to_names_and_globs() {
+    let lists = |include: &[&str], exclude: &[&str]| DomainFilter {
+        include: include.iter().map(|s| s.to_string()).collect(),
+        exclude: exclude.iter().map(|s| s.to_string()).collect(),
+    };
+    assert!(!DomainFilter::default().needs_display_names());
+    assert!(!lists(&[WEB_UUID, "12"], &[]).needs_display_names());
+    assert!(lists(&[WEB_UUID], &["web-*"]).needs_display_names());
+    assert!(lists(&["shop"], &[]).needs_display_names());
+}

@@ -111,8 +111,9 @@ def wait_until(what, timeout, fn, interval=0.25):
 class Agent:
     """`virtdiag run` as nobody:nogroup, spool and socket in its own folder."""
 
-    def __init__(self, name, uri, interval=INTERVAL):
+    def __init__(self, name, uri, interval=INTERVAL, extra=()):
         self.dir = os.path.join(WORK, name)
+        self.extra = list(extra)  # more `virtdiag run` arguments
         self.uri = uri
         self.interval = interval
         self.spool = os.path.join(self.dir, "spool.ndjson")
@@ -128,7 +129,7 @@ class Agent:
         binary = os.path.join(WORK, "virtdiag")
         cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
                binary, "run", "--uri", self.uri, "--interval", str(self.interval),
-               "--spool", self.spool, "--socket", self.sock, "--host", "e2e"]
+               "--spool", self.spool, "--socket", self.sock, "--host", "e2e", *self.extra]
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, cwd=self.dir)
@@ -325,6 +326,46 @@ class Suite:
                 bad.append(f"{r['domain']['name']} missing {r['collect']['missing']}")
         assert not bad, "; ".join(bad)
         return f"cycle {seq}: {cyc['domains']} domains, bulk {cyc['bulk_ms']} ms, per-domain {cyc['per_domain_ms']} ms"
+
+    def kvm_counters(self):
+        """The opt-in groups on a KVM guest (the bed's are TCG, which has no KVM counters):
+        every `kvm` counter within `virsh domstats` before and after the agent's cycle, none
+        of domstats' left out, and the opt-in paths `bulk`."""
+        name = "dense-001"
+        bed("dense", "1")
+        agent = None
+        try:
+            groups = "state,cpu-total,vcpu,vm,perf,iothread,memory,dirtyrate"
+            agent = Agent("kvm", URI_RO, extra=["--groups", groups]).start()
+            agent.wait_cycles(1)
+            before = domstats([name])[name]
+            recs = [r for r in agent.ask("collect") if r.get("kind") == "domain"
+                    and r["domain"]["name"] == name]
+            after = domstats([name])[name]
+            assert recs, "no record of the KVM guest"
+            rec = recs[0]
+            errors = [e.message for e in SCHEMA.iter_errors(rec)]
+            assert not errors, f"schema: {errors[:3]}"
+            paths = agent.cycles()[-1]["paths"]
+            want = {"kvm", "perf", "iothreads", "bandwidth_monitors", "dirtyrate"}
+            assert {k for k, v in paths.items() if v == "bulk"} >= want, f"paths {paths}"
+            bad, pairs_seen = [], kvm_pairs(rec)
+            for label, v, key in pairs_seen:
+                kvm_check(label, v, before, after, key, bad)
+            seen = {key for _, _, key in pairs_seen}
+            kinds = (".sum", ".cur", ".max")
+            left_out = sorted(k for k in before if k.endswith(kinds) and k not in seen
+                              and (k.startswith("vm.") or k.startswith("vcpu.")))
+            if left_out:
+                bad.append(f"not in the record: {left_out[:8]}")
+            assert pairs_seen, f"no KVM counter in the record: kvm = {rec.get('kvm')}"
+            assert (rec.get("dirtyrate") or {}).get("status") == "unstarted", f"dirtyrate {rec.get('dirtyrate')}"
+            assert not bad, f"{len(bad)} of {len(pairs_seen)} wrong: " + "; ".join(bad[:12])
+            return f"{len(pairs_seen)} KVM counters of {name} within domstats before/after"
+        finally:
+            if agent:
+                agent.stop()
+            virsh("destroy", name, check=False)
 
     # 2
     def truth(self):
@@ -823,6 +864,27 @@ SCHEMA = jsonschema.Draft202012Validator(json.load(open(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "record.schema.json"))))
 
 
+def kvm_pairs(rec):
+    """(label, agent value, domstats key) for every KVM counter of one record."""
+    kvm = rec.get("kvm") or {}
+    out = [(f"kvm.vm.{k}", v, f"vm.{k}") for k, v in (kvm.get("vm") or {}).items()]
+    for vcpu in kvm.get("vcpus") or []:
+        out += [(f"kvm.vcpu{vcpu['id']}.{k}", v, f"vcpu.{vcpu['id']}.{k}")
+                for k, v in vcpu.items() if k != "id"]
+    return out
+
+
+def kvm_check(label, v, a, b, key, bad):
+    """A cumulative (sum) or peak (max) counter lies between domstats before and after; an
+    instant value (cur) or a flag is present in domstats with the same type."""
+    if key.endswith((".sum", ".max")) and not isinstance(v, bool):
+        bracket(label, v, a, b, key, bad)
+    elif key not in a or key not in b:
+        bad.append(f"{label}: domstats has no {key}")
+    elif isinstance(v, bool) != (a[key] in ("yes", "no")):
+        bad.append(f"{label}: {v!r} where domstats says {a[key]!r}")
+
+
 def ts(text):
     from datetime import datetime
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
@@ -848,6 +910,7 @@ def main():
         s.check("libvirtd SIGKILL and restart 5 s later", s.libvirtd_restart)
         s.check("agent started before libvirtd", s.before_libvirtd)
         s.check("test driver through the daemon, 1000 domains", s.test_driver_1000)
+        s.check("kvm: opt-in vm group's counters within domstats before/after", s.kvm_counters)
     finally:
         s.agent.stop()
     with open(os.path.join(WORK, "notes.txt"), "w") as f:

@@ -95,7 +95,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// The request, e.g. `status`, `get NAME format=legacy`, `all` (see `help`).
+    /// The request, e.g. `status`, `get DOMAIN format=legacy`, `all` (see `help`).
     #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,
 }
@@ -156,12 +156,13 @@ pub struct OnceArgs {
     #[arg(long)]
     pub read_write: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
+    /// Output format [default: a table on a terminal, else json].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
-    /// Only this domain (name or UUID); repeat for several.
-    #[arg(long = "domain", value_name = "NAME|UUID")]
+    /// Only the domains this names: a UUID, an id, a name, a glob (*, ?, [...]) or a
+    /// Nova display name (DOMAIN SELECTION in virtdiag(8)); repeat for several.
+    #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
 
     /// Seconds between the two samples.

@@ -86,12 +86,12 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l raw -l json 
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l check -d 'With `status`: one line for a monitoring plugin (Nagios, Icinga, monit) and its exit code: 0 OK, 1 WARNING (last cycle stale, spool losses), 2 CRITICAL (libvirt disconnected, agent unreachable), 3 UNKNOWN'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -s c -l connect -l uri -d 'libvirt connection URI, as virsh\'s' -r
-complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l format -d 'Output format' -r -f -a "json\t'One record per line (the schema of docs/record.md)'
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l format -d 'Output format [default: a table on a terminal, else json]' -r -f -a "json\t'One record per line (the schema of docs/record.md)'
 legacy\t'One line per domain: {"domain","uuid","diagnostics"} with the flat keys of Nova\'s original get_diagnostics (2012)'
 table\t'The Property | Value table per domain of Nova\'s original get_diagnostics (2012)'
 prometheus\t'The Prometheus text exposition (0.0.4) of every domain and of the cycle'
 nova\t'One line per domain: {"domain","uuid","diagnostics"} with Nova\'s 2.48 body'"
-complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l domain -d 'Only this domain (name or UUID); repeat for several' -r
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l domain -d 'Only the domains this names: a UUID, an id, a name, a glob (*, ?, [...]) or a Nova display name (DOMAIN SELECTION in virtdiag(8)); repeat for several' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l sample-interval -d 'Seconds between the two samples' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l host -d 'Host name in records (default: this machine\'s)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r

@@ -11,6 +11,7 @@ use super::build::{build_record, missing, Previous, Sample};
 use super::connection::BulkGroups;
 use super::connection::Connection;
 use super::events::{device_aliases, EventRouter};
+use super::filter::Candidate;
 use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::sources::{group_sources, inactive_sources};
@@ -172,7 +173,16 @@ impl Domains {
                 _ => return Ok(None),
             },
         };
-        if !cycle.filter.matches(&name, &uuid) {
+        // The selection rule (docs/collection.md): a Nova display name is known only
+        // from the inventory, so a filter that may match one decides after it is read.
+        let candidate = |display_name| Candidate {
+            name: &name,
+            uuid: &uuid,
+            id,
+            display_name,
+        };
+        let needs_inventory = cycle.filter.needs_display_names();
+        if !needs_inventory && !cycle.filter.selects(&candidate(None)) {
             return Ok(None);
         }
         let mut raw = RawStats::for_groups(cycle.connection.wanted_groups);
@@ -234,6 +244,14 @@ impl Domains {
         }
         self.seen.insert(key);
         let known = self.known.get_mut(&key).expect("inserted above");
+        if needs_inventory {
+            let nova = known.inventory.nova.as_deref();
+            let display_name = nova.and_then(|n| n.instance.as_deref());
+            if !cycle.filter.selects(&candidate(display_name)) {
+                // Kept as seen, so its inventory stays cached for the next cycle.
+                return Ok(None);
+            }
+        }
         if active {
             known.device_counts = counts;
         }

@@ -47,8 +47,9 @@ pub fn run(args: OnceArgs) -> Result<()> {
     }
     let records = selected(&snapshot.records, &args.domains, &args.uri)?;
     let records = &records;
-    let out = match args.format {
-        Format::Json if for_a_person() => {
+    let for_a_person = args.format.is_none() && std::io::stdout().is_terminal();
+    let out = match args.format.unwrap_or(Format::Json) {
+        Format::Json if for_a_person => {
             let values: Vec<serde_json::Value> = records
                 .iter()
                 .filter_map(|r| serde_json::to_value(&**r).ok())
@@ -79,17 +80,6 @@ pub fn run(args: OnceArgs) -> Result<()> {
         }
     };
     print(&out)
-}
-
-/// Whether stdout is a terminal and no `--format` was named: then the JSON default
-/// gives way to the table. The command line is read again because the parsed
-/// arguments hold the default and a named `--format json` alike.
-fn for_a_person() -> bool {
-    std::io::stdout().is_terminal()
-        && !std::env::args_os().any(|arg| {
-            let arg = arg.to_string_lossy();
-            arg == "--format" || arg.starts_with("--format=")
-        })
 }
 
 /// The records `wanted` names by the selection rule (`collect::filter`), in the

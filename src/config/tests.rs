@@ -582,7 +582,11 @@ fn the_documented_ranges_are_the_checked_ones() {
 fn collect_groups_are_known_names_with_state_always_in() {
     let config = parse("[collect]\ngroups = [\"block\", \"cpu-total\"]\n").unwrap();
     assert_eq!(config.collect.groups, ["state", "cpu-total", "block"]);
-    assert_eq!(Config::default().collect.groups.len(), 6);
+    let default_groups: Vec<&str> = crate::collect::stats::Group::DEFAULT
+        .iter()
+        .map(|g| g.name())
+        .collect();
+    assert_eq!(Config::default().collect.groups, default_groups);
     let err = parse("[collect]\ngroups = [\"blocks\"]\n").unwrap_err();
     assert!(
         err.contains("collect.groups") && err.contains("unknown group 'blocks'"),

@@ -21,7 +21,8 @@
 #   dense N              boot guests dense-001 .. dense-N (N 1-255; those running are kept): KVM,
 #                        32 MiB, 1 vCPU, no OS (SeaBIOS finds nothing to boot and halts the vCPU:
 #                        about 0.6 % of a core each), a 1 MiB raw vda, a NIC with tap dense-NNN-t0,
-#                        a balloon with stats every 5 s; for cost measurements with many running
+#                        a balloon with stats every 5 s; waits until their QEMUs are quiet (each
+#                        start costs seconds of CPU). For cost measurements with many running
 #                        domains (their counters exist but barely move; `check` is for `vm` guests)
 #   down                 destroy the bed's guests, stop its daemons by PID, remove leftovers
 #                        (also after a failed or partial up)
@@ -708,6 +709,23 @@ dense_one() {
   fi
 }
 
+# dense_settled: the dense guests' QEMUs together use at most 3 % of a core per guest over 3 s.
+# Starting one costs about 3 s of CPU (SeaBIOS under nested KVM exits often) before its vCPU
+# halts; until then libvirt's calls on every guest wait for a CPU.
+dense_settled() {
+  local pids p before=0 after=0
+  mapfile -t pids < <(bed_qemu_pids dense)
+  ((${#pids[@]})) || return 1
+  for p in "${pids[@]}"; do before=$((before + $(cpu_ticks "$p"))); done
+  sleep 3
+  for p in "${pids[@]}"; do after=$((after + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done
+  # The ticks over 3 s at most guests x 3 % x 3 s.
+  ((100 * (after - before) <= ${#pids[@]} * 9 * $(getconf CLK_TCK)))
+}
+
+# cpu_ticks PID: utime + stime of PID in clock ticks (/proc/PID/stat).
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
 cmd_dense() {
   local n=${1:-} i start=$SECONDS running fails=0
   local -a jobs=()
@@ -727,18 +745,23 @@ cmd_dense() {
   done
   for i in "${jobs[@]}"; do wait "$i" || fails=$((fails + 1)); done
   running=$(vsh list --name --state-running | grep -c '^dense-' || true)
-  log "dense: $running dense guest(s) running after $((SECONDS - start))s"
   ((fails == 0 && running >= n)) || die "dense: $fails create(s) failed"
+  log "dense: $running dense guest(s) running after $((SECONDS - start))s; waiting for their vCPUs to halt"
+  poll "$BOOT_TIMEOUT" dense_settled || die "dense: the guests' QEMUs still busy after ${BOOT_TIMEOUT}s"
+  log "dense: settled after $((SECONDS - start))s"
 }
 
 # ------------------------------------------------------------------------------------------- down
-# Our qemu processes: their command line names this bed's guest kernel, or a dense guest's disk.
+# Our qemu processes: their command line names this bed's guest kernel, or a dense guest's disk
+# (only the latter with the argument "dense").
 bed_qemu_pids() {
-  local p args
+  local p args dense
   for p in /proc/[0-9]*; do
     alive "${p#/proc/}" qemu-system-x86 || continue
     args=$'\n'"$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null)"$'\n'
-    [[ $args == *$'\n'"$GUEST/vmlinuz"$'\n'* || $args == *"\"$VMD/dense-"* ]] && echo "${p#/proc/}"
+    dense=0
+    [[ $args == *"\"$VMD/dense-"* ]] && dense=1
+    if ((dense)) || [[ ${1:-} != dense && $args == *$'\n'"$GUEST/vmlinuz"$'\n'* ]]; then echo "${p#/proc/}"; fi
   done
   return 0
 }

@@ -8,10 +8,11 @@
 # 1. GUESTS QEMU guests (`bed.sh vm`, default 10), then with --dense N the same plus N dense
 #    guests (`bed.sh dense N`). On each bed, all as nobody on the read-only socket:
 #    - libvirtd's idle CPU (no collector connected), subtracted from what follows;
-#    - the agent (default groups) every INTERVAL s (default 0.5) over CYCLES cycles (default
-#      90), in three parts: its own CPU and libvirtd's per cycle;
+#    - the agent (default groups) every INTERVAL s (default 1) over CYCLES cycles (default
+#      90): its own CPU and libvirtd's per cycle;
 #    - the floor: examples/bulk_floor with the same groups over one persistent connection,
-#      one bulk call every INTERVAL s, CYCLES calls in three parts: libvirtd's CPU per call;
+#      one bulk call every INTERVAL s, CYCLES calls: libvirtd's CPU per call;
+#      the two alternate in three parts, so drift in the machine's load falls on both;
 #    - the ratio (agent + libvirtd) / floor, the target being at most 1.1;
 #    - per group: bulk_floor with that group alone, back to back for GROUP_SECONDS (default
 #      5), then the six default groups together: libvirtd's CPU per call and per domain.
@@ -25,7 +26,7 @@
 # Sets up the bed, and always takes it down again. Refuses to run when the bed is up.
 set -euo pipefail
 
-GUESTS=10 DENSE=0 CYCLES=90 INTERVAL=0.5 GROUP_SECONDS=5 TEST_DRIVER=1
+GUESTS=10 DENSE=0 CYCLES=90 INTERVAL=1 GROUP_SECONDS=5 TEST_DRIVER=1
 PARTS=3
 [[ ${1:-} =~ ^[0-9]+$ ]] && { GUESTS=$1; shift; }
 while (($#)); do
@@ -109,30 +110,28 @@ field() { # LINE KEY: the value of KEY=VALUE in a bulk_floor line
   sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
 }
 
-# Per part: "own_ticks libvirtd_ticks cycles seconds"; summarised by summary() below.
-agent_parts() {
-  local per=$((CYCLES / PARTS)) c a0 l0 t0 a1 l1 t1 i
-  start_agent "$BED_URI_RO" "$INTERVAL"
-  wait_cycles "$WORK/d.ndjson" 3
-  c=$(cycles_in "$WORK/d.ndjson")
-  a0=$(cpu_ticks "$AGENT_PID") l0=$(cpu_ticks "$(libvirtd_pid)") t0=$(now)
+# PARTS alternations of the agent and the floor, CYCLES / PARTS cycles each, so that drift in
+# the machine's load falls on both alike. Each part is one line "own_ticks libvirtd_ticks
+# cycles seconds" in $WORK/agent.parts and $WORK/floor.parts.
+alternate_parts() {
+  local per=$((CYCLES / PARTS)) c a0 l0 t0 a1 l1 t1 line i
+  : >"$WORK/agent.parts"
+  : >"$WORK/floor.parts"
   for i in $(seq 1 "$PARTS"); do
-    c=$((c + per))
-    wait_cycles "$WORK/d.ndjson" "$c"
+    start_agent "$BED_URI_RO" "$INTERVAL"
+    wait_cycles "$WORK/d.ndjson" 3    # the first cycle connects and has no rates
+    c=$(cycles_in "$WORK/d.ndjson")
+    a0=$(cpu_ticks "$AGENT_PID") l0=$(cpu_ticks "$(libvirtd_pid)") t0=$(now)
+    wait_cycles "$WORK/d.ndjson" $((c + per))
     a1=$(cpu_ticks "$AGENT_PID") l1=$(cpu_ticks "$(libvirtd_pid)") t1=$(now)
-    echo "$((a1 - a0)) $((l1 - l0)) $per $(echo "$t1 - $t0" | bc)"
-    a0=$a1 l0=$l1 t0=$t1
-  done
-  AGENT_PATHS=$(grep '"kind":"cycle"' "$WORK/d.ndjson" | tail -1 | jq -c .paths)
-  AGENT_MEDIAN_MS=$(median_cycle_ms "$WORK/d.ndjson" 3)
-  stop_agent
-}
-
-floor_parts() {
-  local per=$((CYCLES / PARTS)) line i
-  for i in $(seq 1 "$PARTS"); do
+    echo "$((a1 - a0)) $((l1 - l0)) $per $(echo "$t1 - $t0" | bc)" >>"$WORK/agent.parts"
+    AGENT_PATHS=$(grep '"kind":"cycle"' "$WORK/d.ndjson" | tail -1 | jq -c .paths)
+    AGENT_MEDIAN_MS=$(median_cycle_ms "$WORK/d.ndjson" 3)
+    AGENT_ERRORS=$(grep '"kind":"cycle"' "$WORK/d.ndjson" | tail -n +4 | jq -r 'select(.error != null) | .error' | sort | uniq -c)
+    stop_agent
+    [[ -z $AGENT_ERRORS ]] || { echo "measure: the agent's cycles failed:" >&2; echo "$AGENT_ERRORS" >&2; exit 1; }
     line=$(floor "$DEFAULT_GROUPS" --calls "$per" --interval-ms "$(echo "$INTERVAL * 1000 / 1" | bc)")
-    echo "$(field "$line" own_ticks) $(field "$line" libvirtd_ticks) $(field "$line" calls) $(echo "$(field "$line" wall_ms) / 1000" | bc -l)"
+    echo "$(field "$line" own_ticks) $(field "$line" libvirtd_ticks) $(field "$line" calls) $(echo "$(field "$line" wall_ms) / 1000" | bc -l)" >>"$WORK/floor.parts"
   done
 }
 
@@ -155,9 +154,9 @@ cost() {
   echo "== $label: $domains running domains"
   idle=$(libvirtd_idle_rate "$(echo "$CYCLES * $INTERVAL / 1" | bc)")
   echo "libvirtd idle: $(echo "$idle" | awk -v t="$TICK" '{ printf "%.2f", $1 * 1000 / t }') ms CPU per second (no collector connected)"
-  agent_parts >"$WORK/agent.parts"    # not in a pipeline: it sets AGENT_PATHS and AGENT_MEDIAN_MS
+  alternate_parts
   agent=$(summary "$idle" <"$WORK/agent.parts")
-  flo=$(floor_parts | summary "$idle")
+  flo=$(summary "$idle" <"$WORK/floor.parts")
   read -r a_own a_lib a_net a_olo a_ohi a_nlo a_nhi <<<"$agent"
   read -r f_own f_lib f_net f_olo f_ohi f_nlo f_nhi <<<"$flo"
   echo "$CYCLES cycles every $INTERVAL s in $PARTS parts; per cycle, mean [lowest part - highest part]:"

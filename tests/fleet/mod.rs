@@ -6,7 +6,7 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 pub mod postgres;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,6 +72,18 @@ pub struct SpoolLine {
     pub text: String,
 }
 
+impl SpoolLine {
+    /// The line as JSON; a line that is not JSON fails the test.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| {
+            panic!(
+                "the agent wrote a line that is not JSON ({e}) at {}",
+                self.origin
+            )
+        })
+    }
+}
+
 /// Every line the agent wrote: the files logrotate moved to `olddir` (oldest first),
 /// then the agent's own rotations and the live spool.
 pub fn written_lines(agent: &Agent, olddir: &Path) -> Vec<SpoolLine> {
@@ -115,33 +127,9 @@ pub fn identity(line: &Value) -> String {
 /// to the line the agent wrote; a failure names the spool file and line of the records
 /// concerned. Returns the number of records checked.
 pub fn assert_delivered_exactly_once(written: &[SpoolLine], received: &[Value]) -> usize {
-    let delivery = check_delivery(written, received, &|_| false, 0);
-    delivery.checked
-}
-
-/// What [`check_delivery`] found: how many records were checked, and the ones lost
-/// that the caller allowed to be lost.
-pub struct Delivery {
-    pub checked: usize,
-    pub allowed_losses: Vec<String>,
-}
-
-/// As [`assert_delivered_exactly_once`], except that at most `at_most` records for
-/// which `may_be_lost` holds may be missing; they are returned, never hidden.
-pub fn check_delivery(
-    written: &[SpoolLine],
-    received: &[Value],
-    may_be_lost: &dyn Fn(&Value) -> bool,
-    at_most: usize,
-) -> Delivery {
     let mut expected: BTreeMap<String, (Value, &str)> = BTreeMap::new();
     for line in written {
-        let value: Value = serde_json::from_str(&line.text).unwrap_or_else(|e| {
-            panic!(
-                "the agent wrote a line that is not JSON ({e}) at {}",
-                line.origin
-            )
-        });
+        let value = line.value();
         let previous = expected.insert(identity(&value), (value, &line.origin));
         assert!(
             previous.is_none(),
@@ -159,15 +147,10 @@ pub fn check_delivery(
         assert_eq!(line, original, "a record arrived changed ({origin})");
         *seen.entry(key).or_insert(0) += 1;
     }
-    let (allowed, missing): (Vec<_>, Vec<_>) = expected
+    let missing: Vec<&str> = expected
         .iter()
         .filter(|(k, _)| !seen.contains_key(*k))
-        .map(|(_, (value, origin))| (value, *origin))
-        .partition(|(value, _)| may_be_lost(value));
-    let missing: Vec<&str> = missing.into_iter().map(|(_, origin)| origin).collect();
-    let allowed_losses: Vec<String> = allowed
-        .into_iter()
-        .map(|(value, origin)| format!("{origin}: {}", identity(value)))
+        .map(|(_, (_, origin))| *origin)
         .collect();
     let repeated: Vec<(&String, &usize)> = seen.iter().filter(|(_, &n)| n > 1).collect();
     assert!(
@@ -183,16 +166,17 @@ pub fn check_delivery(
         repeated.len(),
         &repeated[..repeated.len().min(5)]
     );
-    assert!(
-        allowed_losses.len() <= at_most,
-        "{} records lost where at most {at_most} may be: {allowed_losses:?}",
-        allowed_losses.len()
-    );
-    assert_eq!(received.len() + allowed_losses.len(), written.len());
-    Delivery {
-        checked: expected.len(),
-        allowed_losses,
-    }
+    assert_eq!(received.len(), written.len());
+    expected.len()
+}
+
+/// The lines of `written` whose identity is in none of `received`.
+pub fn missing<'a>(written: &'a [SpoolLine], received: &[Value]) -> Vec<&'a SpoolLine> {
+    let arrived: HashSet<String> = received.iter().map(identity).collect();
+    written
+        .iter()
+        .filter(|line| !arrived.contains(&identity(&line.value())))
+        .collect()
 }
 
 /// Reads `file` as NDJSON until it holds `count` lines or `limit` passes.

@@ -101,3 +101,18 @@ FROM (
 ) numbered
 WHERE next_seq > seq + 1
 ORDER BY host, first_missing;
+
+-- name: incomplete_cycles
+-- Cycles of the last day with fewer domain rows than their cycle line says the agent
+-- wrote (`domains`): domain lines lost on the way, which missing_cycles does not see.
+-- A cycle's domain lines share its host, ts and seq. Empty when every line arrived.
+SELECT c.host, (c.record ->> 'seq')::bigint AS seq,
+       (c.record ->> 'domains')::int AS written, count(d.id) AS arrived
+FROM virtdiag_records c
+LEFT JOIN virtdiag_records d
+       ON d.host = c.host AND d.kind = 'domain' AND d.ts = c.ts
+      AND d.record -> 'seq' = c.record -> 'seq'
+WHERE c.kind = 'cycle' AND c.ts > now() - interval '1 day'
+GROUP BY c.id
+HAVING count(d.id) < (c.record ->> 'domains')::int
+ORDER BY c.host, seq;

@@ -709,7 +709,8 @@ dense_one() {
   fi
 }
 
-# dense_settled: the dense guests' QEMUs together use at most 3 % of a core per guest over 3 s.
+# dense_settled: the dense guests' QEMUs together use at most 2 % of a core per guest over 3 s
+# (halted, each uses about 1 %; while 50 start on 2 cores, each gets about 3 %).
 # Starting one costs about 3 s of CPU (SeaBIOS under nested KVM exits often) before its vCPU
 # halts; until then libvirt's calls on every guest wait for a CPU.
 dense_settled() {
@@ -719,8 +720,8 @@ dense_settled() {
   for p in "${pids[@]}"; do before=$((before + $(cpu_ticks "$p"))); done
   sleep 3
   for p in "${pids[@]}"; do after=$((after + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done
-  # The ticks over 3 s at most guests x 3 % x 3 s.
-  ((100 * (after - before) <= ${#pids[@]} * 9 * $(getconf CLK_TCK)))
+  # The ticks over 3 s at most guests x 2 % x 3 s.
+  ((100 * (after - before) <= ${#pids[@]} * 6 * $(getconf CLK_TCK)))
 }
 
 # cpu_ticks PID: utime + stime of PID in clock ticks (/proc/PID/stat).

@@ -98,6 +98,7 @@ install_peers() {
 # each cycles_* prints how many cycles the tool has completed so far.
 start_virtdiag() {
   mkdir -p "$WORK/virtdiag"
+  chown nobody:nogroup "$WORK/virtdiag"
   "$BEDSH" unprivileged "$WORK/virtdiag.bin" --log-level warning run --uri "$BED_URI_RO" \
     --interval "$INTERVAL" --spool "$WORK/virtdiag/d.ndjson" --socket "$WORK/virtdiag/v.sock" \
     2>>"$WORK/virtdiag/agent.log" &

@@ -296,7 +296,7 @@ fn unreachable_libvirt_gives_a_disconnected_cycle_not_a_failure() {
 }
 
 #[test]
-fn legacy_view_has_exactly_the_seeds_keys() {
+fn legacy_view_has_exactly_the_original_keys() {
     let mut c = collector(&common::demo_uri());
     let snapshot = c.collect();
     let web = by_name(&snapshot, "instance-0000002a");

@@ -14,7 +14,7 @@
 #   up                   start the private libvirtd + virtlogd and wait until they answer
 #   setup                install + guest + up (install and guest run in parallel)
 #   vm NAME IDX [--nova] [--busy]
-#                        boot one guest (128 MiB, 1 vCPU, vda+vdb, NIC with tap NAME-t0, balloon
+#                        boot one guest (128 MiB, 1 vCPU, vda+vdb, an empty IDE CD-ROM hdc, NIC with tap NAME-t0, balloon
 #                        stats every 5 s, serial console in vm/NAME.console) and wait for it;
 #                        IDX (0-255) fixes its MAC and UUID; --nova adds Nova instance metadata;
 #                        --busy makes the guest spin one vCPU in a loop
@@ -573,6 +573,11 @@ $( ((nova)) && nova_metadata "$name" "$idx")
       <driver name='qemu' type='raw' cache='none'/>
       <source file='$VMD/$name-b.img'/>
       <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
     </disk>
     <interface type='ethernet'>
       <mac address='52:54:00:b3:d0:$(printf '%02x' "$idx")'/>

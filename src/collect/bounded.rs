@@ -111,6 +111,19 @@ impl Bounded {
     }
 }
 
+/// Ends the caller thread and waits for it: it ends at once, idle between calls, and
+/// its end runs libvirt's per-thread destructors. Left running, they raced the
+/// process's exit (`once` returning) and crashed it with SIGSEGV in that thread. Calls
+/// left behind are not waited for: they may never return.
+impl Drop for Bounded {
+    fn drop(&mut self) {
+        if let Some(Caller { jobs, handle }) = self.caller.take() {
+            drop(jobs);
+            let _ = handle.join();
+        }
+    }
+}
+
 fn timeout_error(message: String) -> LibvirtError {
     LibvirtError {
         code: virt::sys::VIR_ERR_OPERATION_TIMEOUT as i32,
@@ -121,6 +134,33 @@ fn timeout_error(message: String) -> LibvirtError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropping_it_waits_for_the_caller_thread_to_end() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        /// Set when the caller thread's thread-local destructors ran, as libvirt's do.
+        struct Ended(Arc<AtomicBool>);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        thread_local! {
+            static ENDED: std::cell::RefCell<Option<Ended>> = const { std::cell::RefCell::new(None) };
+        }
+        let ended = Arc::new(AtomicBool::new(false));
+        let mut bounded = Bounded::new(Duration::from_secs(5));
+        let flag = Arc::clone(&ended);
+        bounded
+            .run("mark", move || {
+                ENDED.with(|e| *e.borrow_mut() = Some(Ended(flag)))
+            })
+            .unwrap();
+        assert!(!ended.load(Ordering::SeqCst));
+        drop(bounded);
+        assert!(ended.load(Ordering::SeqCst), "the caller thread had ended");
+    }
 
     #[test]
     fn quick_calls_return_their_value_from_one_thread() {

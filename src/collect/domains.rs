@@ -67,6 +67,8 @@ pub(super) struct CycleContext<'a> {
     pub seq: u64,
     pub bulk_done: Instant,
     pub filter: &'a DomainFilter,
+    /// `filter.needs_display_names()`, worked out once a cycle, not once a domain.
+    pub filter_needs_inventory: bool,
     pub connection: &'a Connection,
     /// Where device aliases go, when events are on.
     pub events: Option<&'a EventRouter>,
@@ -181,7 +183,7 @@ impl Domains {
             id,
             display_name,
         };
-        let needs_inventory = cycle.filter.needs_display_names();
+        let needs_inventory = cycle.filter_needs_inventory;
         if !needs_inventory && !cycle.filter.selects(&candidate(None)) {
             return Ok(None);
         }

@@ -239,6 +239,7 @@ impl Collector {
             seq: self.seq,
             bulk_done,
             filter: &self.config.filter,
+            filter_needs_inventory: self.config.filter.needs_display_names(),
             connection,
             events: self.events.as_deref(),
         };

@@ -111,15 +111,17 @@ impl<'a, D: serde::Serialize> Envelope<'a, D> {
             diagnostics,
         }
     }
+
+    /// As a JSON value (for tests and tools; the wire writes the envelope itself).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self)
+            .expect("diagnostics are plain numbers and strings, which always serialize")
+    }
 }
 
-/// The `legacy` line of one domain: `{"domain":NAME,"uuid":UUID,"diagnostics":{...}}`.
+/// The `legacy` line of one domain as a JSON value: its [`Envelope`].
 pub fn line(record: &DomainRecord) -> Value {
-    serde_json::json!({
-        "domain": &*record.domain.name,
-        "uuid": &*record.domain.uuid,
-        "diagnostics": diagnostics(record),
-    })
+    Envelope::new(record, diagnostics(record)).to_value()
 }
 
 #[cfg(test)]

@@ -164,13 +164,9 @@ pub fn diagnostics(record: &DomainRecord) -> Diagnostics {
     }
 }
 
-/// The `nova` line of one domain: `{"domain":NAME,"uuid":UUID,"diagnostics":{...}}`.
+/// The `nova` line of one domain as a JSON value: its [`super::legacy::Envelope`].
 pub fn line(record: &DomainRecord) -> serde_json::Value {
-    serde_json::json!({
-        "domain": &*record.domain.name,
-        "uuid": &*record.domain.uuid,
-        "diagnostics": diagnostics(record),
-    })
+    super::legacy::Envelope::new(record, diagnostics(record)).to_value()
 }
 
 #[cfg(test)]

@@ -16,12 +16,6 @@ pub struct Overrides {
     pub flags: Vec<(&'static Key, Vec<String>)>,
 }
 
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
 impl Overrides {
     /// Overrides from flags only, as `run` would parse `args` (for tests and tools).
     pub fn from_flags<I: IntoIterator<Item = S>, S: Into<String>>(args: I) -> Result<Self, String> {

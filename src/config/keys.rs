@@ -61,6 +61,13 @@ const fn flag(long: &'static str, value_name: &'static str) -> Flag {
     }
 }
 
+/// A key shows as its name (its `set` function has nothing to show).
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 impl Key {
     /// The flag with its dashes: `--max-bytes`.
     pub fn flag_name(&self) -> String {

@@ -544,6 +544,33 @@ nova_metadata() {
 EOF
 }
 
+# disk_xml NAME LETTER DEV: the raw virtio disk $VMD/NAME-LETTER.img as DEV (no host cache).
+disk_xml() {
+  cat <<EOF
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$VMD/$1-$2.img'/>
+      <target dev='$3' bus='virtio'/>
+    </disk>
+EOF
+}
+
+# nic_and_balloon_xml NAME MAC: the virtio NIC on tap NAME-t0 (no option ROM) and a balloon
+# that refreshes its statistics every 5 s, as every bed guest has them.
+nic_and_balloon_xml() {
+  cat <<EOF
+    <interface type='ethernet'>
+      <mac address='$2'/>
+      <target dev='$1-t0'/>
+      <model type='virtio'/>
+      <rom enabled='no'/>
+    </interface>
+    <memballoon model='virtio'>
+      <stats period='5'/>
+    </memballoon>
+EOF
+}
+
 domain_xml() {
   local name=$1 idx=$2 nova=$3 busy=$4
   cat <<EOF
@@ -564,30 +591,14 @@ $( ((nova)) && nova_metadata "$name" "$idx")
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>$QEMU</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source file='$VMD/$name-a.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source file='$VMD/$name-b.img'/>
-      <target dev='vdb' bus='virtio'/>
-    </disk>
+$(disk_xml "$name" a vda)
+$(disk_xml "$name" b vdb)
     <disk type='file' device='cdrom'>
       <driver name='qemu' type='raw'/>
       <target dev='hdc' bus='ide'/>
       <readonly/>
     </disk>
-    <interface type='ethernet'>
-      <mac address='52:54:00:b3:d0:$(printf '%02x' "$idx")'/>
-      <target dev='$name-t0'/>
-      <model type='virtio'/>
-      <rom enabled='no'/>
-    </interface>
-    <memballoon model='virtio'>
-      <stats period='5'/>
-    </memballoon>
+$(nic_and_balloon_xml "$name" "52:54:00:b3:d0:$(printf '%02x' "$idx")")
     <serial type='file'>
       <source path='$VMD/$name.console'/>
     </serial>
@@ -677,20 +688,8 @@ dense_xml() {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>$QEMU</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source file='$VMD/$name-a.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='ethernet'>
-      <mac address='52:54:00:b3:de:$(printf '%02x' "$idx")'/>
-      <target dev='$name-t0'/>
-      <model type='virtio'/>
-      <rom enabled='no'/>
-    </interface>
-    <memballoon model='virtio'>
-      <stats period='5'/>
-    </memballoon>
+$(disk_xml "$name" a vda)
+$(nic_and_balloon_xml "$name" "52:54:00:b3:de:$(printf '%02x' "$idx")")
   </devices>
 </domain>
 EOF

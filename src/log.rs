@@ -3,10 +3,17 @@
 //! Under systemd (`JOURNAL_STREAM` set) each line starts with a `<N>` syslog priority so
 //! journald files it at the right level; on a terminal, with the level's name.
 //! [`RateLimiter`] keeps a misbehaving guest or libvirt from flooding the log.
+//!
+//! In the agent ([`start_thread`]), lines and systemd notifications go through a
+//! bounded queue ([`QUEUED_LINES`]) to a thread of their own, so a stalled journald
+//! costs dropped, counted lines ([`counters`]), never a stalled event loop. Elsewhere
+//! (the CLI, before the thread starts) a line is written at once.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,8 +71,94 @@ pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
     } else {
         format!("virtdiag: {}: {args}\n", level.name())
     };
-    // One write per line, so concurrent threads never interleave within a line.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    match QUEUE.get() {
+        Some(queue) => send(queue, Message::Line(line.into_bytes())),
+        // One write per line, so concurrent threads never interleave within a line.
+        None => {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Lines and notifications that may wait for the log thread; one more is dropped.
+pub const QUEUED_LINES: usize = 1024;
+
+enum Message {
+    Line(Vec<u8>),
+    Notify(String),
+    /// Answered once everything queued before it is written.
+    Flush(SyncSender<()>),
+}
+
+static QUEUE: OnceLock<SyncSender<Message>> = OnceLock::new();
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// What the log thread did, for `status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LogCounters {
+    /// Lines and notifications written.
+    pub written: u64,
+    /// Dropped because [`QUEUED_LINES`] were already waiting.
+    pub dropped: u64,
+}
+
+pub fn counters() -> LogCounters {
+    LogCounters {
+        written: WRITTEN.load(Ordering::Relaxed),
+        dropped: DROPPED.load(Ordering::Relaxed),
+    }
+}
+
+fn send(queue: &SyncSender<Message>, message: Message) {
+    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = queue.try_send(message) {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// From now on, lines and `notifier`'s notifications go through the log thread. Once
+/// per process; a second call changes nothing.
+pub fn start_thread(notifier: crate::notify::Notifier) -> std::io::Result<()> {
+    if QUEUE.get().is_some() {
+        return Ok(());
+    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Message>(QUEUED_LINES);
+    std::thread::Builder::new()
+        .name("log".into())
+        .spawn(move || {
+            for message in receiver {
+                match message {
+                    Message::Line(line) => {
+                        let _ = std::io::stderr().lock().write_all(&line);
+                    }
+                    Message::Notify(state) => notifier.notify(&state),
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                }
+                WRITTEN.fetch_add(1, Ordering::Relaxed);
+            }
+        })?;
+    let _ = QUEUE.set(sender);
+    Ok(())
+}
+
+/// Sends a systemd notification through the log thread (nothing before it starts).
+pub fn notify(state: &str) {
+    if let Some(queue) = QUEUE.get() {
+        send(queue, Message::Notify(state.to_string()));
+    }
+}
+
+/// Waits until what is queued now is written, at most `timeout` (at exit).
+pub fn flush(timeout: Duration) {
+    if let Some(queue) = QUEUE.get() {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if queue.try_send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(timeout);
+        }
+    }
 }
 
 #[macro_export]

@@ -25,6 +25,20 @@ pub struct Key {
     pub limit: Option<Limit>,
     /// Checks a value and stores it.
     pub set: fn(&mut Config, &Value) -> Result<(), String>,
+    /// How a new value applies on SIGHUP.
+    pub reload: Reload,
+}
+
+/// How a changed key takes effect when the agent reloads its configuration (SIGHUP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    /// At once: the collector, the spool writer, the socket's limits or the textfile
+    /// take the new value with the next cycle or request.
+    Live,
+    /// On the socket file: its mode and group are changed in place.
+    Socket,
+    /// Only at the next start (the agent keeps the running value and says so).
+    Restart,
 }
 
 /// How a key is given on the command line.
@@ -151,6 +165,7 @@ pub const LIBVIRT_URI_ENV: &str = "LIBVIRT_DEFAULT_URI";
 pub static KEYS: [Key; 18] = [
     Key {
         name: "uri",
+        reload: Reload::Live,
         help: "libvirt connection URI, as virsh's",
         default: concat!("\"", default_uri!(), "\""),
         flag: Flag {
@@ -173,6 +188,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "read_only",
+        reload: Reload::Live,
         help: "Open a read-write connection instead of a read-only one",
         default: "true",
         flag: Flag {
@@ -188,6 +204,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "interval_seconds",
+        reload: Reload::Live,
         help: "Seconds between cycles",
         default: "10",
         flag: flag("interval", "SECONDS"),
@@ -197,6 +214,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "min_collect_interval_seconds",
+        reload: Reload::Live,
         help: "At most one on-demand cycle (`collect`, SIGUSR1) per this many seconds; 0: \
                no limit",
         default: "1",
@@ -212,6 +230,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "host",
+        reload: Reload::Live,
         help: "Host name in records; empty: this machine's",
         default: r#""""#,
         flag: flag("host", "NAME"),
@@ -221,6 +240,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "domains.include",
+        reload: Reload::Live,
         help: "Collect only these domains (name, UUID, id, glob or Nova display name); \
                repeat for several",
         default: "[]",
@@ -234,6 +254,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "domains.exclude",
+        reload: Reload::Live,
         help: "Skip these domains; repeat for several",
         default: "[]",
         flag: Flag {
@@ -246,6 +267,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.path",
+        reload: Reload::Live,
         help: "The spool file",
         default: r#""/var/log/virtdiag/diagnostics.ndjson""#,
         flag: flag("spool", "PATH"),
@@ -255,6 +277,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.max_bytes",
+        reload: Reload::Live,
         help: "Rotate the spool before it grows past this size (bytes, or 64MiB, 1G); \
                0: no built-in rotation",
         default: r#""64MiB""#,
@@ -265,6 +288,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.keep",
+        reload: Reload::Live,
         help: "Rotated spool files to keep",
         default: "5",
         flag: flag("keep", "FILES"),
@@ -274,6 +298,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "spool.fsync",
+        reload: Reload::Live,
         help: "When to fdatasync the spool: cycle or never",
         default: r#""cycle""#,
         flag: flag("fsync", "WHEN"),
@@ -290,6 +315,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.path",
+        reload: Reload::Restart,
         help: "The query socket",
         default: r#""/run/virtdiag/virtdiag.sock""#,
         flag: flag("socket", "PATH"),
@@ -299,6 +325,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.mode",
+        reload: Reload::Socket,
         help: "Octal mode of the socket file, e.g. 0660",
         default: r#""0660""#,
         flag: flag("socket-mode", "MODE"),
@@ -308,6 +335,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.group",
+        reload: Reload::Socket,
         help: "Group given the socket file; empty: the process's group",
         default: r#""""#,
         flag: flag("socket-group", "GROUP"),
@@ -317,6 +345,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.max_clients",
+        reload: Reload::Live,
         help: "Clients served at once",
         default: "64",
         flag: flag("max-clients", "N"),
@@ -331,6 +360,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "socket.idle_timeout_seconds",
+        reload: Reload::Live,
         help: "Seconds of silence before a client is disconnected",
         default: "300",
         flag: flag("idle-timeout", "SECONDS"),
@@ -340,6 +370,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "prometheus.textfile",
+        reload: Reload::Live,
         help: "Write the Prometheus exposition to this .prom file after each cycle, for \
                node_exporter's textfile collector; empty: off",
         default: r#""""#,
@@ -355,6 +386,7 @@ pub static KEYS: [Key; 18] = [
     },
     Key {
         name: "collect.groups",
+        reload: Reload::Live,
         help: "Statistics groups to collect, by virsh domstats' names, comma-separated",
         default: r#"["state", "cpu-total", "balloon", "vcpu", "interface", "block"]"#,
         flag: Flag {

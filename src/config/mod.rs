@@ -23,7 +23,7 @@ use toml::de::{DeTable, DeValue};
 use crate::collect::DomainFilter;
 
 pub use self::flags::Overrides;
-pub use self::keys::{Key, KEYS};
+pub use self::keys::{Key, Reload, KEYS};
 pub use self::value::{parse_size, Limit, Number, Value};
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/virtdiag/virtdiag.toml";

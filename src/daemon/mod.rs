@@ -14,9 +14,9 @@
 //! filesystem (neither is waited for past its grace period). What to answer, when to
 //! collect and whom to close are decided in [`handle`], [`on_demand`] and the server.
 
+pub mod core;
+mod effects;
 pub mod events;
-mod handle;
-mod metrics;
 pub mod on_demand;
 pub mod setup;
 pub mod status;
@@ -25,6 +25,7 @@ pub mod worker;
 pub mod writer;
 
 use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,18 +33,21 @@ use mio::{Events, Poll, Token, Waker};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGXFSZ};
 use signal_hook_mio::v1_0::Signals;
 
-use self::on_demand::{OnDemand, RequestId};
+use self::core::{Core, Input, Loaded};
 use self::status::Status;
 use self::worker::{Command, Worker};
 use self::writer::Writer;
-use crate::config::{self, Config, Overrides, Source};
+use crate::config::{self, Overrides, Source};
 use crate::error::{Error, Result};
 use crate::notify::{self, Notifier};
-use crate::query::answers::Latest;
-use crate::query::protocol::Format;
-use crate::query::server::Server;
+use crate::query::protocol::Request;
+use crate::query::server::{Incoming, Server, CLIENT_TURN, REQUESTS_PER_TURN};
+use crate::query::views::Builder;
 use crate::spool::Spool;
 use crate::{log_info, log_warn};
+
+/// A configuration read after SIGHUP, or why it could not be.
+type LoadResult = std::result::Result<Loaded, String>;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -53,31 +57,25 @@ const WAKER: Token = Token(2);
 const COLLECTOR_GRACE: Duration = Duration::from_millis(1000);
 /// How long shutdown waits for the spool writer to write what is queued.
 const WRITER_GRACE: Duration = Duration::from_millis(500);
+/// How long shutdown waits for the log thread to write what is queued.
+const LOG_GRACE: Duration = Duration::from_millis(200);
 /// How often idle and stalled clients are looked for, at most.
 const EXPIRY_PERIOD: Duration = Duration::from_millis(250);
 
 struct Daemon {
     source: Source,
     overrides: Overrides,
-    config: Config,
-    host: Arc<str>,
     poll: Poll,
+    waker: Arc<Waker>,
     server: Server,
     writer: Writer,
     worker: Worker,
-    /// Domain events from libvirt's thread, and what turns them into lines.
+    builder: Builder,
+    /// Domain events from libvirt's thread.
     events: Arc<events::EventQueue>,
-    event_lines: events::EventLines,
-    notifier: Notifier,
-    latest: Latest,
-    status: Status,
-    started_at: Instant,
-    last_cycle_at: Option<Instant>,
-    on_demand: OnDemand,
-    /// Clients waiting for an on-demand cycle: (request, client, format). One entry per
-    /// waiting client (its next requests are not read); entries of clients that left
-    /// are pruned once there are `max_clients` of them.
-    awaiting: Vec<(RequestId, Token, Format)>,
+    /// Configurations read off the loop after SIGHUP.
+    loaded: (SyncSender<LoadResult>, Receiver<LoadResult>),
+    core: Core,
     log_limit: crate::log::RateLimiter,
 }
 
@@ -138,37 +136,28 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let writer = Writer::spawn(spool)
         .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
     let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
-    let worker = worker::spawn(
-        setup::collector_config(&config, &host),
-        recovered.last_seq.unwrap_or(0),
-        recovered.last_cycle.clone(),
-        config.interval(),
-        waker,
-        Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
-    )
-    .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
-
-    let mut daemon = Daemon {
-        source,
-        overrides,
-        on_demand: OnDemand::new(config.min_collect_interval()),
+    let mut core = Core::new(
         config,
         host,
-        poll,
-        server,
-        writer,
-        worker,
-        events,
-        event_lines: events::EventLines::default(),
-        notifier: Notifier::from_env(),
-        latest: Latest::default(),
+        source.path().to_path_buf(),
         status,
-        started_at: Instant::now(),
-        last_cycle_at: None,
-        awaiting: Vec::new(),
-        log_limit: crate::log::RateLimiter::new(Duration::from_secs(60)),
-    };
-    daemon.agent_line(
+        Instant::now(),
+    );
+    let builder = Builder::spawn(Arc::clone(&waker))
+        .map_err(|e| Error::Software(format!("cannot start the view builder thread: {e}")))?;
+    let worker = worker::spawn(
+        setup::collector_config(core.config(), core.host()),
+        recovered.last_seq.unwrap_or(0),
+        recovered.last_cycle.clone(),
+        core.config().interval(),
+        Arc::clone(&waker),
+        Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
+        core.wanted(),
+    )
+    .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
+    crate::log::start_thread(Notifier::from_env())
+        .map_err(|e| Error::Software(format!("cannot start the log thread: {e}")))?;
+    let started = core.agent_line(
         "started",
         format!(
             "virtdiag {} started, pid {}",
@@ -176,16 +165,30 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
             std::process::id()
         ),
     );
+    let config = core.config();
     log_info!(
         "started: uri {}, every {} s, spool {}, socket {}",
-        daemon.config.uri,
-        daemon.config.interval_seconds,
-        daemon.config.spool.path.display(),
-        daemon.config.socket.path.display()
+        config.uri,
+        config.interval_seconds,
+        config.spool.path.display(),
+        config.socket.path.display()
     );
-    daemon
-        .notifier
-        .notify("READY=1\nSTATUS=waiting for the first cycle");
+    let mut daemon = Daemon {
+        source,
+        overrides,
+        poll,
+        waker,
+        server,
+        writer,
+        worker,
+        builder,
+        events,
+        loaded: std::sync::mpsc::sync_channel(1),
+        core,
+        log_limit: crate::log::RateLimiter::new(Duration::from_secs(60)),
+    };
+    daemon.carry_out(vec![started], Instant::now());
+    crate::log::notify("READY=1\nSTATUS=waiting for the first cycle");
     daemon.event_loop(&mut signals)
 }
 
@@ -203,14 +206,12 @@ impl Daemon {
                     at.clamp(now + Duration::from_millis(10), now + EXPIRY_PERIOD)
                 });
             }
-            if let Some(request) = self.on_demand.due(now) {
-                self.collect_now(request);
-            }
+            self.handle(Input::Tick, now);
             let timeout = if self.server.has_work() {
                 Duration::ZERO
             } else {
                 let mut until = next_expiry;
-                if let Some(at) = self.on_demand.next_deadline() {
+                if let Some(at) = self.core.next_deadline() {
                     until = until.min(at);
                 }
                 until.saturating_duration_since(now)
@@ -228,76 +229,95 @@ impl Daemon {
                         for signal in signals.pending() {
                             match signal {
                                 SIGTERM | SIGINT => return self.shutdown(signal),
-                                SIGHUP => self.reload(),
-                                SIGUSR1 => {
-                                    self.ask_cycle(now);
-                                }
+                                SIGHUP => self.handle(Input::Reload, now),
+                                SIGUSR1 => self.handle(Input::CollectSignal, now),
                                 _ => {}
                             }
                         }
                     }
-                    WAKER => {
-                        self.take_cycles();
-                        self.take_events(now);
-                    }
+                    WAKER => self.take_handovers(now),
                     token => {
                         self.server
                             .event(token, event.is_readable(), event.is_writable(), now)
                     }
                 }
             }
-            // One turn for every client with work; signals and cycles come first again
-            // at the next poll.
-            for incoming in self.server.turn(self.poll.registry(), now) {
-                self.answer(incoming, now);
-            }
-            self.server.settle(self.poll.registry());
+            self.turn(now);
 
-            if self.worker.handle.is_finished() {
-                // Only a panic ends the collector thread before shutdown: without it the
-                // agent would answer stale data forever. Exit, so the service manager
-                // restarts it.
-                self.take_cycles();
-                self.agent_line("stopping", "the collector thread ended unexpectedly".into());
+            if self.worker.handle.is_finished() || self.builder.is_finished() {
+                // Only a panic ends these threads before shutdown: without them the
+                // agent would answer stale data forever, or leave clients waiting.
+                // Exit, so the service manager restarts it.
+                self.take_cycles(now);
+                let line = self
+                    .core
+                    .agent_line("stopping", "a worker thread ended unexpectedly".into());
+                self.carry_out(vec![line], now);
                 self.stop_writer();
                 self.server.close(self.poll.registry());
-                return Err(Error::Software(
-                    "the collector thread ended unexpectedly".into(),
-                ));
+                crate::log::flush(LOG_GRACE);
+                return Err(Error::Software("a worker thread ended unexpectedly".into()));
             }
             if let Some(period) = watchdog {
                 // Ping only while cycles complete: a wedged collector gets restarted.
-                let healthy = self
-                    .last_cycle_at
-                    .map_or(self.started_at.elapsed() < Duration::from_secs(60), |at| {
-                        at.elapsed() < self.config.interval() * 3 + Duration::from_secs(60)
-                    });
-                if healthy && last_ping.elapsed() >= period {
-                    self.notifier.notify("WATCHDOG=1");
+                if self.core.healthy(Instant::now()) && last_ping.elapsed() >= period {
+                    crate::log::notify("WATCHDOG=1");
                     last_ping = Instant::now();
                 }
             }
         }
     }
 
+    /// One turn for every client with work: at most [`REQUESTS_PER_TURN`] requests and
+    /// [`CLIENT_TURN`] of the loop's time each. Signals and cycles come first again at
+    /// the next poll.
+    fn turn(&mut self, now: Instant) {
+        for token in self.server.begin_turn(self.poll.registry(), now) {
+            let started = Instant::now();
+            for _ in 0..REQUESTS_PER_TURN {
+                let Some(incoming) = self.server.next_request(token, now) else {
+                    break;
+                };
+                let (input, pause) = match incoming {
+                    Incoming::Request(token, request) => {
+                        let pause = matches!(request, Request::Collect { .. } | Request::Quit);
+                        (Input::Request(token, request), pause)
+                    }
+                    Incoming::Error(token, error) => (Input::Refused(token, error), false),
+                };
+                self.handle(input, now);
+                if pause || started.elapsed() >= CLIENT_TURN {
+                    break;
+                }
+            }
+        }
+        self.server.settle(self.poll.registry());
+    }
+
+    /// What the other threads handed over: cycles, domain events, built views, a
+    /// configuration read after SIGHUP.
+    fn take_handovers(&mut self, now: Instant) {
+        self.take_cycles(now);
+        let (events, received, dropped) = self.events.take();
+        if !events.is_empty() || received > 0 {
+            self.handle(Input::Events(events.into(), received, dropped), now);
+        }
+        for (seq, view) in self.builder.take_built() {
+            self.handle(Input::Built(seq, view), now);
+        }
+        while let Ok(loaded) = self.loaded.1.try_recv() {
+            self.handle(Input::Loaded(Box::new(loaded)), now);
+        }
+        self.server.set_current(&self.core.latest().buffers());
+        self.server.settle(self.poll.registry());
+    }
+
     /// Takes every finished cycle from the collector thread.
-    fn take_cycles(&mut self) {
+    fn take_cycles(&mut self, now: Instant) {
         while let Ok(cycle) = self.worker.cycles.try_recv() {
-            self.ingest(cycle);
+            let losses = self.writer.take_unreported();
+            self.handle(Input::Cycle(Box::new(cycle), losses), now);
         }
-    }
-
-    /// A client or SIGUSR1 asks for a cycle; returns the request to wait for.
-    fn ask_cycle(&mut self, now: Instant) -> RequestId {
-        let (request, send_now) = self.on_demand.ask(now);
-        if let Some(request) = send_now {
-            self.collect_now(request);
-        }
-        request
-    }
-
-    fn collect_now(&mut self, request: RequestId) {
-        self.worker.command(Command::CollectNow { request });
     }
 
     /// Writes what the writer has queued, leaving it behind after its grace period.
@@ -309,22 +329,26 @@ impl Daemon {
 
     fn shutdown(&mut self, signal: i32) -> Result<()> {
         log_info!("signal {signal}: stopping");
-        self.notifier.notify("STOPPING=1");
+        crate::log::notify("STOPPING=1");
         self.worker.command(Command::Shutdown);
         // A cycle that finishes within the grace period still reaches the spool.
         let deadline = Instant::now() + COLLECTOR_GRACE;
         // Taking cycles meanwhile unblocks a collector waiting to hand one over.
         while !self.worker.handle.is_finished() && Instant::now() < deadline {
-            self.take_cycles();
+            self.take_cycles(Instant::now());
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.take_cycles();
+        self.take_cycles(Instant::now());
         if !self.worker.handle.is_finished() {
             log_warn!("the collector is still inside a libvirt call; leaving it behind");
         }
-        self.agent_line("stopping", format!("stopping on signal {signal}"));
+        let line = self
+            .core
+            .agent_line("stopping", format!("stopping on signal {signal}"));
+        self.carry_out(vec![line], Instant::now());
         self.stop_writer();
         self.server.close(self.poll.registry());
+        crate::log::flush(LOG_GRACE);
         Ok(())
     }
 }

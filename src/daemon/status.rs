@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::events::EventCounters;
 use crate::config::Config;
+use crate::log::LogCounters;
 use crate::query::server::ClientCounters;
 use crate::record::CycleRecord;
 use crate::spool::SpoolStats;
@@ -29,6 +30,11 @@ pub struct Status {
     pub clients: ClientStatus,
     /// Domain events: received, written, dropped, suppressed.
     pub events: EventCounters,
+    /// Log lines and systemd notifications: written, and dropped while journald
+    /// (or whatever reads stderr) did not keep up.
+    pub log: LogCounters,
+    /// Keys changed by a reload that only a restart applies (`socket.path`).
+    pub restart_needed: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +78,11 @@ pub struct ClientStatus {
     pub connected: usize,
     pub watching: usize,
     pub max: usize,
+    /// Bytes of answers queued for clients beyond the latest cycle's views: owned
+    /// bytes, and older cycles' buffers that a client still holds.
+    pub bytes_in_flight: u64,
+    /// The bound on `bytes_in_flight` (docs/service.md, "Limits").
+    pub budget_bytes: u64,
     #[serde(flatten)]
     pub counters: ClientCounters,
 }
@@ -98,6 +109,8 @@ impl Status {
             },
             clients: ClientStatus::default(),
             events: EventCounters::default(),
+            log: LogCounters::default(),
+            restart_needed: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The collector thread: runs cycles on a monotonic schedule or on demand, serializes
-//! each cycle's domain lines and their Prometheus exposition, and hands the result to
-//! the event loop over a channel, waking it with a `mio::Waker`. Only this thread talks to libvirt.
+//! each cycle's domain lines and builds the views asked for since the last cycle
+//! ([`crate::query::views`]), and hands the result to the event loop over a channel,
+//! waking it with a `mio::Waker`. Only this thread talks to libvirt.
 //!
 //! The hand-over is bounded ([`CYCLES_IN_FLIGHT`]): if the loop has not taken the
 //! cycles already handed over, the collector waits for it rather than piling up
@@ -9,7 +10,6 @@
 //! on-demand request unanswered ([`super::on_demand`]), new settings go to a
 //! latest-wins slot with at most one wake-up queued, and one shutdown.
 
-use std::ops::Range;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,7 +19,7 @@ use mio::Waker;
 
 use crate::collect::{Collector, CollectorConfig, Snapshot};
 use crate::libvirt::domain_events::EventSink;
-use crate::query::answers::Latest;
+use crate::query::views::{Latest, Wanted};
 use crate::spool::tail::LastCycle;
 
 /// Commands waiting for the collector, at most: by construction there are never more
@@ -43,8 +43,8 @@ pub enum Command {
 /// One finished cycle, ready for the spool and the socket.
 pub struct Cycle {
     pub snapshot: Snapshot,
-    /// The records as the socket answers them: serialized lines, lookups and the
-    /// Prometheus exposition, built here so the event loop only swaps them in.
+    /// The records as the socket answers them: serialized lines, lookups and the views
+    /// wanted, built here so the event loop only swaps them in.
     pub latest: Latest,
     /// The highest on-demand request this cycle answers (0: none).
     pub served_request: u64,
@@ -95,6 +95,7 @@ pub fn spawn(
     interval: Duration,
     waker: Arc<Waker>,
     events: Arc<dyn EventSink>,
+    wanted: Arc<Wanted>,
 ) -> std::io::Result<Worker> {
     let (command_tx, command_rx) = std::sync::mpsc::sync_channel(COMMANDS_IN_FLIGHT);
     let (cycle_tx, cycle_rx) = std::sync::mpsc::sync_channel(CYCLES_IN_FLIGHT);
@@ -121,6 +122,7 @@ pub fn spawn(
                 settings: &thread_settings,
                 waker: &waker,
                 events: &events,
+                wanted: &wanted,
             };
             run(collector, interval, &channels);
         })?;
@@ -140,6 +142,8 @@ struct Channels<'a> {
     waker: &'a Waker,
     /// Where a new collector (another URI) delivers its domain events.
     events: &'a Arc<dyn EventSink>,
+    /// The views to build with the next cycle.
+    wanted: &'a Wanted,
 }
 
 impl Channels<'_> {
@@ -203,16 +207,11 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
             }
         }
         snapshot.cycle.skipped_ticks = skipped_ticks;
-        let (lines, spans) = serialize(&snapshot);
-        let mut metrics = Vec::with_capacity(snapshot.records.len() * 8192);
-        crate::views::prometheus::write_domains(&snapshot.records, &mut metrics);
-        let latest = Latest::new(
-            snapshot.seq,
-            snapshot.records.clone(),
-            Arc::new(lines),
-            spans,
-        )
-        .with_metrics(metrics);
+        let latest = Latest::serialize(snapshot.seq, snapshot.records.clone());
+        // The views asked for since the last cycle are built here, off the loop.
+        for view in channels.wanted.take() {
+            latest.build(view);
+        }
         let cycle = Cycle {
             snapshot,
             latest,
@@ -239,17 +238,4 @@ fn reconfigure(collector: &mut Collector, config: CollectorConfig, events: &Arc<
         collector.set_seq(seq);
         collector.enable_events(Arc::clone(events));
     }
-}
-
-/// Serializes every domain record into one buffer of lines.
-fn serialize(snapshot: &Snapshot) -> (Vec<u8>, Vec<Range<usize>>) {
-    // A 4-vCPU, 2-disk, 2-NIC domain's line is about 2.7 KiB: one allocation, no regrowth.
-    let mut lines = Vec::with_capacity(snapshot.records.len() * 3072);
-    let mut spans = Vec::with_capacity(snapshot.records.len());
-    for record in &snapshot.records {
-        let start = lines.len();
-        crate::record::json::write_domain_line(record, &mut lines);
-        spans.push(start..lines.len());
-    }
-    (lines, spans)
 }

@@ -1,20 +1,18 @@
 //! Answers built from the latest snapshot. Pure: no I/O, no libvirt. Every answer
 //! line is a serde type, so its keys keep their order on the wire (`kind` first).
 //!
-//! Domain lines are serialized once per cycle (they are also the spool's lines), so `get`
-//! and `all` copy bytes instead of serializing again; so is the Prometheus exposition of
-//! the domains, which `metrics` shares.
+//! Whole-cycle answers (`all`, `list`, `metrics`, what watchers get) are views built
+//! once per cycle ([`super::views`]); what is built here costs the loop at most one
+//! pass over the names and one record's line.
 
-use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::protocol::{Format, ProtocolError, COMMANDS};
+pub use super::views::Latest;
 use crate::collect::filter::{Candidate, Selector};
-use crate::record::{DomainIdentity, DomainRecord, SCHEMA_VERSION};
-use crate::views::{legacy, nova};
+use crate::record::{DomainRecord, SCHEMA_VERSION};
 
 /// An answer: a buffer shared with other clients (a cycle's serialized lines, never
 /// copied per client), then bytes of its own.
@@ -33,189 +31,44 @@ impl Payload {
     }
 }
 
-/// The latest cycle's records, their serialized lines and a lookup by UUID.
-#[derive(Default)]
-pub struct Latest {
-    pub seq: u64,
-    records: Vec<Arc<DomainRecord>>,
-    lines: Arc<Vec<u8>>,
-    spans: Vec<Range<usize>>,
-    /// Lowercase UUID to index: events find their domain's record here.
-    by_uuid: HashMap<String, usize>,
-    /// The domains' Prometheus families (`views::prometheus::write_domains`).
-    metrics: Arc<Vec<u8>>,
+/// The domains `target` names in `latest`, by the selection rule (`collect::filter`).
+pub fn find(latest: &Latest, target: &str) -> Vec<usize> {
+    Selector::parse(target).resolve(latest.records().iter().map(|r| candidate(r)))
 }
 
-impl Latest {
-    /// `lines` holds each record's JSON line; `spans[i]` is record i's line, newline
-    /// included.
-    pub fn new(
-        seq: u64,
-        records: Vec<Arc<DomainRecord>>,
-        lines: Arc<Vec<u8>>,
-        spans: Vec<Range<usize>>,
-    ) -> Self {
-        let by_uuid = records
-            .iter()
-            .enumerate()
-            .map(|(i, record)| (record.domain.uuid.to_ascii_lowercase(), i))
-            .collect();
-        Self {
-            seq,
-            records,
-            lines,
-            spans,
-            by_uuid,
-            metrics: Arc::default(),
+/// `get`: the one record `target` names, or an `unknown_domain` or `ambiguous_domain`
+/// error. Costs the loop one pass over the names and one record's line.
+pub fn get(
+    latest: &Latest,
+    target: &str,
+    format: Format,
+    out: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    let found = find(latest, target);
+    match found.as_slice() {
+        [index] => {
+            latest.write_record(*index, format, out);
+            Ok(())
         }
-    }
-
-    /// Sets the domains' Prometheus exposition, built with the records.
-    pub fn with_metrics(mut self, metrics: Vec<u8>) -> Self {
-        self.metrics = Arc::new(metrics);
-        self
-    }
-
-    /// The domains' Prometheus families (shared, not copied).
-    pub fn metrics_arc(&self) -> Arc<Vec<u8>> {
-        Arc::clone(&self.metrics)
-    }
-
-    /// `metrics`: the domains' families (shared, not copied), then the agent's
-    /// (`health`), then `# EOF`: a comment to the format, the end of the answer to a
-    /// client.
-    pub fn metrics(&self, health: &[u8]) -> Payload {
-        let mut owned = Vec::with_capacity(health.len() + 6);
-        owned.extend_from_slice(health);
-        owned.extend_from_slice(b"# EOF\n");
-        Payload {
-            shared: Some(Arc::clone(&self.metrics)),
-            owned,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Every record's JSON line, in order (shared, not copied).
-    pub fn lines_arc(&self) -> Arc<Vec<u8>> {
-        Arc::clone(&self.lines)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    /// The domains `target` names, by the selection rule (`collect::filter`).
-    pub fn find(&self, target: &str) -> Vec<usize> {
-        Selector::parse(target).resolve(self.records.iter().map(|r| candidate(r)))
-    }
-
-    /// Appends record `index` in `format`, newline included.
-    pub fn write_record(&self, index: usize, format: Format, out: &mut Vec<u8>) {
-        match format {
-            Format::Json => out.extend_from_slice(&self.lines[self.spans[index].clone()]),
-            Format::Legacy => {
-                let record = &self.records[index];
-                line(
-                    &legacy::Envelope::new(record, legacy::diagnostics(record)),
-                    out,
-                );
-            }
-            Format::Nova => {
-                let record = &self.records[index];
-                line(
-                    &legacy::Envelope::new(record, nova::diagnostics(record)),
-                    out,
-                );
-            }
-        }
-    }
-
-    /// `get`: the one record `target` names, or an `unknown_domain` or
-    /// `ambiguous_domain` error.
-    pub fn get(
-        &self,
-        target: &str,
-        format: Format,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ProtocolError> {
-        let found = self.find(target);
-        match found.as_slice() {
-            [index] => {
-                self.write_record(*index, format, out);
-                Ok(())
-            }
-            [] => Err(ProtocolError::new(
-                "unknown_domain",
-                format!(
-                    "no domain matches '{target}' (read as {}) in cycle {}",
-                    Selector::parse(target).reading(),
-                    self.seq
-                ),
-            )),
-            several => Err(ProtocolError::new(
-                "ambiguous_domain",
-                format!(
-                    "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
-                     by its name or UUID",
-                    Selector::parse(target).reading(),
-                    several.len(),
-                    self.seq,
-                    names_of(several.iter().map(|&i| &*self.records[i].domain.name))
-                ),
-            )),
-        }
-    }
-
-    /// Every record in `format`, then `tail`: the JSON lines are shared, not copied.
-    pub fn records_then(&self, format: Format, tail: impl FnOnce(&mut Vec<u8>)) -> Payload {
-        let mut payload = Payload::default();
-        match format {
-            Format::Json => payload.shared = Some(Arc::clone(&self.lines)),
-            Format::Legacy | Format::Nova => {
-                for index in 0..self.records.len() {
-                    self.write_record(index, format, &mut payload.owned);
-                }
-            }
-        }
-        tail(&mut payload.owned);
-        payload
-    }
-
-    /// `all`: every record, then the end line.
-    pub fn all(&self, format: Format) -> Payload {
-        self.records_then(format, |out| end_line(self.records.len(), self.seq, out))
-    }
-
-    /// The latest record of the domain with this UUID.
-    pub fn record_by_uuid(&self, uuid: &str) -> Option<&Arc<DomainRecord>> {
-        self.by_uuid
-            .get(&uuid.to_ascii_lowercase())
-            .and_then(|&i| self.records.get(i))
-            .filter(|r| r.domain.uuid.eq_ignore_ascii_case(uuid))
-    }
-
-    /// `list`: one document with every domain's identity.
-    pub fn list(&self, out: &mut Vec<u8>) {
-        #[derive(Serialize)]
-        struct List<'a> {
-            kind: &'static str,
-            seq: u64,
-            count: usize,
-            domains: Vec<&'a DomainIdentity>,
-        }
-        let domains: Vec<_> = self.records.iter().map(|r| &r.domain).collect();
-        line(
-            &List {
-                kind: "list",
-                seq: self.seq,
-                count: domains.len(),
-                domains,
-            },
-            out,
-        );
+        [] => Err(ProtocolError::new(
+            "unknown_domain",
+            format!(
+                "no domain matches '{target}' (read as {}) in cycle {}",
+                Selector::parse(target).reading(),
+                latest.seq()
+            ),
+        )),
+        several => Err(ProtocolError::new(
+            "ambiguous_domain",
+            format!(
+                "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
+                 by its name or UUID",
+                Selector::parse(target).reading(),
+                several.len(),
+                latest.seq(),
+                names_of(several.iter().map(|&i| &*latest.records()[i].domain.name))
+            ),
+        )),
     }
 }
 
@@ -308,4 +161,4 @@ pub fn line<T: Serialize>(value: &T, out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

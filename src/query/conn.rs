@@ -14,6 +14,7 @@ use std::time::Instant;
 use mio::net::UnixStream;
 
 use super::answers::Payload;
+use super::budget::Holding;
 use super::protocol::{self, Format, ProtocolError, Request, MAX_REQUEST_BYTES};
 use crate::chunk::Chunk;
 
@@ -25,9 +26,6 @@ pub const READ_BUDGET: usize = 8192;
 pub enum Mode {
     /// Sending requests and reading answers.
     Requests,
-    /// Waiting for an on-demand cycle; its next requests wait too, to keep answers in
-    /// order.
-    Awaiting,
     /// Receiving every cycle; may still send requests.
     Watching(Format),
     /// Closes once its output is written; reads nothing more.
@@ -47,6 +45,8 @@ pub struct Output {
     /// How much of the front chunk is written.
     offset: usize,
     pending: usize,
+    /// Of `pending`, the bytes of owned chunks (the rest is shared buffers).
+    owned_pending: usize,
     /// Bytes ever queued and ever written: their difference is `pending`.
     queued_total: u64,
     written_total: u64,
@@ -59,6 +59,21 @@ impl Output {
         self.pending
     }
 
+    /// What this output holds, as the answer budget counts it.
+    pub fn holding(&self, token: mio::Token) -> Holding {
+        let mut holding = Holding {
+            token,
+            owned: self.owned_pending as u64,
+            shared: Vec::new(),
+        };
+        for chunk in &self.chunks {
+            if let Chunk::Shared(buffer) = chunk {
+                holding.hold(buffer);
+            }
+        }
+        holding
+    }
+
     /// No line is half written: an error line may go out now without tearing one.
     pub fn at_line_boundary(&self) -> bool {
         self.offset == 0
@@ -69,6 +84,9 @@ impl Output {
             return;
         }
         self.pending += chunk.len();
+        if let Chunk::Owned(bytes) = &chunk {
+            self.owned_pending += bytes.len();
+        }
         self.queued_total += chunk.len() as u64;
         match (self.chunks.back_mut(), chunk) {
             // Small owned answers join the last owned chunk.
@@ -111,16 +129,20 @@ impl Output {
     }
 
     /// Writes until done or the socket would block; returns the bytes written.
-    pub fn write_to(&mut self, stream: &mut UnixStream) -> io::Result<usize> {
+    pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<usize> {
         let mut total = 0;
         while let Some(front) = self.chunks.front() {
             let bytes = &front.bytes()[self.offset..];
+            let owned = matches!(front, Chunk::Owned(_));
             match stream.write(bytes) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
                 Ok(n) => {
                     total += n;
                     self.offset += n;
                     self.pending -= n;
+                    if owned {
+                        self.owned_pending -= n;
+                    }
                     self.written_total += n as u64;
                     if n == bytes.len() {
                         self.chunks.pop_front();
@@ -152,6 +174,11 @@ pub struct Client {
     pub connected_at: Instant,
     /// In the server's queue of clients with work.
     pub scheduled: bool,
+    /// Waiting for something the agent does not have yet (an on-demand cycle, a view
+    /// being built): its next requests wait too, to keep answers in order.
+    pub held: bool,
+    /// Not read while the answer budget is exceeded and it holds a fair share of it.
+    pub throttled: bool,
 }
 
 impl Client {
@@ -167,12 +194,16 @@ impl Client {
             last_progress: now,
             connected_at: now,
             scheduled: false,
+            held: false,
+            throttled: false,
         }
     }
 
     /// Whether the client may have its requests read now.
     fn takes_requests(&self, high_water: usize) -> bool {
         matches!(self.mode, Mode::Requests | Mode::Watching(_))
+            && !self.held
+            && !self.throttled
             && self.output.pending() < high_water
     }
 
@@ -189,7 +220,10 @@ impl Client {
     /// Nothing owed and no complete request waiting (a half-sent line may be): may be
     /// closed or evicted without losing an answer.
     pub fn is_idle(&self) -> bool {
-        self.mode == Mode::Requests && self.output.pending() == 0 && !self.has_complete_line()
+        self.mode == Mode::Requests
+            && !self.held
+            && self.output.pending() == 0
+            && !self.has_complete_line()
     }
 
     /// Finished: the client closed its side, every request is answered, and nothing
@@ -198,8 +232,8 @@ impl Client {
         let owed = self.output.pending() > 0;
         match self.mode {
             Mode::Closing => !owed,
-            Mode::Requests => self.read_closed && !self.has_complete_line() && !owed,
-            Mode::Awaiting | Mode::Watching(_) => false,
+            Mode::Requests => self.read_closed && !self.held && !self.has_complete_line() && !owed,
+            Mode::Watching(_) => false,
         }
     }
 

@@ -18,7 +18,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use mio::net::{UnixListener, UnixStream};
@@ -99,6 +99,44 @@ impl Listener {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Gives the bound socket file `mode` and (if given) group `gid`, after a reload.
+    /// Only the socket this agent bound, reached without following a symlink: it is
+    /// opened `O_PATH|O_NOFOLLOW`, checked to be the same file, and changed through
+    /// that descriptor.
+    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), String> {
+        use nix::fcntl::{open, OFlag};
+        let shown = self.path.display();
+        let fd = open(
+            &self.path,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        let file = File::from(fd);
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot inspect {shown}: {e}"))?;
+        if !meta.file_type().is_socket() || (meta.dev(), meta.ino()) != self.identity {
+            return Err(format!(
+                "{shown} is no longer the socket this agent bound; leaving it"
+            ));
+        }
+        let through = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        std::fs::set_permissions(&through, std::fs::Permissions::from_mode(mode & 0o777))
+            .map_err(|e| format!("cannot give {shown} mode {mode:04o}: {e}"))?;
+        if let Some(gid) = gid {
+            nix::unistd::fchownat(
+                &file,
+                "",
+                None,
+                Some(nix::unistd::Gid::from_raw(gid)),
+                nix::fcntl::AtFlags::AT_EMPTY_PATH,
+            )
+            .map_err(|e| format!("cannot give {shown} to group {gid}: {e}"))?;
+        }
+        Ok(())
     }
 
     pub fn accept(&mut self) -> io::Result<Accepted> {

@@ -3,7 +3,9 @@
 //! (`listener`), and the server that shares the loop fairly between clients.
 
 pub mod answers;
+pub mod budget;
 pub mod conn;
 pub mod listener;
 pub mod protocol;
 pub mod server;
+pub mod views;

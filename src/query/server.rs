@@ -3,10 +3,12 @@
 //! time and sends what it is given. Nothing here blocks.
 //!
 //! Fairness: clients with work wait in a round-robin queue; a turn gives each at most
-//! [`REQUESTS_PER_TURN`] requests and one bounded read, so one client can never starve
-//! another, and the owner serves signals and the collector between turns. A client's
-//! next request is read only while it owes less than [`OUTPUT_HIGH_WATER`] bytes: a
-//! client that sends without reading waits in its own socket buffer.
+//! [`REQUESTS_PER_TURN`] requests, [`CLIENT_TURN`] of the loop's time and one bounded
+//! read, so one client can never starve another, and the owner serves signals and the
+//! collector between turns. A client's next request is read only while it owes less
+//! than [`OUTPUT_HIGH_WATER`] bytes: a client that sends without reading waits in its
+//! own socket buffer. The answers in flight of all clients together are held to one
+//! budget ([`budget`]).
 //!
 //! Limits and what happens at each (docs/service.md, "Limits"):
 //! - a request line over 4 KiB: an error line, then the connection closes;
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use mio::{Interest, Registry, Token};
 
 use super::answers::Payload;
+use super::budget::{self, Holding, ANSWER_BUDGET};
 use super::conn::{Client, Mode, Parsed};
 use super::listener::Listener;
 use super::protocol::{Format, ProtocolError, Request};
@@ -37,6 +40,9 @@ mod slots;
 pub const FIRST_CLIENT: usize = 16;
 /// Requests answered for one client in one turn at most.
 pub const REQUESTS_PER_TURN: usize = 16;
+/// The loop's time one client's turn may take: no request is cut short, but once a
+/// turn has taken this long, the client's next request waits for its next turn.
+pub const CLIENT_TURN: Duration = Duration::from_millis(1);
 /// Connections accepted in one turn at most.
 pub const ACCEPTS_PER_TURN: usize = 64;
 /// A client's next request is read only while it owes fewer bytes than this.
@@ -94,6 +100,10 @@ pub struct Server {
     next_token: usize,
     limits: Limits,
     pub counters: ClientCounters,
+    /// The latest cycle's buffers, which the answer budget does not count.
+    current: Vec<usize>,
+    /// Bytes in flight as last judged ([`budget`]).
+    pub in_flight: u64,
     log_limit: RateLimiter,
 }
 
@@ -121,6 +131,8 @@ impl Server {
             next_token: FIRST_CLIENT,
             limits,
             counters: ClientCounters::default(),
+            current: Vec::new(),
+            in_flight: 0,
             log_limit: RateLimiter::new(Duration::from_secs(60)),
         })
     }
@@ -129,8 +141,68 @@ impl Server {
         self.listener.path()
     }
 
+    /// Gives the socket file a new mode and group (a reload).
+    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), String> {
+        self.listener.set_access(mode, gid)
+    }
+
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// The latest cycle's buffers: what clients hold of them costs the budget nothing.
+    pub fn set_current(&mut self, buffers: &[std::sync::Arc<Vec<u8>>]) {
+        self.current = buffers
+            .iter()
+            .map(|b| std::sync::Arc::as_ptr(b) as usize)
+            .collect();
+    }
+
+    /// Judges the answer budget ([`budget`]): throttles the largest holders and closes
+    /// the clients that pin older cycles past it.
+    fn enforce_budget(&mut self, now: Instant) {
+        let holdings: Vec<Holding> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.output.pending() > 0 || c.throttled)
+            .map(|(token, c)| c.output.holding(*token))
+            .collect();
+        let verdict = budget::judge(&holdings, &self.current, ANSWER_BUDGET);
+        self.in_flight = verdict.in_flight;
+        for holding in &holdings {
+            if let Some(client) = self.clients.get_mut(&holding.token) {
+                let throttled = verdict.throttled.contains(&holding.token);
+                if client.throttled != throttled {
+                    client.throttled = throttled;
+                    self.touched.push(holding.token);
+                }
+            }
+        }
+        if verdict.close.is_empty() {
+            return;
+        }
+        for token in &verdict.close {
+            if let Some(client) = self.clients.get_mut(token) {
+                client.last_words(&ProtocolError::new(
+                    "too_slow",
+                    format!(
+                        "this client holds {} bytes of older cycles while the agent's answers \
+                         in flight exceed their budget of {ANSWER_BUDGET} bytes; closing (read \
+                         faster)",
+                        client.output.pending()
+                    ),
+                ));
+                client.output = Default::default();
+                client.last_progress = now;
+                self.touched.push(*token);
+            }
+        }
+        let closed = verdict.close.len() as u64;
+        self.counters.dropped += closed;
+        self.warn(
+            "budget",
+            format_args!("closed {closed} clients pinning older cycles past the answer budget"),
+        );
     }
 
     pub fn has_client(&self, token: Token) -> bool {
@@ -175,48 +247,44 @@ impl Server {
         self.listener_ready || !self.queue.is_empty()
     }
 
-    /// One turn: accepts (bounded), then each client with work, once, gives at most
-    /// [`REQUESTS_PER_TURN`] requests. Answer them in order, then call
-    /// [`Server::settle`].
-    pub fn turn(&mut self, registry: &Registry, now: Instant) -> Vec<Incoming> {
+    /// Starts a turn: accepts (bounded), judges the answer budget, and returns the
+    /// clients with work, in turn order. Take each one's requests with
+    /// [`Server::next_request`], answer them, then call [`Server::settle`].
+    pub fn begin_turn(&mut self, registry: &Registry, now: Instant) -> Vec<Token> {
         if self.listener_ready {
             self.accept(registry, now);
         }
-        let mut incoming = Vec::new();
-        for _ in 0..self.queue.len() {
-            let Some(token) = self.queue.pop_front() else {
-                break;
-            };
-            let Some(client) = self.clients.get_mut(&token) else {
-                continue;
-            };
-            client.scheduled = false;
-            self.touched.push(token);
-            for _ in 0..REQUESTS_PER_TURN {
-                if !client.has_work(OUTPUT_HIGH_WATER) {
-                    break;
-                }
-                match client.next_request(now) {
-                    Ok(None) => break,
-                    Ok(Some(Parsed::Error(e))) => incoming.push(Incoming::Error(token, e)),
-                    Ok(Some(Parsed::Request(request))) => {
-                        // Answers after these depend on what the owner does with them.
-                        let pause = matches!(request, Request::Collect { .. } | Request::Quit);
-                        incoming.push(Incoming::Request(token, request));
-                        if pause {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        crate::log_debug!("client {}: {e}", token.0);
-                        client.mode = Mode::Closing;
-                        client.output = Default::default();
-                        break;
-                    }
-                }
+        self.enforce_budget(now);
+        let tokens: Vec<Token> = self.queue.drain(..).collect();
+        for token in &tokens {
+            if let Some(client) = self.clients.get_mut(token) {
+                client.scheduled = false;
+                self.touched.push(*token);
             }
         }
-        incoming
+        tokens
+    }
+
+    /// The client's next request of this turn, if it may send one now (it is not
+    /// waiting, owes less than [`OUTPUT_HIGH_WATER`], and has one). A request after
+    /// which answers depend on what the owner does (`collect`, `quit`) ends its turn:
+    /// the owner holds or closes it.
+    pub fn next_request(&mut self, token: Token, now: Instant) -> Option<Incoming> {
+        let client = self.clients.get_mut(&token)?;
+        if !client.has_work(OUTPUT_HIGH_WATER) {
+            return None;
+        }
+        match client.next_request(now) {
+            Ok(None) => None,
+            Ok(Some(Parsed::Error(e))) => Some(Incoming::Error(token, e)),
+            Ok(Some(Parsed::Request(request))) => Some(Incoming::Request(token, request)),
+            Err(e) => {
+                crate::log_debug!("client {}: {e}", token.0);
+                client.mode = Mode::Closing;
+                client.output = Default::default();
+                None
+            }
+        }
     }
 
     /// Queues bytes for a client and writes what the socket takes now.
@@ -250,14 +318,20 @@ impl Server {
         self.set_mode(token, Mode::Watching(format));
     }
 
-    /// The client waits for an on-demand cycle (true) or got its answer (false).
-    pub fn set_awaiting(&mut self, token: Token, awaiting: bool) {
-        let mode = if awaiting {
-            Mode::Awaiting
-        } else {
-            Mode::Requests
-        };
-        self.set_mode(token, mode);
+    /// The client waits (for a cycle or a view): its requests are not read meanwhile.
+    pub fn hold(&mut self, token: Token) {
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.held = true;
+            self.touched.push(token);
+        }
+    }
+
+    /// The client's wait is over.
+    pub fn release(&mut self, token: Token) {
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.held = false;
+            self.touched.push(token);
+        }
     }
 
     /// Closes the client once its output is written.
@@ -274,21 +348,23 @@ impl Server {
         }
     }
 
-    /// Sends a cycle's lines to every watcher, `lines_for` giving them per format. A
-    /// watcher already [`MAX_CYCLES_BEHIND`] cycles behind is closed instead.
-    pub fn broadcast(&mut self, lines_for: impl Fn(Format) -> Payload, now: Instant) {
-        let mut cache: Vec<(Format, Payload)> = Vec::new();
-        let slow = self.feed_watchers(now, |client, format| {
+    /// Whether any client watches in `format`.
+    pub fn watching(&self, format: Format) -> bool {
+        self.clients
+            .values()
+            .any(|c| c.mode == Mode::Watching(format))
+    }
+
+    /// Sends a cycle's lines to every watcher in `format`. A watcher already
+    /// [`MAX_CYCLES_BEHIND`] cycles behind is closed instead.
+    pub fn broadcast(&mut self, format: Format, payload: &Payload, now: Instant) {
+        let slow = self.feed_watchers(now, Some(format), |client| {
             if client.output.cycles_behind() >= MAX_CYCLES_BEHIND {
                 return Err(format!(
                     "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
                      (read faster, or use `all` at your own pace)"
                 ));
             }
-            if !cache.iter().any(|(f, _)| *f == format) {
-                cache.push((format, lines_for(format)));
-            }
-            let payload = &cache.iter().find(|(f, _)| *f == format).expect("cached").1;
             client.output.push_cycle(payload);
             Ok(())
         });
@@ -303,7 +379,7 @@ impl Server {
     /// Sends event lines to every watcher. Events are small but a guest can make many:
     /// a watcher that already owes [`OUTPUT_HIGH_WATER`] bytes is closed as too slow.
     pub fn broadcast_events(&mut self, lines: &[u8], now: Instant) {
-        let slow = self.feed_watchers(now, |client, _| {
+        let slow = self.feed_watchers(now, None, |client| {
             if client.output.pending() >= OUTPUT_HIGH_WATER {
                 return Err("this watcher owes too many event lines; closing".into());
             }
@@ -318,23 +394,27 @@ impl Server {
         }
     }
 
-    /// Queues for every watcher what `queue` gives it and writes what its socket takes;
-    /// a watcher `queue` finds too slow (Err: why) gets `too_slow` and is closed.
-    /// Returns how many were closed (counted in `dropped`).
+    /// Queues for every watcher (in `format`, or all) what `queue` gives it and writes
+    /// what its socket takes; a watcher `queue` finds too slow (Err: why) gets
+    /// `too_slow` and is closed. Returns how many were closed (counted in `dropped`).
     fn feed_watchers(
         &mut self,
         now: Instant,
-        mut queue: impl FnMut(&mut Client, Format) -> Result<(), String>,
+        format: Option<Format>,
+        mut queue: impl FnMut(&mut Client) -> Result<(), String>,
     ) -> u64 {
         let mut slow = 0;
         for (token, client) in &mut self.clients {
-            let Mode::Watching(format) = client.mode else {
+            let Mode::Watching(watched) = client.mode else {
                 continue;
             };
+            if format.is_some_and(|f| f != watched) {
+                continue;
+            }
             if client.output.pending() == 0 {
                 client.last_progress = now;
             }
-            match queue(client, format) {
+            match queue(client) {
                 Err(why) => {
                     client.last_words(&ProtocolError::new("too_slow", why));
                     client.output = Default::default();

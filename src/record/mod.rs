@@ -256,7 +256,7 @@ pub struct Missing {
 }
 
 /// One line per cycle: what the cycle did and what it cost.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CycleRecord {
     pub kind: &'static str,
     pub schema: u32,

@@ -1,11 +1,12 @@
 //! Lookups by the selection rule, and the shape of each answer.
 
 use super::*;
+use crate::query::views::{View, Wanted};
 use crate::record::*;
 
 const UUID_WEB: &str = "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11";
 
-fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
+pub(crate) fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
     Arc::new(DomainRecord {
         kind: "domain",
         schema: 1,
@@ -60,28 +61,28 @@ fn latest() -> Latest {
 #[test]
 fn finds_by_the_selection_rule() {
     let l = latest();
-    assert_eq!(l.find("web"), vec![0]);
-    assert_eq!(l.find(UUID_WEB), vec![0]);
-    assert_eq!(l.find(&UUID_WEB.to_uppercase()), vec![0]);
-    assert_eq!(l.find("9"), vec![1]);
-    assert_eq!(l.find("4"), vec![0], "id 4 wins over the domain named 4");
-    assert_eq!(l.find("nope"), Vec::<usize>::new());
-    assert_eq!(l.find("*"), vec![0, 1]);
+    assert_eq!(find(&l, "web"), vec![0]);
+    assert_eq!(find(&l, UUID_WEB), vec![0]);
+    assert_eq!(find(&l, &UUID_WEB.to_uppercase()), vec![0]);
+    assert_eq!(find(&l, "9"), vec![1]);
+    assert_eq!(find(&l, "4"), vec![0], "id 4 wins over the domain named 4");
+    assert_eq!(find(&l, "nope"), Vec::<usize>::new());
+    assert_eq!(find(&l, "*"), vec![0, 1]);
 }
 
 #[test]
 fn get_answers_one_domain_or_says_why_not() {
     let l = latest();
     let mut out = Vec::new();
-    let e = l.get("*", Format::Json, &mut out).unwrap_err();
+    let e = get(&l, "*", Format::Json, &mut out).unwrap_err();
     assert_eq!(e.code, "ambiguous_domain");
     assert!(e.message.contains("matches 2 domains"), "{}", e.message);
     assert!(e.message.contains("'web', '4'"), "{}", e.message);
     assert!(out.is_empty());
-    l.get("w[a-e]?", Format::Json, &mut out).unwrap();
+    get(&l, "w[a-e]?", Format::Json, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["domain"]["name"], "web");
-    let e = l.get("5", Format::Json, &mut out).unwrap_err();
+    let e = get(&l, "5", Format::Json, &mut out).unwrap_err();
     assert_eq!(e.code, "unknown_domain");
     assert!(
         e.message.contains("read as an id, then a name"),
@@ -103,19 +104,32 @@ fn names_in_messages_are_capped() {
 fn get_all_and_list_answer_whole_lines() {
     let l = latest();
     let mut out = Vec::new();
-    l.get("web", Format::Json, &mut out).unwrap();
+    get(&l, "web", Format::Json, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["domain"]["name"], "web");
 
     let mut out = Vec::new();
-    let e = l.get("nope", Format::Json, &mut out).unwrap_err();
+    let e = get(&l, "nope", Format::Json, &mut out).unwrap_err();
     assert_eq!(e.code, "unknown_domain");
     assert!(out.is_empty());
 
-    let text = String::from_utf8(l.all(Format::Legacy).to_vec()).unwrap();
+    assert_eq!(
+        l.all(Format::Legacy).err(),
+        Some(View::Legacy),
+        "not built yet"
+    );
+    let mut one = Vec::new();
+    get(&l, "web", Format::Legacy, &mut one).unwrap();
+    l.build(View::Legacy);
+    let text = String::from_utf8(l.all(Format::Legacy).unwrap().to_vec()).unwrap();
     let lines: Vec<_> = text.lines().collect();
     assert_eq!(lines.len(), 3);
-    let json = l.all(Format::Json);
+    assert_eq!(
+        lines[0].as_bytes(),
+        &one[..one.len() - 1],
+        "one record built alone is the line of the view"
+    );
+    let json = l.all(Format::Json).unwrap();
     assert!(
         Arc::ptr_eq(json.shared.as_ref().unwrap(), &l.lines_arc()),
         "shared, not copied"
@@ -123,12 +137,14 @@ fn get_all_and_list_answer_whole_lines() {
     assert_eq!(String::from_utf8(json.to_vec()).unwrap().lines().count(), 3);
     assert!(lines[0].starts_with("{\"domain\":\"web\",\"uuid\":"));
     assert_eq!(lines[2], r#"{"kind":"end","count":2,"seq":3}"#);
-    let nova = String::from_utf8(l.all(Format::Nova).to_vec()).unwrap();
+    l.build(View::Nova);
+    let nova = String::from_utf8(l.all(Format::Nova).unwrap().to_vec()).unwrap();
     let v: serde_json::Value = serde_json::from_str(nova.lines().next().unwrap()).unwrap();
     assert_eq!(v["diagnostics"]["driver"], "libvirt");
 
-    let mut out = Vec::new();
-    l.list(&mut out);
+    assert!(l.list().is_err());
+    l.build(View::List);
+    let out = l.list().unwrap().to_vec();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["count"], 2);
     assert_eq!(v["domains"][1]["name"], "4");
@@ -136,16 +152,32 @@ fn get_all_and_list_answer_whole_lines() {
 
 #[test]
 fn metrics_share_the_domains_and_end_with_eof() {
-    let l = latest().with_metrics(b"virtdiag_domain_info_state 1\n".to_vec());
-    let answer = l.metrics(b"virtdiag_up 1\n");
-    assert_eq!(
-        String::from_utf8(answer.to_vec()).unwrap(),
-        "virtdiag_domain_info_state 1\nvirtdiag_up 1\n# EOF\n"
-    );
-    assert!(Arc::ptr_eq(
-        answer.shared.as_ref().unwrap(),
-        &l.metrics(b"").shared.unwrap()
-    ));
+    let l = latest();
+    assert_eq!(l.metrics(b"", true).err(), Some(View::Metrics));
+    let domains = l.build(View::Metrics);
+    let answer = l.metrics(b"virtdiag_up 1\n", true).unwrap();
+    let text = String::from_utf8(answer.to_vec()).unwrap();
+    assert!(text.starts_with("# HELP"), "{text}");
+    assert!(text.ends_with("virtdiag_up 1\n# EOF\n"), "{text}");
+    assert!(Arc::ptr_eq(answer.shared.as_ref().unwrap(), &domains));
+    let without = l.metrics(b"virtdiag_up 0\n", false).unwrap();
+    assert!(without.shared.is_none(), "no domain series");
+    assert_eq!(without.to_vec(), b"virtdiag_up 0\n# EOF\n");
+}
+
+#[test]
+fn a_view_is_built_once_and_wanted_views_are_taken_once() {
+    let l = latest();
+    let first = l.build(View::Nova);
+    assert!(Arc::ptr_eq(&first, &l.build(View::Nova)));
+    assert!(Arc::ptr_eq(&first, &l.built(View::Nova).unwrap()));
+    assert_eq!(l.buffers().len(), 2, "the JSON lines and the Nova view");
+    let wanted = Wanted::default();
+    wanted.mark(View::Metrics);
+    wanted.mark(View::Legacy);
+    wanted.mark(View::Metrics);
+    assert_eq!(wanted.take(), vec![View::Legacy, View::Metrics]);
+    assert!(wanted.take().is_empty());
 }
 
 #[test]

@@ -405,6 +405,8 @@ pub struct Health {
     pub cycles: Option<u64>,
     pub cycle_duration_seconds: Option<f64>,
     pub last_cycle_timestamp_seconds: Option<f64>,
+    /// When the latest cycle that reached libvirt started.
+    pub last_success_timestamp_seconds: Option<f64>,
     pub domains: Option<u64>,
     pub abandoned_calls: Option<u64>,
     pub skipped_ticks: Option<u64>,
@@ -420,6 +422,8 @@ impl Health {
             cycles: None,
             cycle_duration_seconds: Some(cycle.duration_ms / 1000.0),
             last_cycle_timestamp_seconds: crate::clock::parse_rfc3339(&cycle.ts),
+            last_success_timestamp_seconds: crate::clock::parse_rfc3339(&cycle.ts)
+                .filter(|_| cycle.connected),
             domains: Some(cycle.domains as u64),
             abandoned_calls: Some(cycle.abandoned_calls as u64),
             skipped_ticks: Some(cycle.skipped_ticks),
@@ -434,7 +438,7 @@ fn float(v: Option<f64>) -> Option<Value> {
 }
 
 /// The agent's series, without labels.
-pub const HEALTH: [Family<Health>; 9] = [
+pub const HEALTH: [Family<Health>; 10] = [
     gauge(
         "virtdiag_up",
         "Whether libvirt was reachable at the latest cycle.",
@@ -454,6 +458,12 @@ pub const HEALTH: [Family<Health>; 9] = [
         "virtdiag_last_cycle_timestamp_seconds",
         "When the latest cycle started (Unix time).",
         |h| float(h.last_cycle_timestamp_seconds),
+    ),
+    gauge(
+        "virtdiag_last_success_timestamp_seconds",
+        "When the latest cycle that reached libvirt started (Unix time): the age of the \
+         domain series, which are not published while libvirt is unreachable.",
+        |h| float(h.last_success_timestamp_seconds),
     ),
     gauge(
         "virtdiag_domains",

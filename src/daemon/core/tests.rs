@@ -162,9 +162,10 @@ fn a_built_view_is_answered_at_once_and_json_never_waits() {
 #[test]
 fn collect_requests_share_one_on_demand_cycle() {
     let world = FakeWorld::default();
-    let mut config = Config::default();
-    config.min_collect_interval_seconds = 0.0;
-    let mut core = core(config);
+    let mut core = core(Config {
+        min_collect_interval_seconds: 0.0,
+        ..Config::default()
+    });
     let collect = Request::Collect {
         format: Format::Json,
     };

@@ -189,7 +189,11 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     };
     daemon.carry_out(vec![started], Instant::now());
     crate::log::notify("READY=1\nSTATUS=waiting for the first cycle");
-    daemon.event_loop(&mut signals)
+    let result = daemon.event_loop(&mut signals);
+    // The process ends now: freeing every record and buffer one by one would only
+    // delay the exit (seconds on a host whose CPUs are saturated).
+    std::mem::forget(daemon);
+    result
 }
 
 impl Daemon {
@@ -328,6 +332,7 @@ impl Daemon {
     }
 
     fn shutdown(&mut self, signal: i32) -> Result<()> {
+        let started = Instant::now();
         log_info!("signal {signal}: stopping");
         crate::log::notify("STOPPING=1");
         self.worker.command(Command::Shutdown);
@@ -348,6 +353,7 @@ impl Daemon {
         self.carry_out(vec![line], Instant::now());
         self.stop_writer();
         self.server.close(self.poll.registry());
+        log_info!("stopped in {} ms", started.elapsed().as_millis());
         crate::log::flush(LOG_GRACE);
         Ok(())
     }

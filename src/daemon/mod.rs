@@ -240,10 +240,9 @@ impl Daemon {
                         }
                     }
                     WAKER => self.take_handovers(now),
-                    token => {
-                        self.server
-                            .event(token, event.is_readable(), event.is_writable(), now)
-                    }
+                    token => self
+                        .server
+                        .event(token, event.is_readable(), event.is_writable()),
                 }
             }
             self.turn(now);
@@ -278,6 +277,7 @@ impl Daemon {
     fn turn(&mut self, now: Instant) {
         for token in self.server.begin_turn(self.poll.registry(), now) {
             let started = Instant::now();
+            self.server.write_some(token, now);
             for _ in 0..REQUESTS_PER_TURN {
                 let Some(incoming) = self.server.next_request(token, now) else {
                     break;

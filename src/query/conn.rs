@@ -20,6 +20,9 @@ use crate::chunk::Chunk;
 
 /// Bytes read from one client in one turn at most.
 pub const READ_BUDGET: usize = 8192;
+/// Bytes written to one client at once at most: a fast reader of a large answer gets
+/// it in slices, one per turn, so copying it never holds up the other clients.
+pub const WRITE_BUDGET: usize = 256 * 1024;
 
 /// What a client is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +131,20 @@ impl Output {
         self.cycle_ends.len()
     }
 
-    /// Writes until done or the socket would block; returns the bytes written.
-    pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<usize> {
+    /// Writes until done, the socket would block, or `budget` bytes are written;
+    /// returns the bytes written and whether the socket would block.
+    pub fn write_to(
+        &mut self,
+        stream: &mut impl Write,
+        budget: usize,
+    ) -> io::Result<(usize, bool)> {
         let mut total = 0;
         while let Some(front) = self.chunks.front() {
-            let bytes = &front.bytes()[self.offset..];
+            if total >= budget {
+                return Ok((total, false));
+            }
+            let end = front.len().min(self.offset + (budget - total));
+            let bytes = &front.bytes()[self.offset..end];
             let owned = matches!(front, Chunk::Owned(_));
             match stream.write(bytes) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
@@ -144,17 +156,17 @@ impl Output {
                         self.owned_pending -= n;
                     }
                     self.written_total += n as u64;
-                    if n == bytes.len() {
+                    if self.offset == front.len() {
                         self.chunks.pop_front();
                         self.offset = 0;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((total, true)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(total)
+        Ok((total, false))
     }
 }
 
@@ -165,6 +177,8 @@ pub struct Client {
     input: Vec<u8>,
     /// The last read did not end in WouldBlock: the socket may hold more.
     pub maybe_readable: bool,
+    /// The last write did not end in WouldBlock: the socket may take more.
+    pub maybe_writable: bool,
     /// The client sent EOF.
     pub read_closed: bool,
     /// Bytes arrived or left (idle timeout).
@@ -189,6 +203,7 @@ impl Client {
             output: Output::default(),
             input: Vec::new(),
             maybe_readable: true,
+            maybe_writable: true,
             read_closed: false,
             last_activity: now,
             last_progress: now,
@@ -211,8 +226,19 @@ impl Client {
         self.input.contains(&b'\n')
     }
 
-    /// Whether a turn would do something for this client.
+    /// Whether a turn would do something for this client: write what it is owed (the
+    /// socket may take it), or read its next request.
     pub fn has_work(&self, high_water: usize) -> bool {
+        self.wants_to_write() || self.has_requests(high_water)
+    }
+
+    /// Owed bytes that its socket may take now.
+    pub fn wants_to_write(&self) -> bool {
+        self.maybe_writable && self.output.pending() > 0
+    }
+
+    /// Whether its next request may be read now.
+    pub fn has_requests(&self, high_water: usize) -> bool {
         self.takes_requests(high_water)
             && (self.has_complete_line() || (self.maybe_readable && !self.read_closed))
     }
@@ -307,9 +333,11 @@ impl Client {
         ))
     }
 
-    /// Writes what the socket takes now, noting progress.
+    /// Writes what the socket takes now, at most [`WRITE_BUDGET`], noting progress.
     pub fn flush(&mut self, now: Instant) -> io::Result<()> {
-        if self.output.write_to(&mut self.stream)? > 0 {
+        let (written, blocked) = self.output.write_to(&mut self.stream, WRITE_BUDGET)?;
+        self.maybe_writable = !blocked;
+        if written > 0 {
             self.last_progress = now;
             self.last_activity = now;
         }
@@ -347,7 +375,7 @@ mod tests {
         let mut output = Output::default();
         assert_eq!(output.push_cycle(&payload(b"one\n")), 0);
         assert_eq!(output.push_cycle(&payload(b"two\n")), 1);
-        output.write_to(&mut ours).unwrap();
+        output.write_to(&mut ours, usize::MAX).unwrap();
         assert_eq!(output.cycles_behind(), 0);
         assert_eq!(output.pending(), 0);
         let mut text = vec![0u8; 64];

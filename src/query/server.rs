@@ -174,7 +174,7 @@ impl Server {
     }
 
     /// Readiness from the poll.
-    pub fn event(&mut self, token: Token, readable: bool, writable: bool, now: Instant) {
+    pub fn event(&mut self, token: Token, readable: bool, writable: bool) {
         if token == self.listener_token {
             self.listener_ready = true;
             return;
@@ -185,12 +185,9 @@ impl Server {
         if readable {
             client.maybe_readable = true;
         }
-        if writable && client.output.pending() > 0 {
-            if let Err(e) = client.flush(now) {
-                crate::log_debug!("client {}: {e}", token.0);
-                client.mode = Mode::Closing;
-                client.output = Default::default();
-            }
+        if writable {
+            // Written in its turn, at most a slice at a time.
+            client.maybe_writable = true;
         }
         self.touched.push(token);
     }
@@ -218,13 +215,27 @@ impl Server {
         tokens
     }
 
+    /// Writes what a client of this turn is owed, at most [`super::conn::WRITE_BUDGET`] bytes.
+    pub fn write_some(&mut self, token: Token, now: Instant) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        if client.wants_to_write() {
+            if let Err(e) = client.flush(now) {
+                crate::log_debug!("client {}: {e}", token.0);
+                client.mode = Mode::Closing;
+                client.output = Default::default();
+            }
+        }
+    }
+
     /// The client's next request of this turn, if it may send one now (it is not
     /// waiting, owes less than [`OUTPUT_HIGH_WATER`], and has one). A request after
     /// which answers depend on what the owner does (`collect`, `quit`) ends its turn:
     /// the owner holds or closes it.
     pub fn next_request(&mut self, token: Token, now: Instant) -> Option<Incoming> {
         let client = self.clients.get_mut(&token)?;
-        if !client.has_work(OUTPUT_HIGH_WATER) {
+        if !client.has_requests(OUTPUT_HIGH_WATER) {
             return None;
         }
         match client.next_request(now) {

@@ -4,6 +4,7 @@ pub mod advice;
 pub mod check;
 pub mod check_config;
 pub mod completions;
+pub mod escape;
 pub mod human;
 pub mod once;
 pub mod query;

@@ -25,6 +25,7 @@ use ratatui::{DefaultTerminal, Frame};
 
 use self::feed::Update;
 use self::model::{Column, Cycle, Row, View};
+use super::escape::printable;
 use crate::error::{Error, Result};
 
 /// How often the screen is redrawn (the cycle's age) and signals are looked at.
@@ -221,7 +222,7 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     frame.render_widget(Paragraph::new(view.header(now)).style(bold), header);
     let order = if view.descending { "v" } else { "^" };
-    let filter = view.filter.as_deref().map(model::printable);
+    let filter = view.filter.as_deref().map(printable);
     frame.render_widget(
         Paragraph::new(format!(
             "sort {} {order}  filter {}  |  {KEYS}",
@@ -263,9 +264,9 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
     let bottom = match (prompt, &view.feed_error) {
         (Some(text), _) => format!(
             "filter (glob on name or Nova name; Enter applies, Esc cancels): {}",
-            model::printable(text)
+            printable(text)
         ),
-        (None, Some(error)) => model::printable(error),
+        (None, Some(error)) => printable(error),
         (None, None) => String::new(),
     };
     frame.render_widget(Paragraph::new(bottom), footer);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::host_table::{megabytes, ops, percent};
 use super::{duration, size};
-use crate::commands::top::model::printable;
+use crate::commands::escape::printable;
 
 /// The narrowest and widest the labels' column is.
 const LABEL_WIDTH: std::ops::RangeInclusive<usize> = 10..=18;

@@ -7,7 +7,8 @@
 use serde_json::Value;
 
 use super::columns;
-use crate::commands::top::model::{printable, Row};
+use crate::commands::escape::printable;
+use crate::commands::top::model::Row;
 
 /// The table of these domain records, then a line with the count and `footer`.
 pub fn render(records: &[Value], footer: &str) -> String {

@@ -94,7 +94,10 @@ mod tests {
         let line = serde_json::to_string_pretty(&json!({"name": HOSTILE})).unwrap();
         let safe = json_safe(&line);
         assert!(!safe.chars().any(|c| c != '\n' && is_unsafe(c)), "{safe}");
-        assert!(safe.contains("a\\u009b2J\\u009d0;t\\u0007\\u007fb"), "{safe}");
+        assert!(
+            safe.contains("a\\u009b2J\\u009d0;t\\u0007\\u007fb"),
+            "{safe}"
+        );
         let back: Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["name"], HOSTILE);
         assert!(matches!(json_safe("{\"a\":\"b\"}"), Cow::Borrowed(_)));

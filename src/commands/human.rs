@@ -222,9 +222,9 @@ mod tests {
             {"name": "spare\u{1b}]0;x", "uuid": "u-2", "id": null, "state": "shutoff"}]});
         assert_eq!(
             render(&line).unwrap(),
-            "NAME        STATE    ID  UUID\n\
-             db-primary  running   2  u-1\n\
-             spare?]0;x  shutoff   -  u-2\n\
+            "NAME           STATE    ID  UUID\n\
+             db-primary     running   2  u-1\n\
+             spare\\x1b]0;x  shutoff   -  u-2\n\
              2 domains, cycle 9\n"
         );
     }

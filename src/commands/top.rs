@@ -9,7 +9,6 @@ pub mod model;
 
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -26,6 +25,7 @@ use ratatui::{DefaultTerminal, Frame};
 use self::feed::Update;
 use self::model::{Column, Cycle, Row, View};
 use super::escape::printable;
+use crate::cli::AgentArgs;
 use crate::error::{Error, Result};
 
 /// How often the screen is redrawn (the cycle's age) and signals are looked at.
@@ -33,7 +33,7 @@ const TICK: Duration = Duration::from_millis(250);
 
 const KEYS: &str = "q quit  1-9,0 or </> sort  r reverse  / filter";
 
-pub fn run(socket: PathBuf) -> Result<()> {
+pub fn run(agent: &AgentArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "top reads keys from and draws on a terminal; for a stream of records use \
@@ -41,8 +41,8 @@ pub fn run(socket: PathBuf) -> Result<()> {
                 .into(),
         ));
     }
-    feed::probe(&socket)
-        .map_err(|e| Error::Unavailable(super::advice::agent_unreachable(&socket, &e)))?;
+    let limits = agent.limits();
+    feed::probe(&agent.socket, limits)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,
@@ -55,7 +55,7 @@ pub fn run(socket: PathBuf) -> Result<()> {
     // Bounded: when the screen falls behind, the feed waits, stops reading the socket,
     // and the agent closes it as too slow; the feed then reconnects.
     let (updates, received) = mpsc::sync_channel(feed::UPDATES_IN_FLIGHT);
-    feed::spawn(socket, updates);
+    feed::spawn(agent.socket.clone(), limits, updates);
     // Raw mode and the alternate screen; the hook it installs restores them on a panic.
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::Io(format!("cannot set up the terminal: {e}")))?;

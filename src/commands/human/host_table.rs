@@ -130,9 +130,9 @@ mod tests {
             "disks": [], "nics": []});
         let text = render(&[record("web", "running", None), idle], ", cycle 7");
         let expected = [
-            "NAME       STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",
-            "web        running      2  100.0         1024/2048        0.10/0.03      100000/33333        12.3/235",
-            "spare?[2J  shutoff      -      -             -/512                -                 -               -",
+            "NAME          STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",
+            "web           running      2  100.0         1024/2048        0.10/0.03      100000/33333        12.3/235",
+            "spare\\x1b[2J  shutoff      -      -             -/512                -                 -               -",
             "2 domains, 1 running, cycle 7",
         ];
         assert_eq!(text, expected.join("\n") + "\n");

@@ -1,15 +1,18 @@
 //! The socket side of `virtdiag top`: a thread that asks the agent for `status` and
 //! `all` (so the first screen is full), then follows `watch`, and hands each complete
-//! cycle to the screen. When the agent goes away it says why and reconnects every
-//! second, so `top` outlives an agent restart.
+//! cycle to the screen. Every answer has the client's deadline and size bound
+//! ([`client`]); the stream may be silent for three of the agent's intervals (from
+//! `status`) plus the deadline. When the agent goes away or falls silent, it says why
+//! and reconnects every second, so `top` outlives an agent restart.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::commands::client::{self, Failure, Limits};
+use crate::error::Result;
 
 /// What the feed hands the screen.
 #[derive(Debug)]
@@ -24,27 +27,24 @@ pub enum Update {
     Lost(String),
 }
 
-/// How long a `status` or `all` answer may take.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between attempts to reach an agent that went away.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Connects once, so that `top` can refuse to start without an agent.
-pub fn probe(socket: &Path) -> std::io::Result<()> {
-    ask(socket, "version").map(drop)
+/// Connects once, so that `top` can refuse to start without an agent (69, or 74
+/// for an agent that does not answer).
+pub fn probe(socket: &Path, limits: Limits) -> Result<()> {
+    ask(socket, "version", limits)?;
+    Ok(())
 }
 
-/// Runs the feed on its own thread until the screen hangs up.
 /// Updates waiting for the screen, at most.
 pub const UPDATES_IN_FLIGHT: usize = 8;
 
-pub fn spawn(socket: PathBuf, updates: SyncSender<Update>) {
+/// Runs the feed on its own thread until the screen hangs up.
+pub fn spawn(socket: PathBuf, limits: Limits, updates: SyncSender<Update>) {
     std::thread::spawn(move || loop {
-        let error = follow(&socket, &updates);
-        let message = format!(
-            "agent unreachable, retrying: {error} ({})",
-            socket.display()
-        );
+        let error = follow(&socket, limits, &updates);
+        let message = format!("agent unreachable, retrying: {error}");
         if updates.send(Update::Lost(message)).is_err() {
             return;
         }
@@ -54,13 +54,14 @@ pub fn spawn(socket: PathBuf, updates: SyncSender<Update>) {
 
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
-fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
-    let status = match ask(socket, "status") {
+fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String {
+    let status = match ask(socket, "status", limits) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
         Err(e) => return e.to_string(),
     };
-    let records = match ask(socket, "all") {
+    let interval = status["interval_seconds"].as_f64().unwrap_or(10.0);
+    let records = match ask(socket, "all", limits) {
         Ok(lines) => lines,
         Err(e) => return e.to_string(),
     };
@@ -69,19 +70,31 @@ fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
     {
         return "the screen has gone".into();
     }
-    let stream = match UnixStream::connect(socket).and_then(|mut s| {
-        s.write_all(b"watch\n")?;
-        Ok(s)
-    }) {
+    let mut stream = match client::connect(socket, limits) {
         Ok(stream) => stream,
         Err(e) => return e.to_string(),
     };
+    if let Err(e) = stream.send("watch", false) {
+        return e.to_string();
+    }
+    stream.streaming(client::silence_limit(interval, &limits));
     let mut pending = Vec::new();
-    for line in BufReader::new(stream).split(b'\n') {
-        let Ok(line) = line else {
-            break;
+    // The bytes of the records held until their cycle line.
+    let mut held = 0u64;
+    loop {
+        let line = match stream.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return "the agent closed the stream".into(),
+            Err(e) => return e.to_string(),
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&line) else {
+        held += line.len() as u64;
+        if held > limits.max_answer_bytes {
+            return format!(
+                "more than {} bytes of records without a cycle line (--max-answer-bytes)",
+                limits.max_answer_bytes
+            );
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
         if let Some(message) = value["error"]["message"].as_str() {
@@ -93,6 +106,7 @@ fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
                 Ok(())
             }
             Some("cycle") => {
+                held = 0;
                 let records = std::mem::take(&mut pending);
                 let connected = value["connected"].as_bool() == Some(true);
                 let sent = if connected {
@@ -108,26 +122,21 @@ fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
             return "the screen has gone".into();
         }
     }
-    "the agent closed the stream".into()
 }
 
 /// One request on its own connection; the domain lines and any first line, without
 /// the end line. An error line becomes an error.
-fn ask(socket: &Path, request: &str) -> std::io::Result<Vec<Value>> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
-    stream.write_all(format!("{request}\n").as_bytes())?;
-    stream.shutdown(std::net::Shutdown::Write)?;
-    let mut text = Vec::new();
-    stream.read_to_end(&mut text)?;
+fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Value>, Failure> {
     let mut lines = Vec::new();
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let value: Value = serde_json::from_slice(line)
-            .map_err(|e| std::io::Error::other(format!("not JSON from the agent: {e}")))?;
+    for line in client::ask(socket, request, limits)? {
+        let value: Value = serde_json::from_slice(&line).map_err(|e| {
+            Failure::Answer(format!(
+                "not JSON from the agent at {}: {e}",
+                socket.display()
+            ))
+        })?;
         if let Some(message) = value["error"]["message"].as_str() {
-            return Err(std::io::Error::other(format!(
-                "the agent answered: {message}"
-            )));
+            return Err(Failure::Answer(format!("the agent answered: {message}")));
         }
         if value["kind"].as_str() != Some("end") {
             lines.push(value);

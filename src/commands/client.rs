@@ -1,0 +1,391 @@
+//! The agent's socket as its clients use it (`query`, `query status --check`, `top`):
+//! a connect with a deadline (a full listen backlog must not hang it), every answer
+//! under a deadline and bounded in size, every line bounded, and, when the agent
+//! cannot be reached, what was at the path ([`super::advice`]).
+//!
+//! The deadline of an answer counts the time spent waiting for the agent, not the
+//! time spent writing what came to a slow terminal or pipe. A streamed answer
+//! (`watch`) has no size bound and no deadline of its own, but may not stay silent
+//! longer than [`silence_limit`]: a line at least every three intervals, plus the
+//! deadline as a grace for a slow cycle.
+
+use std::fmt;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
+use nix::sys::time::TimeVal;
+
+use crate::error::Error;
+
+/// How long a connect or an answer may take unless `--timeout` says otherwise
+/// (seconds).
+pub const DEFAULT_TIMEOUT: &str = "5";
+/// The largest answer to a request that is not streamed, unless
+/// `--max-answer-bytes` says otherwise: about six times the largest measured
+/// (`metrics` of 5,000 domains, 44.6 MB).
+pub const DEFAULT_MAX_ANSWER: &str = "256M";
+/// The longest line of any answer: a line is held whole before it is shown. The
+/// longest the agent writes is one record or `list` (about 150 bytes a domain).
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+/// A streamed answer may be silent for this many intervals (plus the deadline).
+pub const SILENT_INTERVALS: f64 = 3.0;
+
+/// The bounds of one client.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_answer_bytes: u64,
+}
+
+/// How long a stream of cycles every `interval_seconds` may be silent.
+pub fn silence_limit(interval_seconds: f64, limits: &Limits) -> Duration {
+    let intervals = Duration::try_from_secs_f64(SILENT_INTERVALS * interval_seconds)
+        .unwrap_or(Duration::from_secs(3600));
+    intervals.min(Duration::from_secs(3600)) + limits.timeout
+}
+
+/// Why a conversation with the agent failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// No connection: nothing there, not a socket, refused, denied, not accepted in
+    /// time (exit 69).
+    Unreachable(String),
+    /// Connected, but the answer was not one: late, too large, cut (exit 74).
+    Answer(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Unreachable(m) | Failure::Answer(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Error {
+        match failure {
+            Failure::Unreachable(m) => Error::Unavailable(m),
+            Failure::Answer(m) => Error::Io(m),
+        }
+    }
+}
+
+/// One connection to the agent, read line by line within the bounds.
+#[derive(Debug)]
+pub struct Connection {
+    stream: UnixStream,
+    socket: PathBuf,
+    limits: Limits,
+    /// Received and not yet handed out: `buffer[start..]`.
+    buffer: Vec<u8>,
+    start: usize,
+    /// Bytes of the answer so far, and the time spent waiting for them.
+    received: u64,
+    waited: Duration,
+    /// A streamed answer: the silence allowed, and when the last line came.
+    silence: Option<(Duration, Instant)>,
+    ended: bool,
+}
+
+/// Connects to the agent at `socket` within `limits.timeout`.
+pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
+    let unreachable = |e: std::io::Error| {
+        Failure::Unreachable(super::advice::agent_unreachable(socket, &e, limits.timeout))
+    };
+    let fd = socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| unreachable(e.into()))?;
+    // Linux bounds a blocking connect to a listener whose backlog is full by the send
+    // timeout: it fails with EAGAIN once it has passed.
+    let timeout = TimeVal::new(
+        limits.timeout.as_secs().try_into().unwrap_or(i64::MAX),
+        limits.timeout.subsec_micros().into(),
+    );
+    socket::setsockopt(&fd, sockopt::SendTimeout, &timeout).map_err(|e| unreachable(e.into()))?;
+    let address = UnixAddr::new(socket).map_err(|e| unreachable(e.into()))?;
+    loop {
+        match socket::connect(fd.as_raw_fd(), &address) {
+            Ok(()) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(unreachable(e.into())),
+        }
+    }
+    let stream = UnixStream::from(fd);
+    Ok(Connection {
+        stream,
+        socket: socket.to_path_buf(),
+        limits,
+        buffer: Vec::new(),
+        start: 0,
+        received: 0,
+        waited: Duration::ZERO,
+        silence: None,
+        ended: false,
+    })
+}
+
+/// Connects, sends `request` and reads the whole answer as lines (each without its
+/// newline): for the small answers a client asks for on the side (`status`).
+pub fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Vec<u8>>, Failure> {
+    let mut connection = connect(socket, limits)?;
+    connection.send(request, true)?;
+    let mut lines = Vec::new();
+    while let Some(line) = connection.next_line()? {
+        lines.push(line.to_vec());
+    }
+    Ok(lines)
+}
+
+impl Connection {
+    /// Sends one request line; `done` closes our side after it (the agent then
+    /// closes the connection after the answer).
+    pub fn send(&mut self, request: &str, done: bool) -> Result<(), Failure> {
+        let socket = self.socket.display();
+        self.stream
+            .write_all(format!("{request}\n").as_bytes())
+            .and_then(|()| {
+                if done {
+                    self.stream.shutdown(std::net::Shutdown::Write)
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| {
+                Failure::Answer(format!(
+                    "cannot send the request to the agent at {socket}: {e}; it accepted the \
+                     connection and closed it: see its log (journalctl -u virtdiag)"
+                ))
+            })
+    }
+
+    /// From now on the answer is a stream: no size bound, no overall deadline, but
+    /// at most `silence` between two lines.
+    pub fn streaming(&mut self, silence: Duration) {
+        self.silence = Some((silence, Instant::now()));
+    }
+
+    /// The next line of the answer, without its newline; `None` when the agent has
+    /// closed the connection (a last line without a newline is still a line).
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, Failure> {
+        let mut scanned = self.start;
+        loop {
+            if let Some(at) = self.buffer[scanned..].iter().position(|&b| b == b'\n') {
+                let end = scanned + at;
+                let line = self.start..end;
+                self.start = end + 1;
+                if let Some((_, last)) = &mut self.silence {
+                    *last = Instant::now();
+                }
+                return Ok(Some(&self.buffer[line]));
+            }
+            if self.ended {
+                if self.start == self.buffer.len() {
+                    return Ok(None);
+                }
+                let line = self.start..self.buffer.len();
+                self.start = self.buffer.len();
+                return Ok(Some(&self.buffer[line]));
+            }
+            if self.buffer.len() - self.start > MAX_LINE_BYTES {
+                return Err(self.broken(&format!(
+                    "a line longer than {} MiB: this is not the agent's protocol; is \
+                     --socket the agent's socket?",
+                    MAX_LINE_BYTES >> 20
+                )));
+            }
+            // Compact, then read more.
+            self.buffer.drain(..self.start);
+            scanned = self.buffer.len();
+            self.start = 0;
+            self.fill()?;
+        }
+    }
+
+    /// Reads what the agent sent next, waiting no longer than the bounds allow.
+    fn fill(&mut self) -> Result<(), Failure> {
+        let wait = match self.silence {
+            Some((silence, last)) => silence.checked_sub(last.elapsed()),
+            None => self.limits.timeout.checked_sub(self.waited),
+        }
+        .filter(|d| !d.is_zero());
+        let Some(wait) = wait else {
+            return Err(self.late());
+        };
+        let _ = self.stream.set_read_timeout(Some(wait));
+        let old = self.buffer.len();
+        self.buffer.resize(old + 64 * 1024, 0);
+        let began = Instant::now();
+        let read = self.stream.read(&mut self.buffer[old..]);
+        self.waited += began.elapsed();
+        self.buffer.truncate(old + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => self.ended = true,
+            Ok(n) => {
+                self.received += n as u64;
+                if self.silence.is_none() && self.received > self.limits.max_answer_bytes {
+                    return Err(self.broken(&format!(
+                        "the answer is larger than {} bytes (--max-answer-bytes): no answer \
+                         of the agent's is that large unless the host has tens of thousands \
+                         of domains; is --socket the agent's socket?",
+                        self.limits.max_answer_bytes
+                    )));
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(self.broken(&format!("reading failed: {e}"))),
+        }
+        Ok(())
+    }
+
+    fn late(&self) -> Failure {
+        let socket = self.socket.display();
+        match self.silence {
+            Some((silence, _)) => Failure::Answer(format!(
+                "the agent at {socket} sent nothing for {:.1} s, longer than {SILENT_INTERVALS} \
+                 of its intervals plus --timeout: it is stuck or its host overloaded; see \
+                 systemctl status virtdiag",
+                silence.as_secs_f64()
+            )),
+            None => Failure::Answer(format!(
+                "no complete answer from the agent at {socket} within {} s (--timeout; {} \
+                 bytes came): it is stuck or its host overloaded; see systemctl status \
+                 virtdiag, or allow more time with --timeout",
+                seconds(self.limits.timeout),
+                self.received
+            )),
+        }
+    }
+
+    fn broken(&self, why: &str) -> Failure {
+        Failure::Answer(format!(
+            "the answer from {} is broken: {why}",
+            self.socket.display()
+        ))
+    }
+}
+
+/// A duration as `5` or `0.25` seconds.
+pub fn seconds(duration: Duration) -> String {
+    let text = format!("{:.3}", duration.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `--timeout`: seconds, fractions allowed, more than 0 and at most a day.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(format!("{text} is outside 0 (excluded) ..= 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// `--max-answer-bytes`: a number of bytes, with an optional K, M or G (powers of
+/// 1024, `KiB` ... also read), at least 64 KiB.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match lower[digits.len()..]
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => {
+            return Err(format!(
+                "'{text}': the unit is one of K, M, G (powers of 1024)"
+            ))
+        }
+    };
+    let value: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of bytes"))?;
+    let bytes = value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{text}' is too large"))?;
+    if bytes < 64 << 10 {
+        return Err(format!("'{text}' is less than 64K"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_seconds_and_sizes() {
+        assert_eq!(parse_timeout("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_timeout("0.25"), Ok(Duration::from_millis(250)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("NaN").is_err());
+        assert!(parse_timeout("inf").is_err());
+        assert_eq!(parse_bytes("256M"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert!(parse_bytes("1000").is_err());
+        assert!(parse_bytes("12T").is_err());
+        assert!(parse_bytes("99999999999G").is_err());
+        assert_eq!(seconds(Duration::from_millis(2500)), "2.5");
+        assert_eq!(seconds(Duration::from_secs(5)), "5");
+    }
+
+    #[test]
+    fn silence_is_three_intervals_and_the_deadline() {
+        let limits = Limits {
+            timeout: parse_timeout(DEFAULT_TIMEOUT).unwrap(),
+            max_answer_bytes: parse_bytes(DEFAULT_MAX_ANSWER).unwrap(),
+        };
+        assert_eq!(limits.max_answer_bytes, 256 << 20);
+        assert_eq!(silence_limit(10.0, &limits), Duration::from_secs(35));
+        assert_eq!(silence_limit(0.5, &limits), Duration::from_millis(6500));
+        assert_eq!(
+            silence_limit(f64::INFINITY, &limits),
+            Duration::from_secs(3605)
+        );
+    }
+
+    #[test]
+    fn lines_come_whole_and_an_answer_stops_at_its_bound() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut connection = Connection {
+            stream: ours,
+            socket: PathBuf::from("/test.sock"),
+            limits: Limits {
+                timeout: Duration::from_secs(2),
+                max_answer_bytes: 100,
+            },
+            buffer: Vec::new(),
+            start: 0,
+            received: 0,
+            waited: Duration::ZERO,
+            silence: None,
+            ended: false,
+        };
+        theirs.write_all(b"one\ntw").unwrap();
+        assert_eq!(connection.next_line().unwrap(), Some(&b"one"[..]));
+        theirs.write_all(b"o\n").unwrap();
+        assert_eq!(connection.next_line().unwrap(), Some(&b"two"[..]));
+        theirs.write_all(&[b'x'; 101]).unwrap();
+        let Err(Failure::Answer(message)) = connection.next_line() else {
+            panic!("not bounded");
+        };
+        assert!(message.contains("larger than 100 bytes"), "{message}");
+    }
+}

@@ -71,7 +71,7 @@ fn healthy_then_losing_spool_lines_then_gone() {
     agent.signal(18); // SIGCONT
     assert_eq!(code, 2, "{line}");
     assert!(
-        line.contains("agent unreachable: no complete answer from the agent at ")
+        line.contains("agent unreachable: no answer in time from the agent at ")
             && line.contains(" within 5 s (--timeout"),
         "{line}"
     );

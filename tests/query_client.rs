@@ -100,7 +100,7 @@ fn a_socket_that_accepts_and_never_answers() {
     assert_took(&ended, 4.9, 8.0);
     assert!(
         ended.stderr.contains(&format!(
-            "no complete answer from the agent at {} within 5 s (--timeout",
+            "no answer in time from the agent at {}: not complete within 5 s (--timeout",
             socket.display()
         )),
         "{ended:?}"
@@ -153,9 +153,13 @@ fn a_stream_without_end_is_cut_at_the_bound_in_bounded_memory() {
     let ended = query(&socket, &["--max-answer-bytes", "128M", "metrics"]);
     assert_eq!(ended.code, 74, "{ended:?}");
     assert!(
+        ended.stderr.contains("a broken answer from the agent at "),
+        "{ended:?}"
+    );
+    assert!(
         ended
             .stderr
-            .contains("the answer is larger than 134217728 bytes (--max-answer-bytes)"),
+            .contains(": larger than 134217728 bytes (--max-answer-bytes)"),
         "{ended:?}"
     );
     assert!(ended.peak_kib < 48 * 1024, "peak RSS: {ended:?}");
@@ -202,9 +206,13 @@ fn watch_may_be_silent_three_intervals_and_not_more() {
     // Two cycles 0.25 s apart, then 3 × 0.25 s + 1 s of silence.
     assert_took(&ended, 2.2, 5.0);
     assert!(
+        ended.stderr.contains("no more cycles from the agent at "),
+        "{ended:?}"
+    );
+    assert!(
         ended
             .stderr
-            .contains("sent nothing for 1.8 s, longer than 3 of its intervals plus --timeout"),
+            .contains(": nothing for 1.8 s, longer than 3 of its intervals plus --timeout"),
         "{ended:?}"
     );
 

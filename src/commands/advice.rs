@@ -11,12 +11,11 @@ use std::time::Duration;
 
 const RUNNING: &str = "is the agent running (systemctl status virtdiag)?";
 
-/// "cannot connect to the agent at PATH: WHAT IS THERE; WHAT TO DO". `timeout` is
-/// the connect's deadline, named when it passed.
-pub fn agent_unreachable(socket: &Path, error: &io::Error, timeout: Duration) -> String {
-    let path = socket.display();
+/// "WHAT IS THERE; WHAT TO DO" when a connect to `socket` failed with `error`.
+/// `timeout` is the connect's deadline, named when it passed.
+pub fn what_is_there(socket: &Path, error: &io::Error, timeout: Duration) -> String {
     let found = std::fs::metadata(socket);
-    let what = match (error.kind(), &found) {
+    match (error.kind(), &found) {
         (io::ErrorKind::NotFound, _) => {
             let parent = socket.parent().filter(|p| !p.as_os_str().is_empty());
             let missing_dir = parent.filter(|p| !p.exists());
@@ -63,8 +62,7 @@ pub fn agent_unreachable(socket: &Path, error: &io::Error, timeout: Duration) ->
             "{error}; check the path (--socket, {}); {RUNNING}",
             crate::cli::SOCKET_ENV
         ),
-    };
-    format!("cannot connect to the agent at {path}: {what}")
+    }
 }
 
 /// A socket this user may not use: whose it is and how to be let in.
@@ -119,7 +117,7 @@ mod tests {
     #[test]
     fn names_what_is_there_and_the_fix() {
         let timeout = Duration::from_secs(5);
-        let said = |path: &Path, kind| agent_unreachable(path, &io::Error::from(kind), timeout);
+        let said = |path: &Path, kind| what_is_there(path, &io::Error::from(kind), timeout);
         let missing = said(Path::new("/nonexistent/v.sock"), io::ErrorKind::NotFound);
         assert!(
             missing.contains("directory /nonexistent does not exist"),

@@ -48,29 +48,58 @@ pub fn silence_limit(interval_seconds: f64, limits: &Limits) -> Duration {
     intervals.min(Duration::from_secs(3600)) + limits.timeout
 }
 
-/// Why a conversation with the agent failed.
+/// Why a conversation with the agent failed: `HEADLINE at SOCKET: DETAIL`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// No connection: nothing there, not a socket, refused, denied, not accepted in
-    /// time (exit 69).
-    Unreachable(String),
-    /// Connected, but the answer was not one: late, too large, cut (exit 74).
-    Answer(String),
+pub struct Failure {
+    /// No connection (exit 69): nothing there, not a socket, refused, denied, not
+    /// accepted in time. Otherwise connected, but the answer was not one: late,
+    /// too large, cut (exit 74).
+    pub unreachable: bool,
+    pub socket: PathBuf,
+    pub headline: &'static str,
+    pub detail: String,
+}
+
+impl Failure {
+    /// A failure of the answer (74).
+    pub fn answer(socket: &Path, headline: &'static str, detail: String) -> Failure {
+        Failure {
+            unreachable: false,
+            socket: socket.to_path_buf(),
+            headline,
+            detail,
+        }
+    }
+
+    /// `HEADLINE: DETAIL (SOCKET)`: the reason first, for a line that may be cut.
+    pub fn path_last(&self) -> String {
+        format!(
+            "{}: {} ({})",
+            self.headline,
+            self.detail,
+            self.socket.display()
+        )
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Unreachable(m) | Failure::Answer(m) => f.write_str(m),
-        }
+        write!(
+            f,
+            "{} at {}: {}",
+            self.headline,
+            self.socket.display(),
+            self.detail
+        )
     }
 }
 
 impl From<Failure> for Error {
     fn from(failure: Failure) -> Error {
-        match failure {
-            Failure::Unreachable(m) => Error::Unavailable(m),
-            Failure::Answer(m) => Error::Io(m),
+        if failure.unreachable {
+            Error::Unavailable(failure.to_string())
+        } else {
+            Error::Io(failure.to_string())
         }
     }
 }
@@ -94,8 +123,11 @@ pub struct Connection {
 
 /// Connects to the agent at `socket` within `limits.timeout`.
 pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
-    let unreachable = |e: std::io::Error| {
-        Failure::Unreachable(super::advice::agent_unreachable(socket, &e, limits.timeout))
+    let unreachable = |e: std::io::Error| Failure {
+        unreachable: true,
+        socket: socket.to_path_buf(),
+        headline: "cannot connect to the agent",
+        detail: super::advice::what_is_there(socket, &e, limits.timeout),
     };
     let fd = socket::socket(
         AddressFamily::Unix,
@@ -149,7 +181,6 @@ impl Connection {
     /// Sends one request line; `done` closes our side after it (the agent then
     /// closes the connection after the answer).
     pub fn send(&mut self, request: &str, done: bool) -> Result<(), Failure> {
-        let socket = self.socket.display();
         self.stream
             .write_all(format!("{request}\n").as_bytes())
             .and_then(|()| {
@@ -160,10 +191,14 @@ impl Connection {
                 }
             })
             .map_err(|e| {
-                Failure::Answer(format!(
-                    "cannot send the request to the agent at {socket}: {e}; it accepted the \
-                     connection and closed it: see its log (journalctl -u virtdiag)"
-                ))
+                Failure::answer(
+                    &self.socket,
+                    "cannot send the request to the agent",
+                    format!(
+                        "{e}; it accepted the connection and closed it: see its log \
+                         (journalctl -u virtdiag)"
+                    ),
+                )
             })
     }
 
@@ -196,7 +231,7 @@ impl Connection {
                 return Ok(Some(&self.buffer[line]));
             }
             if self.buffer.len() - self.start > MAX_LINE_BYTES {
-                return Err(self.broken(&format!(
+                return Err(self.broken(format!(
                     "a line longer than {} MiB: this is not the agent's protocol; is \
                      --socket the agent's socket?",
                     MAX_LINE_BYTES >> 20
@@ -232,8 +267,8 @@ impl Connection {
             Ok(n) => {
                 self.received += n as u64;
                 if self.silence.is_none() && self.received > self.limits.max_answer_bytes {
-                    return Err(self.broken(&format!(
-                        "the answer is larger than {} bytes (--max-answer-bytes): no answer \
+                    return Err(self.broken(format!(
+                        "larger than {} bytes (--max-answer-bytes): no answer \
                          of the agent's is that large unless the host has tens of thousands \
                          of domains; is --socket the agent's socket?",
                         self.limits.max_answer_bytes
@@ -242,35 +277,38 @@ impl Connection {
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(self.broken(&format!("reading failed: {e}"))),
+            Err(e) => return Err(self.broken(format!("reading failed: {e}"))),
         }
         Ok(())
     }
 
     fn late(&self) -> Failure {
-        let socket = self.socket.display();
-        match self.silence {
-            Some((silence, _)) => Failure::Answer(format!(
-                "the agent at {socket} sent nothing for {:.1} s, longer than {SILENT_INTERVALS} \
-                 of its intervals plus --timeout: it is stuck or its host overloaded; see \
-                 systemctl status virtdiag",
-                silence.as_secs_f64()
-            )),
-            None => Failure::Answer(format!(
-                "no complete answer from the agent at {socket} within {} s (--timeout; {} \
-                 bytes came): it is stuck or its host overloaded; see systemctl status \
-                 virtdiag, or allow more time with --timeout",
-                seconds(self.limits.timeout),
-                self.received
-            )),
-        }
+        let (headline, detail) = match self.silence {
+            Some((silence, _)) => (
+                "no more cycles from the agent",
+                format!(
+                    "nothing for {:.1} s, longer than {SILENT_INTERVALS} of its intervals \
+                     plus --timeout: it is stuck or its host overloaded; see systemctl \
+                     status virtdiag",
+                    silence.as_secs_f64()
+                ),
+            ),
+            None => (
+                "no answer in time from the agent",
+                format!(
+                    "not complete within {} s (--timeout; {} bytes came): it is stuck or \
+                     its host overloaded; see systemctl status virtdiag, or allow more \
+                     time with --timeout",
+                    seconds(self.limits.timeout),
+                    self.received
+                ),
+            ),
+        };
+        Failure::answer(&self.socket, headline, detail)
     }
 
-    fn broken(&self, why: &str) -> Failure {
-        Failure::Answer(format!(
-            "the answer from {} is broken: {why}",
-            self.socket.display()
-        ))
+    fn broken(&self, detail: String) -> Failure {
+        Failure::answer(&self.socket, "a broken answer from the agent", detail)
     }
 }
 
@@ -383,9 +421,13 @@ mod tests {
         theirs.write_all(b"o\n").unwrap();
         assert_eq!(connection.next_line().unwrap(), Some(&b"two"[..]));
         theirs.write_all(&[b'x'; 101]).unwrap();
-        let Err(Failure::Answer(message)) = connection.next_line() else {
-            panic!("not bounded");
-        };
-        assert!(message.contains("larger than 100 bytes"), "{message}");
+        let failure = connection.next_line().unwrap_err();
+        assert!(!failure.unreachable);
+        assert_eq!(
+            failure.to_string(),
+            "a broken answer from the agent at /test.sock: larger than 100 bytes \
+             (--max-answer-bytes): no answer of the agent's is that large unless the host \
+             has tens of thousands of domains; is --socket the agent's socket?"
+        );
     }
 }

@@ -58,12 +58,12 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
     let status = match ask(socket, "status", limits) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
-        Err(e) => return e.to_string(),
+        Err(e) => return e.path_last(),
     };
     let interval = status["interval_seconds"].as_f64().unwrap_or(10.0);
     let records = match ask(socket, "all", limits) {
         Ok(lines) => lines,
-        Err(e) => return e.to_string(),
+        Err(e) => return e.path_last(),
     };
     if updates.send(Update::Status(status)).is_err()
         || updates.send(Update::Records(records)).is_err()
@@ -72,10 +72,10 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
     }
     let mut stream = match client::connect(socket, limits) {
         Ok(stream) => stream,
-        Err(e) => return e.to_string(),
+        Err(e) => return e.path_last(),
     };
     if let Err(e) = stream.send("watch", false) {
-        return e.to_string();
+        return e.path_last();
     }
     stream.streaming(client::silence_limit(interval, &limits));
     let mut pending = Vec::new();
@@ -85,7 +85,7 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
         let line = match stream.next_line() {
             Ok(Some(line)) => line,
             Ok(None) => return "the agent closed the stream".into(),
-            Err(e) => return e.to_string(),
+            Err(e) => return e.path_last(),
         };
         held += line.len() as u64;
         if held > limits.max_answer_bytes {
@@ -130,13 +130,15 @@ fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Value>, Failu
     let mut lines = Vec::new();
     for line in client::ask(socket, request, limits)? {
         let value: Value = serde_json::from_slice(&line).map_err(|e| {
-            Failure::Answer(format!(
-                "not JSON from the agent at {}: {e}",
-                socket.display()
-            ))
+            Failure::answer(
+                socket,
+                "a broken answer from the agent",
+                format!("not JSON: {e}"),
+            )
         })?;
         if let Some(message) = value["error"]["message"].as_str() {
-            return Err(Failure::Answer(format!("the agent answered: {message}")));
+            let detail = message.to_string();
+            return Err(Failure::answer(socket, "an error from the agent", detail));
         }
         if value["kind"].as_str() != Some("end") {
             lines.push(value);

@@ -31,7 +31,11 @@ pub fn run(args: QueryArgs) -> Result<()> {
         .as_ref()
         .is_some_and(protocol::Request::answer_ends_with_end_line);
     let socket = &args.agent.socket;
-    let limits = args.agent.limits();
+    let mut limits = args.agent.limits();
+    if let Some(protocol::Request::Collect { .. }) = parsed {
+        // The answer waits for a cycle: the one running, then its own.
+        limits.timeout += 2 * crate::collect::CALL_TIMEOUT;
+    }
     // A stream may be silent between cycles, for three of the agent's intervals.
     let silence = match parsed {
         Some(protocol::Request::Watch { .. }) => Some(watch_silence(socket, limits)?),

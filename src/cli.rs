@@ -137,8 +137,8 @@ pub struct AgentArgs {
     #[arg(long, value_name = "SECONDS", default_value = client::DEFAULT_TIMEOUT, value_parser = client::parse_timeout)]
     pub timeout: Duration,
 
-    /// The largest answer accepted to a request that is not streamed (K, M, G:
-    /// powers of 1024).
+    /// The largest answer accepted to a request that is not streamed: bytes, or with
+    /// a unit (256M, 1GiB, 500MB).
     #[arg(long, value_name = "BYTES", default_value = client::DEFAULT_MAX_ANSWER, value_parser = client::parse_bytes)]
     pub max_answer_bytes: u64,
 }

@@ -330,32 +330,10 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(value))
 }
 
-/// `--max-answer-bytes`: a number of bytes, with an optional K, M or G (powers of
-/// 1024, `KiB` ... also read), at least 64 KiB.
+/// `--max-answer-bytes`: a size as the configuration's sizes are written (bytes, or
+/// with a unit: `256M`, `1GiB`, `500MB`), at least 64 KiB.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let shift = match lower[digits.len()..]
-        .trim_end_matches("ib")
-        .trim_end_matches('b')
-    {
-        "" => 0,
-        "k" => 10,
-        "m" => 20,
-        "g" => 30,
-        _ => {
-            return Err(format!(
-                "'{text}': the unit is one of K, M, G (powers of 1024)"
-            ))
-        }
-    };
-    let value: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of bytes"))?;
-    let bytes = value
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("'{text}' is too large"))?;
+    let bytes = crate::config::parse_size(text)?;
     if bytes < 64 << 10 {
         return Err(format!("'{text}' is less than 64K"));
     }
@@ -378,8 +356,8 @@ mod tests {
         assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
         assert_eq!(parse_bytes("65536"), Ok(65536));
         assert!(parse_bytes("1000").is_err());
-        assert!(parse_bytes("12T").is_err());
-        assert!(parse_bytes("99999999999G").is_err());
+        assert!(parse_bytes("12X").is_err());
+        assert!(parse_bytes("99999999999P").is_err());
         assert_eq!(seconds(Duration::from_millis(2500)), "2.5");
         assert_eq!(seconds(Duration::from_secs(5)), "5");
     }

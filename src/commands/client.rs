@@ -10,16 +10,18 @@
 //! deadline as a grace for a slow cycle.
 
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
 use nix::sys::time::TimeVal;
 
+pub use self::connection::Connection;
 use crate::error::Error;
+
+mod connection;
 
 /// How long a connect or an answer may take unless `--timeout` says otherwise
 /// (seconds).
@@ -104,23 +106,6 @@ impl From<Failure> for Error {
     }
 }
 
-/// One connection to the agent, read line by line within the bounds.
-#[derive(Debug)]
-pub struct Connection {
-    stream: UnixStream,
-    socket: PathBuf,
-    limits: Limits,
-    /// Received and not yet handed out: `buffer[start..]`.
-    buffer: Vec<u8>,
-    start: usize,
-    /// Bytes of the answer so far, and the time spent waiting for them.
-    received: u64,
-    waited: Duration,
-    /// A streamed answer: the silence allowed, and when the last line came.
-    silence: Option<(Duration, Instant)>,
-    ended: bool,
-}
-
 /// Connects to the agent at `socket` within `limits.timeout`.
 pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
     let unreachable = |e: std::io::Error| Failure {
@@ -151,18 +136,7 @@ pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
             Err(e) => return Err(unreachable(e.into())),
         }
     }
-    let stream = UnixStream::from(fd);
-    Ok(Connection {
-        stream,
-        socket: socket.to_path_buf(),
-        limits,
-        buffer: Vec::new(),
-        start: 0,
-        received: 0,
-        waited: Duration::ZERO,
-        silence: None,
-        ended: false,
-    })
+    Ok(Connection::new(UnixStream::from(fd), socket, limits))
 }
 
 /// Connects, sends `request` and reads the whole answer as lines (each without its
@@ -175,141 +149,6 @@ pub fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Vec<u8>>,
         lines.push(line.to_vec());
     }
     Ok(lines)
-}
-
-impl Connection {
-    /// Sends one request line; `done` closes our side after it (the agent then
-    /// closes the connection after the answer).
-    pub fn send(&mut self, request: &str, done: bool) -> Result<(), Failure> {
-        self.stream
-            .write_all(format!("{request}\n").as_bytes())
-            .and_then(|()| {
-                if done {
-                    self.stream.shutdown(std::net::Shutdown::Write)
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| {
-                Failure::answer(
-                    &self.socket,
-                    "cannot send the request to the agent",
-                    format!(
-                        "{e}; it accepted the connection and closed it: see its log \
-                         (journalctl -u virtdiag)"
-                    ),
-                )
-            })
-    }
-
-    /// From now on the answer is a stream: no size bound, no overall deadline, but
-    /// at most `silence` between two lines.
-    pub fn streaming(&mut self, silence: Duration) {
-        self.silence = Some((silence, Instant::now()));
-    }
-
-    /// The next line of the answer, without its newline; `None` when the agent has
-    /// closed the connection (a last line without a newline is still a line).
-    pub fn next_line(&mut self) -> Result<Option<&[u8]>, Failure> {
-        let mut scanned = self.start;
-        loop {
-            if let Some(at) = self.buffer[scanned..].iter().position(|&b| b == b'\n') {
-                let end = scanned + at;
-                let line = self.start..end;
-                self.start = end + 1;
-                if let Some((_, last)) = &mut self.silence {
-                    *last = Instant::now();
-                }
-                return Ok(Some(&self.buffer[line]));
-            }
-            if self.ended {
-                if self.start == self.buffer.len() {
-                    return Ok(None);
-                }
-                let line = self.start..self.buffer.len();
-                self.start = self.buffer.len();
-                return Ok(Some(&self.buffer[line]));
-            }
-            if self.buffer.len() - self.start > MAX_LINE_BYTES {
-                return Err(self.broken(format!(
-                    "a line longer than {} MiB: this is not the agent's protocol; is \
-                     --socket the agent's socket?",
-                    MAX_LINE_BYTES >> 20
-                )));
-            }
-            // Compact, then read more.
-            self.buffer.drain(..self.start);
-            scanned = self.buffer.len();
-            self.start = 0;
-            self.fill()?;
-        }
-    }
-
-    /// Reads what the agent sent next, waiting no longer than the bounds allow.
-    fn fill(&mut self) -> Result<(), Failure> {
-        let wait = match self.silence {
-            Some((silence, last)) => silence.checked_sub(last.elapsed()),
-            None => self.limits.timeout.checked_sub(self.waited),
-        }
-        .filter(|d| !d.is_zero());
-        let Some(wait) = wait else {
-            return Err(self.late());
-        };
-        let _ = self.stream.set_read_timeout(Some(wait));
-        let old = self.buffer.len();
-        self.buffer.resize(old + 64 * 1024, 0);
-        let began = Instant::now();
-        let read = self.stream.read(&mut self.buffer[old..]);
-        self.waited += began.elapsed();
-        self.buffer.truncate(old + *read.as_ref().unwrap_or(&0));
-        match read {
-            Ok(0) => self.ended = true,
-            Ok(n) => {
-                self.received += n as u64;
-                if self.silence.is_none() && self.received > self.limits.max_answer_bytes {
-                    return Err(self.broken(format!(
-                        "larger than {} bytes (--max-answer-bytes): no answer \
-                         of the agent's is that large unless the host has tens of thousands \
-                         of domains; is --socket the agent's socket?",
-                        self.limits.max_answer_bytes
-                    )));
-                }
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(self.broken(format!("reading failed: {e}"))),
-        }
-        Ok(())
-    }
-
-    fn late(&self) -> Failure {
-        let (headline, detail) = match self.silence {
-            Some((silence, _)) => (
-                "no more cycles from the agent",
-                format!(
-                    "nothing for {:.1} s, longer than {SILENT_INTERVALS} of its intervals \
-                     plus --timeout: it is stuck or its host overloaded; see systemctl \
-                     status virtdiag",
-                    silence.as_secs_f64()
-                ),
-            ),
-            None => (
-                "no answer in time from the agent",
-                format!(
-                    "not complete within {} s (--timeout; {} bytes came): it is stuck or \
-                     its host overloaded; see systemctl status virtdiag, or allow more \
-                     time with --timeout",
-                    seconds(self.limits.timeout),
-                    self.received
-                ),
-            ),
-        };
-        Failure::answer(&self.socket, headline, detail)
-    }
-
-    fn broken(&self, detail: String) -> Failure {
-        Failure::answer(&self.socket, "a broken answer from the agent", detail)
-    }
 }
 
 /// A duration as `5` or `0.25` seconds.
@@ -374,38 +213,6 @@ mod tests {
         assert_eq!(
             silence_limit(f64::INFINITY, &limits),
             Duration::from_secs(3605)
-        );
-    }
-
-    #[test]
-    fn lines_come_whole_and_an_answer_stops_at_its_bound() {
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        let mut connection = Connection {
-            stream: ours,
-            socket: PathBuf::from("/test.sock"),
-            limits: Limits {
-                timeout: Duration::from_secs(2),
-                max_answer_bytes: 100,
-            },
-            buffer: Vec::new(),
-            start: 0,
-            received: 0,
-            waited: Duration::ZERO,
-            silence: None,
-            ended: false,
-        };
-        theirs.write_all(b"one\ntw").unwrap();
-        assert_eq!(connection.next_line().unwrap(), Some(&b"one"[..]));
-        theirs.write_all(b"o\n").unwrap();
-        assert_eq!(connection.next_line().unwrap(), Some(&b"two"[..]));
-        theirs.write_all(&[b'x'; 101]).unwrap();
-        let failure = connection.next_line().unwrap_err();
-        assert!(!failure.unreachable);
-        assert_eq!(
-            failure.to_string(),
-            "a broken answer from the agent at /test.sock: larger than 100 bytes \
-             (--max-answer-bytes): no answer of the agent's is that large unless the host \
-             has tens of thousands of domains; is --socket the agent's socket?"
         );
     }
 }

@@ -66,12 +66,12 @@ pub fn check(socket: &Path, limits: Limits) -> Verdict {
 
 /// The agent's `status` answer, as text, within `limits`.
 pub fn ask_status(socket: &Path, limits: Limits) -> Result<String, Failure> {
-    let lines = client::ask(socket, "status", limits)?;
     let mut text = String::new();
-    for line in lines {
-        text.push_str(&String::from_utf8_lossy(&line));
+    client::ask(socket, "status", limits, |line| {
+        text.push_str(&String::from_utf8_lossy(line));
         text.push('\n');
-    }
+        Ok(())
+    })?;
     Ok(text)
 }
 

@@ -139,16 +139,20 @@ pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
     Ok(Connection::new(UnixStream::from(fd), socket, limits))
 }
 
-/// Connects, sends `request` and reads the whole answer as lines (each without its
-/// newline): for the small answers a client asks for on the side (`status`).
-pub fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Vec<u8>>, Failure> {
+/// Connects, sends `request` and hands each line of the answer (without its
+/// newline) to `each` as it comes, until the agent closes the connection.
+pub fn ask(
+    socket: &Path,
+    request: &str,
+    limits: Limits,
+    mut each: impl FnMut(&[u8]) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let mut connection = connect(socket, limits)?;
     connection.send(request, true)?;
-    let mut lines = Vec::new();
     while let Some(line) = connection.next_line()? {
-        lines.push(line.to_vec());
+        each(line)?;
     }
-    Ok(lines)
+    Ok(())
 }
 
 /// A duration as `5` or `0.25` seconds.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::human;
+use super::top::model::Row;
 use crate::cli::{Format, OnceArgs};
 use crate::collect::filter::Selector;
 use crate::collect::{Collector, CollectorConfig, DomainFilter};
@@ -52,15 +53,16 @@ pub fn run(args: OnceArgs) -> Result<()> {
     let format = args.format.unwrap_or(Format::Json);
     let out = match format {
         Format::Json if for_a_person => {
-            let values: Vec<serde_json::Value> = records
+            let rows: Vec<Row> = records
                 .iter()
                 .filter_map(|r| serde_json::to_value(&**r).ok())
+                .filter_map(|v| Row::from_record(&v))
                 .collect();
             let footer = format!(
                 ", cycle {} on {}, {} s between the samples",
                 snapshot.seq, snapshot.cycle.host, args.sample_interval
             );
-            human::host_table::render(&values, &human::text_safe(&footer)).into_bytes()
+            human::host_table::render(&rows, &human::text_safe(&footer)).into_bytes()
         }
         Format::Json => each(records, write_domain_line),
         Format::Legacy => each(records, |r, out| {

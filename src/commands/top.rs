@@ -23,7 +23,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
 use ratatui::{DefaultTerminal, Frame};
 
 use self::feed::Update;
-use self::model::{Column, Cycle, Row, View};
+use self::model::{Column, Cycle, View};
 use super::escape::printable;
 use crate::cli::AgentArgs;
 use crate::error::{Error, Result};
@@ -118,14 +118,11 @@ fn apply(view: &mut View, update: Update, now: Instant) {
             };
             view.feed_error = None;
         }
-        Update::Records(records) => {
+        Update::Records(rows, host) => {
             if view.cycle.host.is_none() {
-                view.cycle.host = records
-                    .first()
-                    .and_then(|r| r["host"].as_str())
-                    .map(str::to_string);
+                view.cycle.host = host;
             }
-            view.rows = records.iter().filter_map(Row::from_record).collect();
+            view.rows = rows;
         }
         Update::Cycle(line) => {
             view.cycle = Cycle::from_cycle_line(&line, now);

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::model::Row;
 use crate::commands::client::{self, Failure, Limits};
 use crate::error::Result;
 
@@ -19,8 +20,9 @@ use crate::error::Result;
 pub enum Update {
     /// The agent's `status` answer.
     Status(Value),
-    /// Every latest domain record (the `all` answer, or a cycle's), replacing the rows.
-    Records(Vec<Value>),
+    /// The rows of every latest domain record (the `all` answer, or a cycle's),
+    /// replacing the rows, and the host the records name.
+    Records(Vec<Row>, Option<String>),
     /// A cycle line: after a connected cycle, its records came just before it.
     Cycle(Value),
     /// The agent cannot be reached or closed the stream: why.
@@ -33,7 +35,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Connects once, so that `top` can refuse to start without an agent (69, or 74
 /// for an agent that does not answer).
 pub fn probe(socket: &Path, limits: Limits) -> Result<()> {
-    ask(socket, "version", limits)?;
+    ask(socket, "version", limits, |_| ())?;
     Ok(())
 }
 
@@ -55,19 +57,24 @@ pub fn spawn(socket: PathBuf, limits: Limits, updates: SyncSender<Update>) {
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
 fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String {
-    let status = match ask(socket, "status", limits) {
+    let status = match ask(socket, "status", limits, |value| value) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
         Err(e) => return e.path_last(),
     };
     let interval = status["interval_seconds"].as_f64().unwrap_or(10.0);
-    let records = match ask(socket, "all", limits) {
-        Ok(lines) => lines,
+    // Each record becomes its row as it is parsed.
+    let all = ask(socket, "all", limits, |value| {
+        let host = value["host"].as_str().map(str::to_string);
+        (Row::from_record(&value), host)
+    });
+    let (rows, hosts): (Vec<_>, Vec<_>) = match all {
+        Ok(lines) => lines.into_iter().unzip(),
         Err(e) => return e.path_last(),
     };
-    if updates.send(Update::Status(status)).is_err()
-        || updates.send(Update::Records(records)).is_err()
-    {
+    let host = hosts.into_iter().flatten().next();
+    let rows = Update::Records(rows.into_iter().flatten().collect(), host);
+    if updates.send(Update::Status(status)).is_err() || updates.send(rows).is_err() {
         return "the screen has gone".into();
     }
     let mut stream = match client::connect(socket, limits) {
@@ -78,7 +85,10 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
         return e.path_last();
     }
     stream.streaming(client::silence_limit(interval, &limits));
+    // The rows of the records until their cycle line (rows: a host's worth of
+    // records would take tens of times the memory).
     let mut pending = Vec::new();
+    let mut host = None;
     // The bytes of the records held until their cycle line.
     let mut held = 0u64;
     loop {
@@ -102,7 +112,10 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
         }
         let sent = match value["kind"].as_str() {
             Some("domain") => {
-                pending.push(value);
+                if host.is_none() {
+                    host = value["host"].as_str().map(str::to_string);
+                }
+                pending.extend(Row::from_record(&value));
                 Ok(())
             }
             Some("cycle") => {
@@ -110,7 +123,7 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
                 let records = std::mem::take(&mut pending);
                 let connected = value["connected"].as_bool() == Some(true);
                 let sent = if connected {
-                    updates.send(Update::Records(records))
+                    updates.send(Update::Records(records, host.take()))
                 } else {
                     Ok(())
                 };
@@ -124,12 +137,17 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
     }
 }
 
-/// One request on its own connection; the domain lines and any first line, without
-/// the end line. An error line becomes an error.
-fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Value>, Failure> {
+/// One request on its own connection; `keep` of each line but the end line. An
+/// error line becomes an error.
+fn ask<T>(
+    socket: &Path,
+    request: &str,
+    limits: Limits,
+    keep: impl Fn(Value) -> T,
+) -> Result<Vec<T>, Failure> {
     let mut lines = Vec::new();
-    for line in client::ask(socket, request, limits)? {
-        let value: Value = serde_json::from_slice(&line).map_err(|e| {
+    client::ask(socket, request, limits, |line| {
+        let value: Value = serde_json::from_slice(line).map_err(|e| {
             Failure::answer(
                 socket,
                 "a broken answer from the agent",
@@ -141,8 +159,9 @@ fn ask(socket: &Path, request: &str, limits: Limits) -> Result<Vec<Value>, Failu
             return Err(Failure::answer(socket, "an error from the agent", detail));
         }
         if value["kind"].as_str() != Some("end") {
-            lines.push(value);
+            lines.push(keep(value));
         }
-    }
+        Ok(())
+    })?;
     Ok(lines)
 }

@@ -53,20 +53,29 @@ pub fn silence_limit(interval_seconds: f64, limits: &Limits) -> Duration {
 /// Why a conversation with the agent failed: `HEADLINE at SOCKET: DETAIL`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
-    /// No connection (exit 69): nothing there, not a socket, refused, denied, not
-    /// accepted in time. Otherwise connected, but the answer was not one: late,
-    /// too large, cut (exit 74).
-    pub unreachable: bool,
+    pub kind: Kind,
     pub socket: PathBuf,
     pub headline: &'static str,
     pub detail: String,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// No connection (exit 69): nothing there, not a socket, refused, denied, not
+    /// accepted in time.
+    Unreachable,
+    /// Connected, but the answer was not one: late, too large, cut (exit 74).
+    Answer,
+    /// A stream silent longer than it may be (exit 74).
+    Silent,
 }
 
 impl Failure {
     /// A failure of the answer (74).
     pub fn answer(socket: &Path, headline: &'static str, detail: String) -> Failure {
         Failure {
-            unreachable: false,
+            kind: Kind::Answer,
             socket: socket.to_path_buf(),
             headline,
             detail,
@@ -98,7 +107,7 @@ impl fmt::Display for Failure {
 
 impl From<Failure> for Error {
     fn from(failure: Failure) -> Error {
-        if failure.unreachable {
+        if failure.kind == Kind::Unreachable {
             Error::Unavailable(failure.to_string())
         } else {
             Error::Io(failure.to_string())
@@ -109,7 +118,7 @@ impl From<Failure> for Error {
 /// Connects to the agent at `socket` within `limits.timeout`.
 pub fn connect(socket: &Path, limits: Limits) -> Result<Connection, Failure> {
     let unreachable = |e: std::io::Error| Failure {
-        unreachable: true,
+        kind: Kind::Unreachable,
         socket: socket.to_path_buf(),
         headline: "cannot connect to the agent",
         detail: super::advice::what_is_there(socket, &e, limits.timeout),

@@ -55,7 +55,22 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let mut ended = false;
     // What a person's view holds back until a cycle or the end closes it.
     let mut held = 0u64;
-    while let Some(line) = connection.next_line()? {
+    loop {
+        let line = match connection.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(failure) if failure.kind == client::Kind::Silent => {
+                // The interval may have grown (a reload): ask again before giving up.
+                match watch_silence(socket, limits) {
+                    Ok(longer) if Some(longer) > connection.silence() => {
+                        connection.streaming(longer);
+                        continue;
+                    }
+                    _ => return Err(failure.into()),
+                }
+            }
+            Err(failure) => return Err(failure.into()),
+        };
         let line = String::from_utf8_lossy(line);
         let value: Option<Value> = serde_json::from_str(&line).ok();
         // An error line is `{"error":{...}}`; a cycle line's `"error": null` is none.

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{seconds, Failure, Limits, MAX_LINE_BYTES, SILENT_INTERVALS};
+use super::{seconds, Failure, Kind, Limits, MAX_LINE_BYTES, SILENT_INTERVALS};
 
 /// One connection to the agent, read line by line within the bounds.
 #[derive(Debug)]
@@ -66,9 +66,16 @@ impl Connection {
     }
 
     /// From now on the answer is a stream: no size bound, no overall deadline, but
-    /// at most `silence` between two lines.
+    /// at most `silence` between two lines (counted from the last line, when the
+    /// answer is a stream already).
     pub fn streaming(&mut self, silence: Duration) {
-        self.silence = Some((silence, Instant::now()));
+        let last = self.silence.map_or_else(Instant::now, |(_, last)| last);
+        self.silence = Some((silence, last));
+    }
+
+    /// The silence a stream is allowed (see [`Connection::streaming`]).
+    pub fn silence(&self) -> Option<Duration> {
+        self.silence.map(|(silence, _)| silence)
     }
 
     /// The next line of the answer, without its newline; `None` when the agent has
@@ -146,8 +153,9 @@ impl Connection {
     }
 
     fn late(&self) -> Failure {
-        let (headline, detail) = match self.silence {
+        let (kind, headline, detail) = match self.silence {
             Some((silence, _)) => (
+                Kind::Silent,
                 "no more cycles from the agent",
                 format!(
                     "nothing for {:.1} s, longer than {SILENT_INTERVALS} of its intervals \
@@ -157,6 +165,7 @@ impl Connection {
                 ),
             ),
             None => (
+                Kind::Answer,
                 "no answer in time from the agent",
                 format!(
                     "not complete within {} s (--timeout; {} bytes came): it is stuck or \
@@ -167,7 +176,10 @@ impl Connection {
                 ),
             ),
         };
-        Failure::answer(&self.socket, headline, detail)
+        Failure {
+            kind,
+            ..Failure::answer(&self.socket, headline, detail)
+        }
     }
 
     fn broken(&self, detail: String) -> Failure {
@@ -193,7 +205,7 @@ mod tests {
         assert_eq!(connection.next_line().unwrap(), Some(&b"two"[..]));
         theirs.write_all(&[b'x'; 101]).unwrap();
         let failure = connection.next_line().unwrap_err();
-        assert!(!failure.unreachable);
+        assert_eq!(failure.kind, Kind::Answer);
         assert_eq!(
             failure.to_string(),
             "a broken answer from the agent at /test.sock: larger than 100 bytes \

@@ -27,14 +27,15 @@ mod connection;
 /// (seconds).
 pub const DEFAULT_TIMEOUT: &str = "5";
 /// The largest answer to a request that is not streamed, unless
-/// `--max-answer-bytes` says otherwise: about six times the largest measured
-/// (`metrics` of 5,000 domains, 44.6 MB).
+/// `--max-answer-bytes` says otherwise: six times the largest measured (`metrics`
+/// of 5,000 domains, 44.1 MB; docs/terminal.md).
 pub const DEFAULT_MAX_ANSWER: &str = "256M";
 /// The longest line of any answer: a line is held whole before it is shown. The
 /// longest the agent writes is one record or `list` (about 150 bytes a domain).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
-/// A streamed answer may be silent for this many intervals (plus the deadline).
-pub const SILENT_INTERVALS: f64 = 3.0;
+/// A streamed answer may be silent for this many intervals (plus the deadline): as
+/// many as make the last cycle stale for `--check`.
+pub const SILENT_INTERVALS: f64 = super::check::STALE_INTERVALS;
 
 /// The bounds of one client.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{check, client, escape, human};
+use super::{check, client, human};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
 use crate::query::protocol;
@@ -108,7 +108,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
             }
             (None, true) => format!("{}\n", human::text_safe(&line)),
             // Raw on a terminal: the same JSON, with nothing a terminal obeys.
-            (Some(_), false) if terminal => format!("{}\n", escape::json_safe(&line)),
+            (Some(_), false) if terminal => format!("{}\n", human::json_safe(&line)),
             (None, false) if terminal => format!("{}\n", human::text_safe(&line)),
             _ => format!("{line}\n"),
         };

@@ -162,6 +162,20 @@ fn errors_on_a_terminal_never_carry_a_control_character() {
         assert!(text.contains(shown_as), "{command}: {text}");
     }
 
+    // check-config's effective configuration names the URI: TOML's own escapes.
+    let command = format!(
+        "{} check-config --config /dev/null -c \"test://$EVIL\"",
+        binary()
+    );
+    let (code, shown) = on_pty(&command, &[("EVIL", evil)]);
+    let text = String::from_utf8_lossy(&shown);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(raw_controls(&shown), [], "{text}");
+    assert!(
+        text.contains(r#"uri = "test:///x\u001B]0;pwned\u0007\u009b""#),
+        "{text}"
+    );
+
     // Piped, the message is what it was: the bytes as given.
     let out = Command::new(common::binary())
         .args(["query", "--socket"])

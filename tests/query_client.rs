@@ -97,7 +97,7 @@ fn a_socket_that_accepts_and_never_answers() {
     let socket = fake::silent(&dir);
     let ended = query(&socket, &["status"]);
     assert_eq!(ended.code, 74, "{ended:?}");
-    assert_took(&ended, 4.9, 8.0);
+    assert_took(&ended, 4.9, 15.0);
     assert!(
         ended.stderr.contains(&format!(
             "no answer in time from the agent at {}: not complete within 5 s (--timeout",
@@ -109,13 +109,13 @@ fn a_socket_that_accepts_and_never_answers() {
 
     let ended = query(&socket, &["--timeout", "0.5", "all"]);
     assert_eq!(ended.code, 74, "{ended:?}");
-    assert_took(&ended, 0.45, 3.0);
+    assert_took(&ended, 0.45, 6.0);
     assert!(ended.stderr.contains("within 0.5 s"), "{ended:?}");
 
     // The plugin keeps its codes: CRITICAL, within the same deadline.
     let ended = query(&socket, &["--timeout", "1", "status", "--check"]);
     assert_eq!(ended.code, 2, "{ended:?}");
-    assert_took(&ended, 0.95, 4.0);
+    assert_took(&ended, 0.95, 8.0);
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn a_socket_that_never_accepts() {
     let (socket, _held) = fake::never_accepting(&dir);
     let ended = query(&socket, &["status"]);
     assert_eq!(ended.code, 69, "{ended:?}");
-    assert_took(&ended, 4.9, 8.0);
+    assert_took(&ended, 4.9, 15.0);
     assert!(
         ended
             .stderr
@@ -137,7 +137,7 @@ fn a_socket_that_never_accepts() {
 
     let ended = query(&socket, &["--timeout", "1.5", "status", "--check"]);
     assert_eq!(ended.code, 2, "{ended:?}");
-    assert_took(&ended, 1.45, 4.5);
+    assert_took(&ended, 1.45, 8.0);
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn watch_may_be_silent_three_intervals_and_not_more() {
     let ended = query(&socket, &["--timeout", "1", "watch"]);
     assert_eq!(ended.code, 74, "{ended:?}");
     // Two cycles 0.25 s apart, then 3 × 0.25 s + 1 s of silence.
-    assert_took(&ended, 2.2, 5.0);
+    assert_took(&ended, 2.2, 10.0);
     assert!(
         ended.stderr.contains("no more cycles from the agent at "),
         "{ended:?}"
@@ -270,7 +270,7 @@ fn watch_asks_again_before_giving_up_and_learns_a_longer_interval() {
     let ended = query(&socket, &["--timeout", "1", "watch"]);
     assert_eq!(ended.code, 0, "{ended:?}");
     assert_eq!(ASKED.load(Ordering::SeqCst), 2, "{ended:?}");
-    assert_took(&ended, 2.4, 4.0);
+    assert_took(&ended, 2.4, 10.0);
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn unreachable_says_what_is_at_the_path() {
     let said = |path: &Path| {
         let ended = query(path, &["status"]);
         assert_eq!(ended.code, 69, "{ended:?}");
-        assert!(ended.took < Duration::from_secs(2), "{ended:?}");
+        assert!(ended.took < Duration::from_secs(5), "{ended:?}");
         let prefix = format!(
             "virtdiag: cannot connect to the agent at {}: ",
             path.display()
@@ -364,7 +364,7 @@ fn top_ends_with_the_same_codes() {
     let (code, text, took) = top(&silent);
     assert_eq!(code, 74, "{text}");
     assert!(text.contains("within 1 s (--timeout"), "{text}");
-    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
     let (code, text, _) = top(&dir.join("nothing.sock"));
     assert_eq!(code, 69, "{text}");
     assert!(text.contains("nothing there (no such file)"), "{text}");

@@ -87,6 +87,8 @@ mod tests {
         assert_eq!(text_safe("a\u{1b}[31m\nb\u{9b}"), "a\\x1b[31m\nb\\x9b");
         assert_eq!(printable("plain, é, 日本, \\x9b"), "plain, é, 日本, \\x9b");
         assert!(!printable(HOSTILE).chars().any(is_unsafe));
+        assert!(is_unsafe('\u{80}') && is_unsafe('\u{9f}') && is_unsafe('\u{61c}'));
+        assert!(!is_unsafe('\u{a0}') && !is_unsafe('\u{2028}') && !is_unsafe('é'));
     }
 
     #[test]

@@ -248,21 +248,21 @@ fn watch_asks_again_before_giving_up_and_learns_a_longer_interval() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static ASKED: AtomicUsize = AtomicUsize::new(0);
     let dir = workdir("client-reload");
-    // The first status says 0.25 s; the agent is then reloaded with 1 s, and its
-    // next cycle comes 2.5 s after the watch began: later than 3 × 0.25 s + 1 s,
-    // sooner than 3 × 1 s + 1 s.
+    // The first status says 0.25 s; the agent is then reloaded with 2 s, and its
+    // next cycle comes 4 s after the watch began: later than 3 × 0.25 s + 1 s,
+    // sooner than 3 × 2 s + 1 s.
     let socket = fake::script(&dir, "reload.sock", |request, stream| {
         let _ = match request {
             "status" => {
                 let interval = if ASKED.fetch_add(1, Ordering::SeqCst) == 0 {
                     0.25
                 } else {
-                    1.0
+                    2.0
                 };
                 stream.write_all(status_line(interval).as_bytes())
             }
             _ => {
-                std::thread::sleep(Duration::from_millis(2500));
+                std::thread::sleep(Duration::from_secs(4));
                 stream.write_all(b"{\"kind\":\"cycle\",\"seq\":1}\n")
             }
         };
@@ -270,7 +270,7 @@ fn watch_asks_again_before_giving_up_and_learns_a_longer_interval() {
     let ended = query(&socket, &["--timeout", "1", "watch"]);
     assert_eq!(ended.code, 0, "{ended:?}");
     assert_eq!(ASKED.load(Ordering::SeqCst), 2, "{ended:?}");
-    assert_took(&ended, 2.4, 10.0);
+    assert_took(&ended, 3.9, 12.0);
 }
 
 #[test]

@@ -18,11 +18,12 @@ pub struct Connection {
     /// Received and not yet handed out: `buffer[start..]`.
     buffer: Vec<u8>,
     start: usize,
-    /// Bytes of the answer so far, and the time spent waiting for them.
+    /// Bytes of the answer so far, and the time spent waiting for them (for a
+    /// stream: since its last line).
     received: u64,
     waited: Duration,
-    /// A streamed answer: the silence allowed, and when the last line came.
-    silence: Option<(Duration, Instant)>,
+    /// A streamed answer: the silence allowed.
+    silence: Option<Duration>,
     ended: bool,
 }
 
@@ -66,16 +67,20 @@ impl Connection {
     }
 
     /// From now on the answer is a stream: no size bound, no overall deadline, but
-    /// at most `silence` between two lines (counted from the last line, when the
-    /// answer is a stream already).
+    /// at most `silence` of waiting between two lines (counted from the last line,
+    /// when the answer is a stream already). Only the time spent waiting for the
+    /// agent counts, as for an answer's deadline: a reader of our output that
+    /// pauses does not make the agent late.
     pub fn streaming(&mut self, silence: Duration) {
-        let last = self.silence.map_or_else(Instant::now, |(_, last)| last);
-        self.silence = Some((silence, last));
+        if self.silence.is_none() {
+            self.waited = Duration::ZERO;
+        }
+        self.silence = Some(silence);
     }
 
     /// The silence a stream is allowed (see [`Connection::streaming`]).
     pub fn silence(&self) -> Option<Duration> {
-        self.silence.map(|(silence, _)| silence)
+        self.silence
     }
 
     /// The next line of the answer, without its newline; `None` when the agent has
@@ -87,8 +92,8 @@ impl Connection {
                 let end = scanned + at;
                 let line = self.start..end;
                 self.start = end + 1;
-                if let Some((_, last)) = &mut self.silence {
-                    *last = Instant::now();
+                if self.silence.is_some() {
+                    self.waited = Duration::ZERO;
                 }
                 return Ok(Some(&self.buffer[line]));
             }
@@ -117,11 +122,11 @@ impl Connection {
 
     /// Reads what the agent sent next, waiting no longer than the bounds allow.
     fn fill(&mut self) -> Result<(), Failure> {
-        let wait = match self.silence {
-            Some((silence, last)) => silence.checked_sub(last.elapsed()),
-            None => self.limits.timeout.checked_sub(self.waited),
-        }
-        .filter(|d| !d.is_zero());
+        let wait = self
+            .silence
+            .unwrap_or(self.limits.timeout)
+            .checked_sub(self.waited)
+            .filter(|d| !d.is_zero());
         let Some(wait) = wait else {
             return Err(self.late());
         };
@@ -154,7 +159,7 @@ impl Connection {
 
     fn late(&self) -> Failure {
         let (kind, headline, detail) = match self.silence {
-            Some((silence, _)) => (
+            Some(silence) => (
                 Kind::Silent,
                 "no more cycles from the agent",
                 format!(
@@ -212,5 +217,28 @@ mod tests {
              (--max-answer-bytes): no answer of the agent's is that large unless the host \
              has tens of thousands of domains; is --socket the agent's socket?"
         );
+    }
+
+    #[test]
+    fn a_stream_counts_only_the_time_spent_waiting() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let limits = Limits {
+            timeout: Duration::from_secs(2),
+            max_answer_bytes: 100,
+        };
+        let mut connection = Connection::new(ours, Path::new("/test.sock"), limits);
+        connection.streaming(Duration::from_millis(200));
+        // Our reader pauses longer than the silence allowed: the line is still there.
+        theirs.write_all(b"cycle\n").unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(connection.next_line().unwrap(), Some(&b"cycle"[..]));
+        // Beyond the size bound of an answer: a stream has none.
+        theirs.write_all(&[b'x'; 150]).unwrap();
+        theirs.write_all(b"\n").unwrap();
+        assert_eq!(connection.next_line().unwrap().map(<[u8]>::len), Some(150));
+        let began = Instant::now();
+        let failure = connection.next_line().unwrap_err();
+        assert_eq!(failure.kind, Kind::Silent);
+        assert!(began.elapsed() >= Duration::from_millis(190), "{failure}");
     }
 }

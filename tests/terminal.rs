@@ -164,7 +164,7 @@ fn errors_on_a_terminal_never_carry_a_control_character() {
 
     // check-config's effective configuration names the URI: TOML's own escapes.
     let command = format!(
-        "{} check-config --config /dev/null -c \"test://$EVIL\"",
+        "{} check-config --config /dev/null -c \"test://$EVIL\" --spool \"$EVIL/d.ndjson\"",
         binary()
     );
     let (code, shown) = on_pty(&command, &[("EVIL", evil)]);
@@ -173,6 +173,11 @@ fn errors_on_a_terminal_never_carry_a_control_character() {
     assert_eq!(raw_controls(&shown), [], "{text}");
     assert!(
         text.contains(r#"uri = "test:///x\u001B]0;pwned\u0007\u009b""#),
+        "{text}"
+    );
+    // A log line (a warning about the spool's missing directory) names the path.
+    assert!(
+        text.contains(r"virtdiag: warning: spool.path /x\x1b]0;pwned\x07\x9b/d.ndjson"),
         "{text}"
     );
 

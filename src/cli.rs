@@ -1,9 +1,11 @@
 //! The command line: subcommands and flags.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::client;
 use crate::config::{keys, Overrides};
 use crate::log::Level;
 
@@ -76,9 +78,8 @@ pub struct CheckConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The agent's socket.
-    #[arg(long, value_name = "PATH", env = SOCKET_ENV, default_value = DEFAULT_SOCKET)]
-    pub socket: PathBuf,
+    #[command(flatten)]
+    pub agent: AgentArgs,
 
     /// Print the raw JSON lines even on a terminal.
     #[arg(long, visible_alias = "json")]
@@ -120,9 +121,35 @@ arrows move the sort column; r reverses; / filters by a glob on the name or the 
 display name (Enter applies, an empty one clears, Esc cancels); Ctrl-C quits too.
 Rates are per second, sizes in powers of 1024 (K, M, G); - is not known (yet).")]
 pub struct TopArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}
+
+/// How `query` and `top` reach the agent, and how long and how much they wait for.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
     /// The agent's socket.
     #[arg(long, value_name = "PATH", env = SOCKET_ENV, default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+
+    /// Seconds to wait for the connection and for each answer (fractions allowed);
+    /// `watch` and `top` wait up to three of the agent's intervals more between cycles.
+    #[arg(long, value_name = "SECONDS", default_value = client::DEFAULT_TIMEOUT, value_parser = client::parse_timeout)]
+    pub timeout: Duration,
+
+    /// The largest answer accepted to a request that is not streamed: bytes, or with
+    /// a unit (256M, 1GiB, 500MB).
+    #[arg(long, value_name = "BYTES", default_value = client::DEFAULT_MAX_ANSWER, value_parser = client::parse_bytes)]
+    pub max_answer_bytes: u64,
+}
+
+impl AgentArgs {
+    pub fn limits(&self) -> client::Limits {
+        client::Limits {
+            timeout: self.timeout,
+            max_answer_bytes: self.max_answer_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

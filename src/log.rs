@@ -10,7 +10,7 @@
 //! (the CLI, before the thread starts) a line is written at once.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::OnceLock;
@@ -47,6 +47,8 @@ impl Level {
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 static JOURNAL: AtomicBool = AtomicBool::new(false);
+/// Standard error is a terminal: names and URIs in a line are shown escaped.
+static TERMINAL: AtomicBool = AtomicBool::new(false);
 
 /// Sets the most verbose level printed and detects journald.
 pub fn init(max_level: Level) {
@@ -55,6 +57,7 @@ pub fn init(max_level: Level) {
         std::env::var_os("JOURNAL_STREAM").is_some(),
         Ordering::Relaxed,
     );
+    TERMINAL.store(std::io::stderr().is_terminal(), Ordering::Relaxed);
 }
 
 pub fn enabled(level: Level) -> bool {
@@ -68,6 +71,9 @@ pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
     }
     let line = if JOURNAL.load(Ordering::Relaxed) {
         format!("<{}>{args}\n", level as u8)
+    } else if TERMINAL.load(Ordering::Relaxed) {
+        let text = crate::commands::escape::printable(&args.to_string());
+        format!("virtdiag: {}: {text}\n", level.name())
     } else {
         format!("virtdiag: {}: {args}\n", level.name())
     };

@@ -71,7 +71,8 @@ fn healthy_then_losing_spool_lines_then_gone() {
     agent.signal(18); // SIGCONT
     assert_eq!(code, 2, "{line}");
     assert!(
-        line.contains("agent unreachable") && line.contains("no answer within 5 s"),
+        line.contains("agent unreachable: no answer in time from the agent at ")
+            && line.contains(" within 5 s (--timeout"),
         "{line}"
     );
     assert!(
@@ -84,7 +85,7 @@ fn healthy_then_losing_spool_lines_then_gone() {
     let (code, line) = check(&agent.socket, &["status"]);
     assert_eq!(code, 2, "{line}");
     assert!(
-        line.starts_with("VIRTDIAG CRITICAL - agent unreachable at "),
+        line.starts_with("VIRTDIAG CRITICAL - agent unreachable: cannot connect to the agent at "),
         "{line}"
     );
 }

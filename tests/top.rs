@@ -326,3 +326,43 @@ fn top_refuses_a_pipe() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("virtdiag query watch"), "{stderr}");
 }
+
+#[test]
+#[ignore = "needs tmux: tests/run.sh installs it and runs this with --ignored"]
+fn top_says_when_the_stream_falls_silent_and_escapes_names() {
+    use std::io::Write;
+    let dir = workdir("top-silent");
+    // An agent that answers, sends one cycle, then falls silent: status says 0.25 s.
+    let socket = common::fake::script(&dir, "silent-watch.sock", |request, stream| {
+        let domain = "{\"kind\":\"domain\",\"host\":\"vm\",\"domain\":{\"name\":\
+                      \"db\u{9b}2J\u{202e}x\",\"state\":\"running\"}}\n";
+        let answer = match request {
+            "status" => {
+                "{\"kind\":\"status\",\"connected\":true,\"interval_seconds\":0.25}\n".to_string()
+            }
+            "watch" => format!("{domain}{{\"kind\":\"cycle\",\"seq\":1,\"connected\":true}}\n"),
+            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1}}\n"),
+        };
+        let _ = stream.write_all(answer.as_bytes());
+        if request == "watch" {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    });
+    let tmux = Tmux::start(&dir);
+    tmux.type_line(&format!(
+        "clear; {} top --timeout 1 --socket {}; echo silent:exit=$?",
+        common::binary().display(),
+        socket.display()
+    ));
+    // 3 × 0.25 s + 1 s of silence, then the footer says so and top reconnects.
+    let screen = tmux.wait_for("the silence to be named", |s| {
+        s.contains("no more cycles from the agent: nothing for 1.8 s")
+    });
+    assert!(
+        screen.contains("agent unreachable, retrying: no more cycles"),
+        "{screen}"
+    );
+    assert!(screen.contains("db\\x9b2J\\u202e "), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("top to end", |s| said(s, "silent:exit=0").is_some());
+}

@@ -77,6 +77,8 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -l log-l
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -l read-write -d 'Open a read-write connection instead of a read-only one (key `read_only`).'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand check-config" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l socket -d 'The agent\'s socket' -r -F
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l timeout -d 'Seconds to wait for the connection and for each answer (fractions allowed); `watch` and `top` wait up to three of the agent\'s intervals more between cycles' -r
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l max-answer-bytes -d 'The largest answer accepted to a request that is not streamed: bytes, or with a unit (256M, 1GiB, 500MB)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand query" -l format -d 'For get, all, collect and watch: the records as json, legacy, nova, or table (the legacy dictionary as the original Property | Value table, even piped)' -r -f -a "json\t''
 legacy\t''
 nova\t''
@@ -98,6 +100,8 @@ complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l log-level -d 
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -l read-write -d 'Open a read-write connection instead of a read-only one'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand once" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand top" -l socket -d 'The agent\'s socket' -r -F
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand top" -l timeout -d 'Seconds to wait for the connection and for each answer (fractions allowed); `watch` and `top` wait up to three of the agent\'s intervals more between cycles' -r
+complete -c virtdiag -n "__fish_virtdiag_using_subcommand top" -l max-answer-bytes -d 'The largest answer accepted to a request that is not streamed: bytes, or with a unit (256M, 1GiB, 500MB)' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand top" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand top" -s h -l help -d 'Print help'
 complete -c virtdiag -n "__fish_virtdiag_using_subcommand completions" -l log-level -d 'Most verbose log level on stderr: error, warning, info or debug' -r

@@ -2,15 +2,11 @@
 //! it (Nagios, Icinga, monit, Sensu...): one line `VIRTDIAG STATE - text | perfdata`
 //! and the plugin exit codes. The verdict is a pure function of the `status` answer.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::Value;
 
-/// How long the agent may take to answer before it counts as unreachable.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+use super::client::{self, Failure, Limits};
 
 /// The plugin states, with their exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,7 +37,7 @@ pub struct Verdict {
 
 impl Verdict {
     fn new(state: State, text: &str, perfdata: &str) -> Verdict {
-        let text = crate::commands::top::model::printable(text);
+        let text = super::escape::printable(text);
         let line = if perfdata.is_empty() {
             format!("VIRTDIAG {} - {text}", state.word())
         } else {
@@ -57,34 +53,24 @@ pub const STALE_INTERVALS: f64 = 3.0;
 pub const STALE_GRACE_S: f64 = 10.0;
 
 /// Asks the agent at `socket` for `status` and judges it.
-pub fn check(socket: &Path) -> Verdict {
-    match ask_status(socket) {
+pub fn check(socket: &Path, limits: Limits) -> Verdict {
+    match ask_status(socket, limits) {
         Ok(status) => judge(&status),
-        Err(e) => Verdict::new(
+        Err(failure) => Verdict::new(
             State::Critical,
-            &format!("agent unreachable at {}: {e}", socket.display()),
+            &format!("agent unreachable: {failure}"),
             "",
         ),
     }
 }
 
-/// The agent's `status` answer, as text; [`TIMEOUT`] bounds the wait.
-pub fn ask_status(socket: &Path) -> std::io::Result<String> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    stream.write_all(b"status\n")?;
-    stream.shutdown(std::net::Shutdown::Write)?;
+/// The agent's `status` answer, as text, within `limits`.
+pub fn ask_status(socket: &Path, limits: Limits) -> Result<String, Failure> {
     let mut text = String::new();
-    stream.read_to_string(&mut text).map_err(|e| {
-        if matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ) {
-            std::io::Error::other(format!("no answer within {} s", TIMEOUT.as_secs()))
-        } else {
-            e
-        }
+    client::ask(socket, "status", limits, |line| {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+        Ok(())
     })?;
     Ok(text)
 }

@@ -3,7 +3,9 @@
 pub mod advice;
 pub mod check;
 pub mod check_config;
+pub mod client;
 pub mod completions;
+pub mod escape;
 pub mod human;
 pub mod once;
 pub mod query;
@@ -23,7 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Query(args) => query::run(args),
-        Command::Top(args) => top::run(args.socket),
+        Command::Top(args) => top::run(&args.agent),
         Command::Completions(args) => completions::run(args.shell),
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::human;
+use super::top::model::Row;
 use crate::cli::{Format, OnceArgs};
 use crate::collect::filter::Selector;
 use crate::collect::{Collector, CollectorConfig, DomainFilter};
@@ -47,18 +48,21 @@ pub fn run(args: OnceArgs) -> Result<()> {
     }
     let records = selected(&snapshot.records, &args.domains, &args.uri)?;
     let records = &records;
-    let for_a_person = args.format.is_none() && std::io::stdout().is_terminal();
-    let out = match args.format.unwrap_or(Format::Json) {
+    let terminal = std::io::stdout().is_terminal();
+    let for_a_person = args.format.is_none() && terminal;
+    let format = args.format.unwrap_or(Format::Json);
+    let out = match format {
         Format::Json if for_a_person => {
-            let values: Vec<serde_json::Value> = records
+            let rows: Vec<Row> = records
                 .iter()
                 .filter_map(|r| serde_json::to_value(&**r).ok())
+                .filter_map(|v| Row::from_record(&v))
                 .collect();
             let footer = format!(
                 ", cycle {} on {}, {} s between the samples",
                 snapshot.seq, snapshot.cycle.host, args.sample_interval
             );
-            human::host_table::render(&values, &human::text_safe(&footer)).into_bytes()
+            human::host_table::render(&rows, &human::text_safe(&footer)).into_bytes()
         }
         Format::Json => each(records, write_domain_line),
         Format::Legacy => each(records, |r, out| {
@@ -79,7 +83,23 @@ pub fn run(args: OnceArgs) -> Result<()> {
             prometheus::exposition(records, &prometheus::Health::from_cycle(&snapshot.cycle))
         }
     };
+    if terminal && !for_a_person {
+        return print(&on_terminal(format, out));
+    }
     print(&out)
+}
+
+/// A format's text as a terminal may show it: the same JSON with `\u009b`-style
+/// escapes, text with `\x9b`-style ones (the table is escaped already).
+fn on_terminal(format: Format, out: Vec<u8>) -> Vec<u8> {
+    let text = String::from_utf8_lossy(&out);
+    match format {
+        Format::Json | Format::Legacy | Format::Nova => {
+            human::json_safe(&text).into_owned().into_bytes()
+        }
+        Format::Prometheus => human::text_safe(&text).into_bytes(),
+        Format::Table => out,
+    }
 }
 
 /// The records `wanted` names by the selection rule (`collect::filter`), in the

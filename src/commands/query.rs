@@ -5,13 +5,12 @@
 //! said once.
 //! `status --check` hands over to [`check`], the monitoring plugin.
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{check, human};
+use super::{check, client, human};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
 use crate::query::protocol;
@@ -31,23 +30,48 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let needs_end = parsed
         .as_ref()
         .is_some_and(protocol::Request::answer_ends_with_end_line);
-    let socket = args.socket.display();
-    let mut stream = UnixStream::connect(&args.socket)
-        .map_err(|e| Error::Unavailable(super::advice::agent_unreachable(&args.socket, &e)))?;
-    stream
-        .write_all(format!("{request}\n").as_bytes())
-        .and_then(|()| stream.shutdown(Shutdown::Write))
-        .map_err(|e| Error::Unavailable(format!("cannot send to the agent at {socket}: {e}")))?;
+    let socket = &args.agent.socket;
+    let mut limits = args.agent.limits();
+    if let Some(protocol::Request::Collect { .. }) = parsed {
+        // The answer waits for a cycle: the one running, then its own.
+        limits.timeout += 2 * crate::collect::CALL_TIMEOUT;
+    }
+    // A stream may be silent between cycles, for three of the agent's intervals.
+    let silence = match parsed {
+        Some(protocol::Request::Watch { .. }) => Some(watch_silence(socket, limits)?),
+        _ => None,
+    };
+    let mut connection = client::connect(socket, limits)?;
+    connection.send(&request, true)?;
+    if let Some(silence) = silence {
+        connection.streaming(silence);
+    }
 
-    let pretty = !args.raw && std::io::stdout().is_terminal();
+    let terminal = std::io::stdout().is_terminal();
+    let pretty = !args.raw && terminal;
     let mut answer = human::answer::Answer::new(parsed.as_ref());
     let mut stdout = std::io::stdout().lock();
     let mut failed = None;
     let mut ended = false;
-    for line in BufReader::new(stream).split(b'\n') {
-        let line =
-            line.map_err(|e| Error::Io(format!("reading from the agent at {socket}: {e}")))?;
-        let line = String::from_utf8_lossy(&line);
+    // What a person's view holds back until a cycle or the end closes it.
+    let mut held = 0u64;
+    loop {
+        let line = match connection.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(failure) if failure.kind == client::Kind::Silent => {
+                // The interval may have grown (a reload): ask again before giving up.
+                match watch_silence(socket, limits) {
+                    Ok(longer) if Some(longer) > connection.silence() => {
+                        connection.streaming(longer);
+                        continue;
+                    }
+                    _ => return Err(failure.into()),
+                }
+            }
+            Err(failure) => return Err(failure.into()),
+        };
+        let line = String::from_utf8_lossy(line);
         let value: Option<Value> = serde_json::from_str(&line).ok();
         // An error line is `{"error":{...}}`; a cycle line's `"error": null` is none.
         if let Some(error) = value
@@ -61,13 +85,31 @@ pub fn run(args: QueryArgs) -> Result<()> {
                 continue;
             }
         }
-        ended = value.as_ref().and_then(|v| v.get("kind")) == Some(&Value::from("end"));
+        let kind = value.as_ref().and_then(|v| v.get("kind"));
+        ended = kind == Some(&Value::from("end"));
+        held = if ended || kind == Some(&Value::from("cycle")) {
+            0
+        } else {
+            held + line.len() as u64
+        };
+        if pretty && held > limits.max_answer_bytes {
+            return Err(Error::Io(format!(
+                "the agent at {} sent more than {} bytes (--max-answer-bytes) of records \
+                 without closing them with a cycle or end line: is --socket the agent's \
+                 socket?",
+                socket.display(),
+                limits.max_answer_bytes
+            )));
+        }
         let text = match (&value, pretty) {
             (Some(v), true) => answer.line(&line, v),
             (Some(v), false) if table && v.get("diagnostics").is_some() => {
                 human::answer::one_line(&line, v)
             }
             (None, true) => format!("{}\n", human::text_safe(&line)),
+            // Raw on a terminal: the same JSON, with nothing a terminal obeys.
+            (Some(_), false) if terminal => format!("{}\n", human::json_safe(&line)),
+            (None, false) if terminal => format!("{}\n", human::text_safe(&line)),
             _ => format!("{line}\n"),
         };
         if !write(&mut stdout, &text)? {
@@ -88,8 +130,9 @@ pub fn run(args: QueryArgs) -> Result<()> {
             human::text_safe(&message)
         ))),
         None if needs_end && !ended => Err(Error::Io(format!(
-            "the answer from {socket} was cut short (no end line): the agent closed the \
-             connection early; see its log, and try again"
+            "the answer from {} was cut short (no end line): the agent closed the \
+             connection early; see its log, and try again",
+            socket.display()
         ))),
         None => Ok(()),
     }
@@ -102,7 +145,7 @@ fn disconnected_note(args: &QueryArgs) -> Option<String> {
     if !matches!(command.as_str(), "list" | "all") {
         return None;
     }
-    let text = check::ask_status(&args.socket).ok()?;
+    let text = check::ask_status(&args.agent.socket, args.agent.limits()).ok()?;
     let status: Value = serde_json::from_str(text.lines().next()?).ok()?;
     if status["connected"].as_bool()? {
         return None;
@@ -150,11 +193,29 @@ fn with_format(words: &[String], format: Option<QueryFormat>) -> Result<String> 
     Ok(format!("{} format={word}", words.join(" ")))
 }
 
+/// How long `watch` may be silent: learnt from the agent's `status`.
+fn watch_silence(socket: &std::path::Path, limits: client::Limits) -> Result<Duration> {
+    let text = check::ask_status(socket, limits)?;
+    let interval = serde_json::from_str::<Value>(text.lines().next().unwrap_or(""))
+        .ok()
+        .and_then(|status| status["interval_seconds"].as_f64())
+        .ok_or_else(|| {
+            Error::Io(format!(
+                "the agent at {} answered status without interval_seconds: is --socket \
+                 the agent's socket?",
+                socket.display()
+            ))
+        })?;
+    Ok(client::silence_limit(interval, &limits))
+}
+
 /// `status --check`: prints the verdict's line and exits with the plugin's code, which
 /// the sysexits codes of [`Error`] cannot carry.
 fn check(args: &QueryArgs) -> ! {
     let verdict = match args.command.as_slice() {
-        [word] if word.eq_ignore_ascii_case("status") => check::check(&args.socket),
+        [word] if word.eq_ignore_ascii_case("status") => {
+            check::check(&args.agent.socket, args.agent.limits())
+        }
         _ => check::Verdict {
             state: check::State::Unknown,
             line: "VIRTDIAG UNKNOWN - --check goes with the status request only".into(),

@@ -9,7 +9,6 @@ pub mod model;
 
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -24,7 +23,9 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
 use ratatui::{DefaultTerminal, Frame};
 
 use self::feed::Update;
-use self::model::{Column, Cycle, Row, View};
+use self::model::{Column, Cycle, View};
+use super::escape::printable;
+use crate::cli::AgentArgs;
 use crate::error::{Error, Result};
 
 /// How often the screen is redrawn (the cycle's age) and signals are looked at.
@@ -32,7 +33,7 @@ const TICK: Duration = Duration::from_millis(250);
 
 const KEYS: &str = "q quit  1-9,0 or </> sort  r reverse  / filter";
 
-pub fn run(socket: PathBuf) -> Result<()> {
+pub fn run(agent: &AgentArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "top reads keys from and draws on a terminal; for a stream of records use \
@@ -40,8 +41,8 @@ pub fn run(socket: PathBuf) -> Result<()> {
                 .into(),
         ));
     }
-    feed::probe(&socket)
-        .map_err(|e| Error::Unavailable(super::advice::agent_unreachable(&socket, &e)))?;
+    let limits = agent.limits();
+    feed::probe(&agent.socket, limits)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,
@@ -54,7 +55,7 @@ pub fn run(socket: PathBuf) -> Result<()> {
     // Bounded: when the screen falls behind, the feed waits, stops reading the socket,
     // and the agent closes it as too slow; the feed then reconnects.
     let (updates, received) = mpsc::sync_channel(feed::UPDATES_IN_FLIGHT);
-    feed::spawn(socket, updates);
+    feed::spawn(agent.socket.clone(), limits, updates);
     // Raw mode and the alternate screen; the hook it installs restores them on a panic.
     let mut terminal =
         ratatui::try_init().map_err(|e| Error::Io(format!("cannot set up the terminal: {e}")))?;
@@ -117,14 +118,11 @@ fn apply(view: &mut View, update: Update, now: Instant) {
             };
             view.feed_error = None;
         }
-        Update::Records(records) => {
+        Update::Records(rows, host) => {
             if view.cycle.host.is_none() {
-                view.cycle.host = records
-                    .first()
-                    .and_then(|r| r["host"].as_str())
-                    .map(str::to_string);
+                view.cycle.host = host;
             }
-            view.rows = records.iter().filter_map(Row::from_record).collect();
+            view.rows = rows;
         }
         Update::Cycle(line) => {
             view.cycle = Cycle::from_cycle_line(&line, now);
@@ -221,7 +219,7 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     frame.render_widget(Paragraph::new(view.header(now)).style(bold), header);
     let order = if view.descending { "v" } else { "^" };
-    let filter = view.filter.as_deref().map(model::printable);
+    let filter = view.filter.as_deref().map(printable);
     frame.render_widget(
         Paragraph::new(format!(
             "sort {} {order}  filter {}  |  {KEYS}",
@@ -263,9 +261,9 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
     let bottom = match (prompt, &view.feed_error) {
         (Some(text), _) => format!(
             "filter (glob on name or Nova name; Enter applies, Esc cancels): {}",
-            model::printable(text)
+            printable(text)
         ),
-        (None, Some(error)) => model::printable(error),
+        (None, Some(error)) => printable(error),
         (None, None) => String::new(),
     };
     frame.render_widget(Paragraph::new(bottom), footer);

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub mod agent;
+pub mod fake;
 pub mod fixture;
 pub mod procfs;
 pub mod siege;

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::{domain_view, help, host_table, pretty_json, render, text_safe};
+use crate::commands::top::model::Row;
 use crate::query::protocol::{Format, Request};
 use crate::views::table;
 
@@ -18,7 +19,11 @@ pub struct Answer {
     one_domain: bool,
     /// The records are Nova's diagnostics: indented JSON, not the legacy table.
     nova: bool,
-    domains: Vec<Value>,
+    /// The rows of the domain records held (not the records: a host's worth of
+    /// records takes tens of times the memory), and the first record whole, for
+    /// `get`.
+    domains: Vec<Row>,
+    first: Option<Value>,
     help: Vec<Value>,
 }
 
@@ -45,7 +50,10 @@ impl Answer {
     pub fn line(&mut self, raw: &str, value: &Value) -> String {
         match value["kind"].as_str() {
             Some("domain") => {
-                self.domains.push(value.clone());
+                if self.one_domain && self.first.is_none() {
+                    self.first = Some(value.clone());
+                }
+                self.domains.extend(Row::from_record(value));
                 String::new()
             }
             Some("help") => {
@@ -77,8 +85,8 @@ impl Answer {
 
     /// What is still held when the answer ends.
     pub fn finish(&mut self) -> String {
-        if self.one_domain && self.domains.len() == 1 {
-            return domain_view::render(&self.domains.remove(0));
+        if let (true, 1, Some(first)) = (self.one_domain, self.domains.len(), self.first.take()) {
+            return domain_view::render(&first);
         }
         let mut text = String::new();
         if !self.help.is_empty() {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::host_table::{megabytes, ops, percent};
 use super::{duration, size};
-use crate::commands::top::model::printable;
+use crate::commands::escape::printable;
 
 /// The narrowest and widest the labels' column is.
 const LABEL_WIDTH: std::ops::RangeInclusive<usize> = 10..=18;
@@ -318,20 +318,20 @@ mod tests {
                 "reason": "not supported by the driver"}], "control": null}});
         let text = render(&record);
         let expected = [
-            "domain      instance-0000002a (running, reason booted), id 1",
-            "uuid        6c0c",
-            "sampled     2026-11-30T01:30:12.284Z on vm, cycle 2",
-            "nova        web-1, flavor m1.small, project webshop (1f2e), user 8a4f",
-            "cpu         1 vCPUs, 100.0 % (100 % is one host CPU), 1 min 30 s used in all",
-            "  vcpu 0    running, 50.0 %, steal - %",
-            "memory      1.0 GiB used of 2.0 GiB max (50.0 %), 2.0 GiB current",
-            "disk vda    virtio disk /d/disk: read 0.05 MB/s 100000 ops/s, write - MB/s - \
+            "domain        instance-0000002a (running, reason booted), id 1",
+            "uuid          6c0c",
+            "sampled       2026-11-30T01:30:12.284Z on vm, cycle 2",
+            "nova          web-1, flavor m1.small, project webshop (1f2e), user 8a4f",
+            "cpu           1 vCPUs, 100.0 % (100 % is one host CPU), 1 min 30 s used in all",
+            "  vcpu 0      running, 50.0 %, steal - %",
+            "memory        1.0 GiB used of 2.0 GiB max (50.0 %), 2.0 GiB current",
+            "disk vda      virtio disk /d/disk: read 0.05 MB/s 100000 ops/s, write - MB/s - \
              ops/s; 1.0 GiB allocated of 2.0 GiB (50.0 % full); 0 errors",
-            "nic tap?1   fa:16:3e:5a:00:01 virtio bridge on br-int: rx 0.10 MB/s 9998 \
+            "nic tap\\x1b1  fa:16:3e:5a:00:01 virtio bridge on br-int: rx 0.10 MB/s 9998 \
              packets/s, tx 0.00 MB/s 0 packets/s; errors rx 0 tx 0, drops rx 2 tx 0",
-            "collection  took 0.1 ms, 10.02 s since the previous sample; cpu per-domain, \
+            "collection    took 0.1 ms, 10.02 s since the previous sample; cpu per-domain, \
              state bulk",
-            "  missing   nics[eth1]: not supported by the driver",
+            "  missing     nics[eth1]: not supported by the driver",
         ];
         assert_eq!(text, expected.join("\n") + "\n");
     }

@@ -4,18 +4,14 @@
 //! throughput in MB/s (10^6 bytes per second), disk operations in ops/s. The figures
 //! are those `top` shows, from the same [`Row`].
 
-use serde_json::Value;
-
 use super::columns;
-use crate::commands::top::model::{printable, Row};
+use crate::commands::escape::printable;
+use crate::commands::top::model::Row;
 
-/// The table of these domain records, then a line with the count and `footer`.
-pub fn render(records: &[Value], footer: &str) -> String {
-    let rows: Vec<(Row, &Value)> = records
-        .iter()
-        .filter_map(|r| Row::from_record(r).map(|row| (row, r)))
-        .collect();
-    let with_nova = rows.iter().any(|(row, _)| row.display.is_some());
+/// The table of these domains' rows (each from its record, [`Row::from_record`]),
+/// then a line with the count and `footer`.
+pub fn render(rows: &[Row], footer: &str) -> String {
+    let with_nova = rows.iter().any(|row| row.display.is_some());
     let mut titles = vec!["NAME"];
     if with_nova {
         titles.push("NOVA NAME");
@@ -32,7 +28,7 @@ pub fn render(records: &[Value], footer: &str) -> String {
     let first_figure = titles.len() - 6;
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|(row, _)| {
+        .map(|row| {
             let mut cells = vec![printable(&row.name)];
             if with_nova {
                 cells.push(row.display.as_deref().map_or_else(dash, printable));
@@ -55,10 +51,7 @@ pub fn render(records: &[Value], footer: &str) -> String {
         .collect();
     let right: Vec<usize> = (first_figure..titles.len()).collect();
     let mut out = columns(&titles, &cells, &right);
-    let running = rows
-        .iter()
-        .filter(|(row, _)| row.state == "running")
-        .count();
+    let running = rows.iter().filter(|row| row.state == "running").count();
     out.push_str(&format!(
         "{} domains, {running} running{footer}\n",
         rows.len()
@@ -108,7 +101,11 @@ pub fn ops(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn rows(records: &[Value]) -> Vec<Row> {
+        records.iter().filter_map(Row::from_record).collect()
+    }
 
     fn record(name: &str, state: &str, display: Option<&str>) -> Value {
         json!({"kind": "domain", "domain": {"name": name, "state": state},
@@ -127,11 +124,11 @@ mod tests {
         let idle = json!({"kind": "domain", "domain": {"name": "spare\u{1b}[2J",
             "state": "shutoff"}, "cpu": null, "memory": {"max_kib": 524_288},
             "disks": [], "nics": []});
-        let text = render(&[record("web", "running", None), idle], ", cycle 7");
+        let text = render(&rows(&[record("web", "running", None), idle]), ", cycle 7");
         let expected = [
-            "NAME       STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",
-            "web        running      2  100.0         1024/2048        0.10/0.03      100000/33333        12.3/235",
-            "spare?[2J  shutoff      -      -             -/512                -                 -               -",
+            "NAME          STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",
+            "web           running      2  100.0         1024/2048        0.10/0.03      100000/33333        12.3/235",
+            "spare\\x1b[2J  shutoff      -      -             -/512                -                 -               -",
             "2 domains, 1 running, cycle 7",
         ];
         assert_eq!(text, expected.join("\n") + "\n");
@@ -140,10 +137,10 @@ mod tests {
     #[test]
     fn the_nova_name_column_only_when_a_domain_has_one() {
         let text = render(
-            &[
+            &rows(&[
                 record("instance-0000002a", "running", Some("web-1")),
                 record("plain", "paused", None),
-            ],
+            ]),
             "",
         );
         let lines: Vec<&str> = text.lines().collect();

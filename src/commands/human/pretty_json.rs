@@ -61,7 +61,7 @@ pub fn render(line: &str) -> String {
             c => out.push(c),
         }
     }
-    let mut text = json_safe(&out);
+    let mut text = json_safe(&out).into_owned();
     text.push('\n');
     text
 }

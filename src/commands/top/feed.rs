@@ -1,50 +1,52 @@
 //! The socket side of `virtdiag top`: a thread that asks the agent for `status` and
 //! `all` (so the first screen is full), then follows `watch`, and hands each complete
-//! cycle to the screen. When the agent goes away it says why and reconnects every
-//! second, so `top` outlives an agent restart.
+//! cycle to the screen. Every answer has the client's deadline and size bound
+//! ([`client`]); the stream may be silent for three of the agent's intervals (from
+//! `status`) plus the deadline. When the agent goes away or falls silent, it says why
+//! and reconnects every second, so `top` outlives an agent restart.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::model::Row;
+use crate::commands::client::{self, Failure, Limits};
+use crate::error::Result;
+
 /// What the feed hands the screen.
 #[derive(Debug)]
 pub enum Update {
     /// The agent's `status` answer.
     Status(Value),
-    /// Every latest domain record (the `all` answer, or a cycle's), replacing the rows.
-    Records(Vec<Value>),
+    /// The rows of every latest domain record (the `all` answer, or a cycle's),
+    /// replacing the rows, and the host the records name.
+    Records(Vec<Row>, Option<String>),
     /// A cycle line: after a connected cycle, its records came just before it.
     Cycle(Value),
     /// The agent cannot be reached or closed the stream: why.
     Lost(String),
 }
 
-/// How long a `status` or `all` answer may take.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between attempts to reach an agent that went away.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Connects once, so that `top` can refuse to start without an agent.
-pub fn probe(socket: &Path) -> std::io::Result<()> {
-    ask(socket, "version").map(drop)
+/// Connects once, so that `top` can refuse to start without an agent (69, or 74
+/// for an agent that does not answer).
+pub fn probe(socket: &Path, limits: Limits) -> Result<()> {
+    ask(socket, "version", limits, |_| ())?;
+    Ok(())
 }
 
-/// Runs the feed on its own thread until the screen hangs up.
 /// Updates waiting for the screen, at most.
 pub const UPDATES_IN_FLIGHT: usize = 8;
 
-pub fn spawn(socket: PathBuf, updates: SyncSender<Update>) {
+/// Runs the feed on its own thread until the screen hangs up.
+pub fn spawn(socket: PathBuf, limits: Limits, updates: SyncSender<Update>) {
     std::thread::spawn(move || loop {
-        let error = follow(&socket, &updates);
-        let message = format!(
-            "agent unreachable, retrying: {error} ({})",
-            socket.display()
-        );
+        let error = follow(&socket, limits, &updates);
+        let message = format!("agent unreachable, retrying: {error}");
         if updates.send(Update::Lost(message)).is_err() {
             return;
         }
@@ -54,34 +56,55 @@ pub fn spawn(socket: PathBuf, updates: SyncSender<Update>) {
 
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
-fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
-    let status = match ask(socket, "status") {
+fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String {
+    let status = match ask(socket, "status", limits, |value| value) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
-        Err(e) => return e.to_string(),
+        Err(e) => return e.path_last(),
     };
-    let records = match ask(socket, "all") {
-        Ok(lines) => lines,
-        Err(e) => return e.to_string(),
+    let interval = status["interval_seconds"].as_f64().unwrap_or(10.0);
+    // Each record becomes its row as it is parsed.
+    let all = ask(socket, "all", limits, |value| {
+        let host = value["host"].as_str().map(str::to_string);
+        (Row::from_record(&value), host)
+    });
+    let (rows, hosts): (Vec<_>, Vec<_>) = match all {
+        Ok(lines) => lines.into_iter().unzip(),
+        Err(e) => return e.path_last(),
     };
-    if updates.send(Update::Status(status)).is_err()
-        || updates.send(Update::Records(records)).is_err()
-    {
+    let host = hosts.into_iter().flatten().next();
+    let rows = Update::Records(rows.into_iter().flatten().collect(), host);
+    if updates.send(Update::Status(status)).is_err() || updates.send(rows).is_err() {
         return "the screen has gone".into();
     }
-    let stream = match UnixStream::connect(socket).and_then(|mut s| {
-        s.write_all(b"watch\n")?;
-        Ok(s)
-    }) {
+    let mut stream = match client::connect(socket, limits) {
         Ok(stream) => stream,
-        Err(e) => return e.to_string(),
+        Err(e) => return e.path_last(),
     };
+    if let Err(e) = stream.send("watch", false) {
+        return e.path_last();
+    }
+    stream.streaming(client::silence_limit(interval, &limits));
+    // The rows of the records until their cycle line (rows: a host's worth of
+    // records would take tens of times the memory).
     let mut pending = Vec::new();
-    for line in BufReader::new(stream).split(b'\n') {
-        let Ok(line) = line else {
-            break;
+    let mut host = None;
+    // The bytes of the records held until their cycle line.
+    let mut held = 0u64;
+    loop {
+        let line = match stream.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return "the agent closed the stream".into(),
+            Err(e) => return e.path_last(),
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&line) else {
+        held += line.len() as u64;
+        if held > limits.max_answer_bytes {
+            return format!(
+                "more than {} bytes of records without a cycle line (--max-answer-bytes)",
+                limits.max_answer_bytes
+            );
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
         if let Some(message) = value["error"]["message"].as_str() {
@@ -89,14 +112,18 @@ fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
         }
         let sent = match value["kind"].as_str() {
             Some("domain") => {
-                pending.push(value);
+                if host.is_none() {
+                    host = value["host"].as_str().map(str::to_string);
+                }
+                pending.extend(Row::from_record(&value));
                 Ok(())
             }
             Some("cycle") => {
+                held = 0;
                 let records = std::mem::take(&mut pending);
                 let connected = value["connected"].as_bool() == Some(true);
                 let sent = if connected {
-                    updates.send(Update::Records(records))
+                    updates.send(Update::Records(records, host.take()))
                 } else {
                     Ok(())
                 };
@@ -108,30 +135,33 @@ fn follow(socket: &Path, updates: &SyncSender<Update>) -> String {
             return "the screen has gone".into();
         }
     }
-    "the agent closed the stream".into()
 }
 
-/// One request on its own connection; the domain lines and any first line, without
-/// the end line. An error line becomes an error.
-fn ask(socket: &Path, request: &str) -> std::io::Result<Vec<Value>> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
-    stream.write_all(format!("{request}\n").as_bytes())?;
-    stream.shutdown(std::net::Shutdown::Write)?;
-    let mut text = Vec::new();
-    stream.read_to_end(&mut text)?;
+/// One request on its own connection; `keep` of each line but the end line. An
+/// error line becomes an error.
+fn ask<T>(
+    socket: &Path,
+    request: &str,
+    limits: Limits,
+    keep: impl Fn(Value) -> T,
+) -> Result<Vec<T>, Failure> {
     let mut lines = Vec::new();
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let value: Value = serde_json::from_slice(line)
-            .map_err(|e| std::io::Error::other(format!("not JSON from the agent: {e}")))?;
+    client::ask(socket, request, limits, |line| {
+        let value: Value = serde_json::from_slice(line).map_err(|e| {
+            Failure::answer(
+                socket,
+                "a broken answer from the agent",
+                format!("not JSON: {e}"),
+            )
+        })?;
         if let Some(message) = value["error"]["message"].as_str() {
-            return Err(std::io::Error::other(format!(
-                "the agent answered: {message}"
-            )));
+            let detail = message.to_string();
+            return Err(Failure::answer(socket, "an error from the agent", detail));
         }
         if value["kind"].as_str() != Some("end") {
-            lines.push(value);
+            lines.push(keep(value));
         }
-    }
+        Ok(())
+    })?;
     Ok(lines)
 }

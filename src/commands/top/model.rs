@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::collect::filter::glob_match;
+use crate::commands::escape::printable;
 
 /// One domain, as a row: the figures of its latest record, rates summed over devices.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -103,14 +104,6 @@ fn sum(devices: &Value, field: &str) -> Option<f64> {
         .iter()
         .filter_map(|d| d[field].as_f64())
         .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
-}
-
-/// `text` with every control character (escape sequences included) shown as `?`, so
-/// a domain name cannot drive the terminal.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 fn dash() -> String {

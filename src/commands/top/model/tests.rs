@@ -54,7 +54,10 @@ fn a_row_sums_devices_and_keeps_nulls() {
     assert!(Row::from_record(&json!({"kind": "cycle"})).is_none());
     let evil =
         json!({"kind": "domain", "domain": {"name": "x\u{1b}[2Jy\u{7}", "state": "running"}});
-    assert_eq!(Row::from_record(&evil).unwrap().cells()[0], "x?[2Jy?");
+    assert_eq!(
+        Row::from_record(&evil).unwrap().cells()[0],
+        "x\\x1b[2Jy\\x07"
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use virtdiag::collect::{Collector, CollectorConfig, DomainFilter};
+use virtdiag::query::views::{Latest, View};
 
 /// Counts the bytes Rust code holds on the heap: the collector's own memory, apart from
 /// what libvirt allocates with malloc.
@@ -126,40 +127,41 @@ fn bench_size(domains: usize, cycles: usize) {
     let mut c = collector(&uri);
     c.collect(); // first cycle: connection, probe, inventory
     let (mut total, mut libvirt, mut own, mut json) = (vec![], vec![], vec![], vec![]);
-    let mut prom = vec![];
+    let mut views: [Vec<f64>; 4] = Default::default();
     let (mut bytes, mut prom_bytes) = (0, 0);
     for _ in 0..cycles {
         let snapshot = c.collect();
         assert_eq!(snapshot.records.len(), domains);
+        // What the collector thread does with every cycle: the JSON lines.
         let started = Instant::now();
-        let mut out = Vec::with_capacity(bytes);
-        for record in &snapshot.records {
-            virtdiag::record::json::write_domain_line(record, &mut out);
-        }
+        let latest = Latest::serialize(snapshot.seq, snapshot.records.clone());
         json.push(started.elapsed().as_secs_f64() * 1000.0);
-        bytes = out.len();
-        // The Prometheus exposition the collector thread builds with each cycle.
-        let started = Instant::now();
-        let mut exposition = Vec::with_capacity(prom_bytes);
-        virtdiag::views::prometheus::write_domains(&snapshot.records, &mut exposition);
-        prom.push(started.elapsed().as_secs_f64() * 1000.0);
-        prom_bytes = exposition.len();
+        bytes = latest.lines_arc().len();
+        // Each view, built only in cycles after a client (or the textfile) asked for it.
+        for (view, times) in View::ALL.into_iter().zip(&mut views) {
+            let started = Instant::now();
+            let built = latest.build(view);
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            if view == View::Metrics {
+                prom_bytes = built.len();
+            }
+        }
         total.push(snapshot.cycle.duration_ms);
         libvirt.push(snapshot.cycle.libvirt_ms);
         own.push(snapshot.cycle.own_ms);
     }
     let rss_end = rss_kib();
-    let (total, libvirt, own, json, prom) = (
+    let (total, libvirt, own, json) = (
         median(&mut total),
         median(&mut libvirt),
         median(&mut own),
         median(&mut json),
-        median(&mut prom),
     );
+    let [legacy, nova, list, prom] = views.map(|mut times| median(&mut times));
     let collector_kib = LIVE_BYTES.load(Ordering::Relaxed) / 1024;
     println!(
-        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {prom:>8.2} {own_all:>9.2} {rate:>10.0} {kib:>9} {prom_kib:>9} {driver:>10} {coll:>10} {rss:>9}",
-        own_all = own + json + prom,
+        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {base:>9.2} {prom:>8.2} {nova:>8.2} {legacy:>8.2} {list:>8.2} {rate:>10.0} {kib:>9} {prom_kib:>9} {driver:>10} {coll:>10} {rss:>9}",
+        base = own + json,
         prom_kib = prom_bytes / 1024,
         rate = domains as f64 / (total / 1000.0),
         kib = bytes / 1024,
@@ -242,17 +244,20 @@ fn print_header(options: &Options) {
         "virtdiag collector on the test driver, in-process; medians of {} cycles after a warm-up cycle",
         options.cycles
     );
-    println!("times in ms; own = outside libvirt calls; prom = the Prometheus exposition of the domains; all_own = own + JSON + prom");
+    println!("times in ms; own = outside libvirt calls; json = the JSON lines (every cycle); base = own + json, a cycle's own work when no view is asked for; prom, nova, legacy, list = each view, built only in cycles after a client or the textfile asked for it");
     println!("driver_KiB = RSS of one test-driver connection to the host; heap_KiB = Rust heap held by the collector (its own memory); rss_KiB = process total (two driver connections)");
     println!(
-        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9}",
         "doms",
         "cycle",
         "libvirt",
         "own",
         "json",
+        "base",
         "prom",
-        "all_own",
+        "nova",
+        "legacy",
+        "list",
         "records/s",
         "json_KiB",
         "prom_KiB",

@@ -71,6 +71,54 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_broken() {
 }
 
 #[test]
+fn sighup_gives_the_socket_its_new_mode_and_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = workdir("hup-socket");
+    let mut agent = Agent::start(&dir, &demo_config(0.5));
+    let mode = |agent: &Agent| {
+        std::fs::metadata(&agent.socket)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&agent), 0o660);
+    std::fs::write(
+        &agent.config,
+        format!(
+            "{}[socket]\nmode = \"0600\"\ngroup = \"nogroup\"\n",
+            demo_config(0.5)
+        ),
+    )
+    .unwrap();
+    agent.signal(1);
+    agent.wait_until("the socket's new mode", Duration::from_secs(5), |a| {
+        mode(a) == 0o600
+    });
+    let gid = std::fs::metadata(&agent.socket).unwrap().gid();
+    let nogroup = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("nogroup:x:")?
+                .split(':')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .unwrap();
+    assert_eq!(gid, nogroup);
+    assert!(
+        agent.log().contains("applied: socket.mode, socket.group"),
+        "{}",
+        agent.log()
+    );
+    assert_eq!(agent.status()["restart_needed"], serde_json::json!([]));
+    // Still answering on the socket it bound.
+    assert_eq!(agent.request("version")[0]["kind"], "version");
+}
+
+#[test]
 fn sigusr1_triggers_a_cycle_now() {
     let dir = workdir("usr1");
     let mut agent = Agent::start(&dir, &demo_config(3600.0));

@@ -298,6 +298,51 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
     assert_eq!(metric["project_name"], "webshop");
     let rate: f64 = result[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!(rate >= 0.0, "{result:?}\n{}", prometheus.log());
+
+    // libvirt becomes unreachable: the domain series leave the textfile and `metrics`,
+    // so Prometheus marks them stale instead of drawing flat lines; the health series
+    // say since when.
+    std::fs::write(
+        &agent.config,
+        format!(
+            "uri = \"test://{}\"\ninterval_seconds = 1\n",
+            dir.join("no-such-node.xml").display()
+        ),
+    )
+    .unwrap();
+    agent.signal(1);
+    let answer = wait_for("metrics without domains", Duration::from_secs(10), || {
+        let text = metrics(&agent);
+        (!text.contains("virtdiag_domain_")).then_some(text)
+    });
+    assert!(answer.contains("\nvirtdiag_up 0\n"), "{answer}");
+    assert!(
+        answer.contains("\nvirtdiag_last_success_timestamp_seconds "),
+        "{answer}"
+    );
+    promtool_check(&answer);
+    let query_now = |q: &str| -> Option<Vec<serde_json::Value>> {
+        let body = http_get(prom_port, &format!("/api/v1/query?query={q}"))?;
+        let value: serde_json::Value = serde_json::from_str(&body).ok()?;
+        value["data"]["result"].as_array().cloned()
+    };
+    wait_for(
+        "the domain series to go stale in Prometheus",
+        Duration::from_secs(20),
+        || query_now("virtdiag_domain_info_state").filter(|r| r.is_empty()),
+    );
+    let age = wait_for(
+        "the age of the last good cycle in Prometheus",
+        Duration::from_secs(20),
+        || {
+            let result = query_now("time()%20-%20virtdiag_last_success_timestamp_seconds")?;
+            let age: f64 = result.first()?["value"][1].as_str()?.parse().ok()?;
+            (age > 1.0).then_some(age)
+        },
+    );
+    assert!(age < 120.0, "{age}");
+    let up = query_now("virtdiag_up").unwrap();
+    assert_eq!(up[0]["value"][1], "0", "{up:?}");
 }
 
 #[test]

@@ -719,3 +719,22 @@ fn the_man_pages_defaults_are_the_defaults() {
         );
     }
 }
+
+#[test]
+fn the_man_page_names_every_key_a_reload_does_not_apply_at_once() {
+    let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
+    let section = manual
+        .split("# RELOAD")
+        .nth(1)
+        .and_then(|rest| rest.split("\n# ").next())
+        .expect("virtdiag.toml(5) has a RELOAD section");
+    for key in &KEYS {
+        let named = section.contains(&format!("*{}*", key.name));
+        assert_eq!(
+            named,
+            key.reload != crate::config::Reload::Live,
+            "virtdiag.toml(5) RELOAD and the key table disagree on {}",
+            key.name
+        );
+    }
+}

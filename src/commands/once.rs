@@ -17,6 +17,9 @@ use crate::record::DomainRecord;
 use crate::views::{legacy, nova, prometheus, table};
 
 pub fn run(args: OnceArgs) -> Result<()> {
+    // Refused before libvirt is asked anything.
+    let wanted = Selector::parse_all(&args.domains)
+        .map_err(|e| Error::Usage(format!("--domain {}", human::text_safe(&e))))?;
     let mut collector = Collector::new(CollectorConfig {
         uri: args.uri.clone(),
         read_only: !args.read_write,
@@ -45,7 +48,7 @@ pub fn run(args: OnceArgs) -> Result<()> {
             args.uri
         )));
     }
-    let records = selected(&snapshot.records, &args.domains, &args.uri)?;
+    let records = selected(&snapshot.records, &wanted, &args.uri)?;
     let records = &records;
     let for_a_person = args.format.is_none() && std::io::stdout().is_terminal();
     let out = match args.format.unwrap_or(Format::Json) {
@@ -87,20 +90,20 @@ pub fn run(args: OnceArgs) -> Result<()> {
 /// no domain is an error (65, as an unknown domain is for `query get`).
 fn selected(
     records: &[Arc<DomainRecord>],
-    wanted: &[String],
+    wanted: &[Selector],
     uri: &str,
 ) -> Result<Vec<Arc<DomainRecord>>> {
     if wanted.is_empty() {
         return Ok(records.to_vec());
     }
     let mut chosen = vec![false; records.len()];
-    for text in wanted {
-        let found = Selector::parse(text).resolve(records.iter().map(|r| answers::candidate(r)));
+    for selector in wanted {
+        let found = selector.resolve(records.iter().map(|r| answers::candidate(r)));
         if found.is_empty() {
             return Err(Error::Data(format!(
                 "no domain matches '{}' (read as {}) at {uri}",
-                human::text_safe(text),
-                Selector::parse(text).reading()
+                human::text_safe(selector.text()),
+                selector.reading()
             )));
         }
         for index in found {

@@ -230,7 +230,7 @@ pub static KEYS: [Key; 18] = [
         },
         env: None,
         limit: None,
-        set: |c, v| store(&mut c.domains.include, v.strings()),
+        set: |c, v| store(&mut c.domains.include, v.selectors()),
     },
     Key {
         name: "domains.exclude",
@@ -242,7 +242,7 @@ pub static KEYS: [Key; 18] = [
         },
         env: None,
         limit: None,
-        set: |c, v| store(&mut c.domains.exclude, v.strings()),
+        set: |c, v| store(&mut c.domains.exclude, v.selectors()),
     },
     Key {
         name: "spool.path",

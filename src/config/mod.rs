@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
+use crate::collect::filter::Selector;
 use crate::collect::DomainFilter;
 
 pub use self::flags::Overrides;
@@ -64,10 +65,12 @@ impl CollectConfig {
     }
 }
 
+/// The domain lists, compiled when read (each string at most
+/// [`crate::collect::filter::MAX_PATTERN_BYTES`]); they print as the strings given.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct DomainsConfig {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub include: Vec<Selector>,
+    pub exclude: Vec<Selector>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]

@@ -107,9 +107,13 @@ impl Latest {
         self.records.is_empty()
     }
 
-    /// The domains `target` names, by the selection rule (`collect::filter`).
-    pub fn find(&self, target: &str) -> Vec<usize> {
-        Selector::parse(target).resolve(self.records.iter().map(|r| candidate(r)))
+    /// The domains `target` names, by the selection rule (`collect::filter`); a
+    /// string past the patterns' length limit is a `bad_argument`.
+    pub fn find(&self, target: &str) -> Result<(Selector, Vec<usize>), ProtocolError> {
+        let selector = Selector::parse(target)
+            .map_err(|e| ProtocolError::new("bad_argument", format!("get: {e}")))?;
+        let found = selector.resolve(self.records.iter().map(|r| candidate(r)));
+        Ok((selector, found))
     }
 
     /// Appends record `index` in `format`, newline included.
@@ -133,15 +137,15 @@ impl Latest {
         }
     }
 
-    /// `get`: the one record `target` names, or an `unknown_domain` or
-    /// `ambiguous_domain` error.
+    /// `get`: the one record `target` names, or an `unknown_domain`,
+    /// `ambiguous_domain` or `bad_argument` (too long) error.
     pub fn get(
         &self,
         target: &str,
         format: Format,
         out: &mut Vec<u8>,
     ) -> Result<(), ProtocolError> {
-        let found = self.find(target);
+        let (selector, found) = self.find(target)?;
         match found.as_slice() {
             [index] => {
                 self.write_record(*index, format, out);
@@ -151,7 +155,7 @@ impl Latest {
                 "unknown_domain",
                 format!(
                     "no domain matches '{target}' (read as {}) in cycle {}",
-                    Selector::parse(target).reading(),
+                    selector.reading(),
                     self.seq
                 ),
             )),
@@ -160,7 +164,7 @@ impl Latest {
                 format!(
                     "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
                      by its name or UUID",
-                    Selector::parse(target).reading(),
+                    selector.reading(),
                     several.len(),
                     self.seq,
                     names_of(several.iter().map(|&i| &*self.records[i].domain.name))

@@ -57,16 +57,35 @@ fn latest() -> Latest {
     Latest::new(3, records, Arc::new(lines), spans)
 }
 
+fn find(latest: &Latest, target: &str) -> Vec<usize> {
+    latest.find(target).unwrap().1
+}
+
+#[test]
+fn a_pattern_past_the_limit_is_a_bad_argument() {
+    let l = latest();
+    let mut out = Vec::new();
+    let pattern = format!("[{}]", "a".repeat(4094));
+    let e = l.get(&pattern, Format::Json, &mut out).unwrap_err();
+    assert_eq!(e.code, "bad_argument");
+    assert!(
+        e.message.contains("4096 bytes") && e.message.contains("at most 256 bytes"),
+        "{}",
+        e.message
+    );
+    assert!(out.is_empty());
+}
+
 #[test]
 fn finds_by_the_selection_rule() {
     let l = latest();
-    assert_eq!(l.find("web"), vec![0]);
-    assert_eq!(l.find(UUID_WEB), vec![0]);
-    assert_eq!(l.find(&UUID_WEB.to_uppercase()), vec![0]);
-    assert_eq!(l.find("9"), vec![1]);
-    assert_eq!(l.find("4"), vec![0], "id 4 wins over the domain named 4");
-    assert_eq!(l.find("nope"), Vec::<usize>::new());
-    assert_eq!(l.find("*"), vec![0, 1]);
+    assert_eq!(find(&l, "web"), vec![0]);
+    assert_eq!(find(&l, UUID_WEB), vec![0]);
+    assert_eq!(find(&l, &UUID_WEB.to_uppercase()), vec![0]);
+    assert_eq!(find(&l, "9"), vec![1]);
+    assert_eq!(find(&l, "4"), vec![0], "id 4 wins over the domain named 4");
+    assert_eq!(find(&l, "nope"), Vec::<usize>::new());
+    assert_eq!(find(&l, "*"), vec![0, 1]);
 }
 
 #[test]

@@ -36,11 +36,12 @@ impl Daemon {
         self.latest.metrics(&health)
     }
 
-    /// After a cycle: hands the exposition to the writer for `prometheus.textfile`;
-    /// with the key empty, the writer removes the file it wrote before, if any.
+    /// After a cycle: hands the exposition to the textfile writer for
+    /// `prometheus.textfile`; with the key empty, it removes the file it wrote before,
+    /// if any.
     pub(super) fn publish_textfile(&mut self) {
         if self.config.prometheus.textfile.as_os_str().is_empty() {
-            self.writer.textfile(PathBuf::new(), Vec::new());
+            self.textfile.publish(PathBuf::new(), Vec::new());
             return;
         }
         let chunks = vec![
@@ -48,6 +49,6 @@ impl Daemon {
             Chunk::Owned(self.health()),
         ];
         let path = self.config.prometheus.textfile.clone();
-        self.writer.textfile(path, chunks);
+        self.textfile.publish(path, chunks);
     }
 }

@@ -14,6 +14,7 @@
 //! filesystem (neither is waited for past its grace period). What to answer, when to
 //! collect and whom to close are decided in [`handle`], [`on_demand`] and the server.
 
+pub mod background;
 pub mod events;
 mod handle;
 mod metrics;
@@ -34,6 +35,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use self::on_demand::{OnDemand, RequestId};
 use self::status::Status;
+use self::textfile::Textfile;
 use self::worker::{Command, Worker};
 use self::writer::Writer;
 use crate::config::{self, Config, Overrides, Source};
@@ -53,6 +55,9 @@ const WAKER: Token = Token(2);
 const COLLECTOR_GRACE: Duration = Duration::from_millis(1000);
 /// How long shutdown waits for the spool writer to write what is queued.
 const WRITER_GRACE: Duration = Duration::from_millis(500);
+/// How long shutdown waits for the textfile writer to remove the textfile; it runs
+/// beside the spool writer's, not after it.
+const TEXTFILE_GRACE: Duration = Duration::from_millis(500);
 /// How often idle and stalled clients are looked for, at most.
 const EXPIRY_PERIOD: Duration = Duration::from_millis(250);
 
@@ -64,6 +69,7 @@ struct Daemon {
     poll: Poll,
     server: Server,
     writer: Writer,
+    textfile: Textfile,
     worker: Worker,
     /// Domain events from libvirt's thread, and what turns them into lines.
     events: Arc<events::EventQueue>,
@@ -137,6 +143,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let status = Status::new(&config, spool.stats().clone());
     let writer = Writer::spawn(spool)
         .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
+    let textfile = Textfile::spawn()
+        .map_err(|e| Error::Software(format!("cannot start the textfile writer thread: {e}")))?;
     let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
     let worker = worker::spawn(
         setup::collector_config(&config, &host),
@@ -157,6 +165,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         poll,
         server,
         writer,
+        textfile,
         worker,
         events,
         event_lines: events::EventLines::default(),
@@ -300,10 +309,16 @@ impl Daemon {
         self.worker.command(Command::CollectNow { request });
     }
 
-    /// Writes what the writer has queued, leaving it behind after its grace period.
+    /// Writes what the writers have queued and removes the textfile, leaving each
+    /// writer behind after its own grace period (both counted from now).
     fn stop_writer(&mut self) {
-        if !self.writer.stop(Instant::now() + WRITER_GRACE) {
+        let now = Instant::now();
+        self.textfile.begin_stop();
+        if !self.writer.stop(now + WRITER_GRACE) {
             log_warn!("the spool writer is stuck in a write; leaving it behind");
+        }
+        if !self.textfile.stop(now + TEXTFILE_GRACE) {
+            log_warn!("the textfile writer is stuck; leaving it behind");
         }
     }
 

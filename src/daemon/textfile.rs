@@ -17,10 +17,9 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::background::{self, Background, Latest};
 use crate::chunk::Chunk;
 use crate::log::RateLimiter;
 use crate::log_error;
@@ -33,100 +32,81 @@ struct Job {
     chunks: Vec<Chunk>,
 }
 
-#[derive(Default)]
-struct Slot {
-    job: Option<Job>,
-    stopping: bool,
-}
-
-#[derive(Default)]
-struct Shared {
-    slot: Mutex<Slot>,
-    wake: Condvar,
-}
-
+/// The textfile writer: a thread with one latest-wins slot.
 pub struct Textfile {
-    shared: Arc<Shared>,
-    handle: Option<JoinHandle<()>>,
+    thread: Background<Latest<Job>>,
 }
 
 impl Textfile {
     pub fn spawn() -> std::io::Result<Textfile> {
-        let shared = Arc::new(Shared::default());
-        let thread_shared = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name("textfile".into())
-            .spawn(move || run(&thread_shared))?;
+        let work = TextfileWork {
+            written: None,
+            log_limit: RateLimiter::new(Duration::from_secs(60)),
+        };
         Ok(Textfile {
-            shared,
-            handle: Some(handle),
+            thread: Background::spawn("textfile", Latest::default(), work)?,
         })
     }
 
     /// Hands an exposition over without waiting; it replaces one not written yet. An
     /// empty `path` removes the file written last.
     pub fn publish(&self, path: PathBuf, chunks: Vec<Chunk>) {
-        lock(&self.shared.slot).job = Some(Job { path, chunks });
-        self.shared.wake.notify_one();
+        self.thread
+            .with_queue(|slot| slot.replace(Job { path, chunks }));
+    }
+
+    /// Tells the thread to write what waits, remove the file and stop, without
+    /// waiting: its deadline runs beside other writers' ([`Self::stop`]).
+    pub fn begin_stop(&self) {
+        self.thread.begin_stop();
     }
 
     /// Writes what waits, removes the file, then stops; gives up at `deadline` and
     /// leaves the thread behind (a hung filesystem).
     pub fn stop(&mut self, deadline: Instant) -> bool {
-        lock(&self.shared.slot).stopping = true;
-        self.shared.wake.notify_one();
-        self.handle
-            .take()
-            .is_none_or(|handle| super::writer::join_until(handle, deadline))
+        self.thread.stop(deadline)
     }
 }
 
-fn lock(mutex: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+/// The thread's side: the file written last.
+struct TextfileWork {
+    written: Option<PathBuf>,
+    log_limit: RateLimiter,
 }
 
-fn run(shared: &Shared) {
-    let mut log_limit = RateLimiter::new(Duration::from_secs(60));
-    // The file this thread wrote last.
-    let mut written: Option<PathBuf> = None;
-    let forget = |written: &mut Option<PathBuf>| {
-        if let Some(old) = written.take() {
+impl TextfileWork {
+    fn forget(&mut self) {
+        if let Some(old) = self.written.take() {
             let _ = std::fs::remove_file(old);
         }
-    };
-    loop {
-        let job = {
-            let mut slot = lock(&shared.slot);
-            loop {
-                if let Some(job) = slot.job.take() {
-                    break job;
-                }
-                if slot.stopping {
-                    drop(slot);
-                    forget(&mut written);
-                    return;
-                }
-                slot = shared.wake.wait(slot).unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        if written.as_ref().is_some_and(|old| *old != job.path) {
-            forget(&mut written);
+    }
+}
+
+impl background::Work<Job> for TextfileWork {
+    fn run(&mut self, job: Job) {
+        if self.written.as_ref().is_some_and(|old| *old != job.path) {
+            self.forget();
         }
         if job.path.as_os_str().is_empty() {
-            continue;
+            return;
         }
         match write_whole(&job.path, &job.chunks) {
-            Ok(()) => written = Some(job.path),
+            Ok(()) => self.written = Some(job.path),
             Err(e) => {
-                if let Some(suppressed) = log_limit.check("textfile", Instant::now()) {
+                if let Some(suppressed) = self.log_limit.check("textfile", Instant::now()) {
                     log_error!(
                         "prometheus.textfile {}: {e}; trying again after the next cycle \
-                     ({suppressed} similar errors suppressed)",
+                         ({suppressed} similar errors suppressed)",
                         job.path.display()
                     );
                 }
             }
         }
+    }
+
+    /// At shutdown the file goes: its series go absent rather than stale.
+    fn finish(&mut self) {
+        self.forget();
     }
 }
 
@@ -184,6 +164,7 @@ fn libc_flags() -> i32 {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+    use std::sync::Arc;
 
     fn dir(name: &str) -> PathBuf {
         let dir =

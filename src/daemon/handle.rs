@@ -145,6 +145,7 @@ impl Daemon {
             summary.age_s = crate::rates::round3(at.elapsed().as_secs_f64());
         }
         self.status.spool.stats = self.writer.stats();
+        self.status.textfile = self.textfile.stats();
         self.status.events = self.event_lines.counters;
         self.status.clients = ClientStatus {
             connected: self.server.client_count(),

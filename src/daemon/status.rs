@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::events::EventCounters;
+use super::textfile::TextfileStats;
 use crate::config::Config;
 use crate::query::server::ClientCounters;
 use crate::record::CycleRecord;
@@ -29,6 +30,8 @@ pub struct Status {
     pub clients: ClientStatus,
     /// Domain events: received, written, dropped, suppressed.
     pub events: EventCounters,
+    /// The Prometheus textfile's writes and failures.
+    pub textfile: TextfileStats,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +101,7 @@ impl Status {
             },
             clients: ClientStatus::default(),
             events: EventCounters::default(),
+            textfile: TextfileStats::default(),
         }
     }
 

@@ -9,103 +9,16 @@
 //! cargo bench --bench peak
 //! cargo bench --bench peak -- --domains 5000 --clients 16 --seconds 60 --interval 2
 
-#[path = "../tests/common/fixture.rs"]
-mod fixture;
-#[path = "../tests/common/procfs.rs"]
-mod procfs;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-struct Options {
-    domains: usize,
-    clients: usize,
-    seconds: u64,
-    interval: f64,
-}
-
-fn options() -> Options {
-    let mut o = Options {
-        domains: 5000,
-        clients: 16,
-        seconds: 60,
-        interval: 2.0,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--domains" => o.domains = value().parse().unwrap(),
-            "--clients" => o.clients = value().parse().unwrap(),
-            "--seconds" => o.seconds = value().parse().unwrap(),
-            "--interval" => o.interval = value().parse().unwrap(),
-            "--bench" => {}
-            other => panic!("unknown argument {other}"),
-        }
-    }
-    o
-}
-
-/// The agent, killed by its pid when dropped.
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path, uri: &str, interval: f64) -> Agent {
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir).unwrap();
-        let socket = dir.join("v.sock");
-        let config = dir.join("c.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "uri = \"{uri}\"\nread_only = false\ninterval_seconds = {interval}\n\
-                 [spool]\nmax_bytes = 268435456\nkeep = 1\n"
-            ),
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_virtdiag"))
-            .args(["--log-level", "warning", "run", "--config"])
-            .arg(&config)
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--spool")
-            .arg(dir.join("d.ndjson"))
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let agent = Agent { child, socket };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while agent.cycles().is_none() {
-            assert!(Instant::now() < deadline, "agent did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        agent
-    }
-
-    fn cycles(&self) -> Option<u64> {
-        let mut s = UnixStream::connect(&self.socket).ok()?;
-        s.write_all(b"status\n").ok()?;
-        let mut line = String::new();
-        BufReader::new(s).read_line(&mut line).ok()?;
-        let status: serde_json::Value = serde_json::from_str(&line).ok()?;
-        status["cycles"].as_u64()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
+use common::agent::{workdir, Agent};
+use common::procfs;
 
 /// Asks `request` in a loop until `deadline`, reading each answer up to `end`;
 /// returns the answers read and their bytes.
@@ -139,18 +52,33 @@ fn client(
 }
 
 fn main() {
-    let o = options();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let uri = format!("test://{}", fixture::write(&dir, o.domains).display());
-    let agent = Agent::start(&dir.join("bench-peak"), &uri, o.interval);
-    while agent.cycles().unwrap_or(0) < 3 {
-        std::thread::sleep(Duration::from_millis(100));
+    let (mut domains, mut clients, mut seconds, mut interval) = (5000, 16, 60, 2.0);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--domains" => domains = value().parse().unwrap(),
+            "--clients" => clients = value().parse().unwrap(),
+            "--seconds" => seconds = value().parse().unwrap(),
+            "--interval" => interval = value().parse().unwrap(),
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
     }
+    let mut agent = Agent::start(
+        &workdir("bench-peak"),
+        &format!(
+            "uri = \"{}\"\ninterval_seconds = {interval}\n\
+             [spool]\nmax_bytes = 268435456\nkeep = 1\n",
+            common::fixture_uri(domains)
+        ),
+    );
+    agent.wait_cycles(3);
     let pid = agent.child.id();
     let idle = procfs::rss_kib(pid);
     let idle_peak = procfs::peak_rss_kib(pid);
-    let deadline = Instant::now() + Duration::from_secs(o.seconds);
-    let handles: Vec<_> = (0..o.clients)
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..clients)
         .map(|c| {
             let socket = agent.socket.clone();
             std::thread::spawn(move || {
@@ -168,14 +96,14 @@ fn main() {
         answers += a;
         bytes += b;
     }
-    let cycles = agent.cycles().unwrap_or(0);
     println!(
-        "virtdiag run, {} test-driver domains, interval {} s, {} clients (all, metrics) for {} s",
-        o.domains, o.interval, o.clients, o.seconds
+        "virtdiag run, {domains} test-driver domains, interval {interval} s, {clients} clients \
+         (all, metrics) for {seconds} s"
     );
     println!(
-        "answers {answers} ({} MiB), cycles {cycles}",
-        bytes / (1 << 20)
+        "answers {answers} ({} MiB), cycles {}",
+        bytes / (1 << 20),
+        agent.cycles()
     );
     println!(
         "RSS idle {} MiB (peak before clients {} MiB); peak {} MiB; at the end {} MiB",
@@ -184,4 +112,5 @@ fn main() {
         procfs::peak_rss_kib(pid) / 1024,
         procfs::rss_kib(pid) / 1024
     );
+    agent.stop(Duration::from_secs(10));
 }

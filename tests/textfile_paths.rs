@@ -153,7 +153,7 @@ fn the_textfiles_own_name_taken_by_another_user_is_a_counted_failure() {
         "{status}"
     );
     let errors = textfile_status["errors"].as_u64().unwrap();
-    let text = metrics_text(&agent);
+    let text = agent.try_request_text("metrics").unwrap();
     let counted: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("virtdiag_textfile_errors_total "))
@@ -169,17 +169,6 @@ fn the_textfiles_own_name_taken_by_another_user_is_a_counted_failure() {
     );
     assert_eq!(names(&shared), ["virtdiag.prom"], "no temporary file left");
     assert!(agent.stop(Duration::from_secs(3)).success());
-}
-
-/// The `metrics` answer as text.
-fn metrics_text(agent: &Agent) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(&agent.socket).unwrap();
-    stream.write_all(b"metrics\n").unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text
 }
 
 #[test]

@@ -244,14 +244,5 @@ impl DomainFilter {
     }
 }
 
-/// [`glob::matches`] on bytes, for callers that hold bytes (`top`'s filter); a pattern
-/// past [`MAX_PATTERN_BYTES`] matches nothing.
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    glob::matches(
-        &String::from_utf8_lossy(pattern),
-        &String::from_utf8_lossy(text),
-    )
-}
-
 #[cfg(test)]
 mod tests;

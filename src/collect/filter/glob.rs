@@ -132,7 +132,7 @@ impl std::fmt::Display for TooLong {
 /// A compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
-    /// Tokens, the last position (all matched) is `tokens`.
+    /// How many tokens; position `tokens` is "all matched".
     tokens: usize,
     /// The positions whose token is a star.
     stars: Bits,
@@ -192,18 +192,14 @@ impl Glob {
         if tokens.last() == Some(&Token::Star) {
             last_star.set(tokens.len() - 1);
         }
-        let glob = Glob {
-            last_star,
+        Ok(Glob {
             tokens: tokens.len(),
+            first: first.closure(stars),
             stars,
             ascii,
             starts,
             masks,
-            first,
-        };
-        Ok(Glob {
-            first: first.closure(glob.stars),
-            ..glob
+            last_star,
         })
     }
 

@@ -8,14 +8,14 @@
 #   fuzz/run.sh build            build the targets only
 #   fuzz/run.sh TARGET ARGS...   one target with libFuzzer arguments (e.g. a crash file to replay)
 #
-# Targets: protocol, inventory, config, spool. Seeds are in fuzz/corpus/TARGET (committed);
+# Targets: protocol, inventory, config, spool, pattern. Seeds are in fuzz/corpus/TARGET (committed);
 # what the fuzzer adds goes to fuzz/work/corpus/TARGET, crashes to fuzz/work/artifacts/,
 # logs to fuzz/work/logs/ (all git-ignored). Inputs that once crashed a target are kept
 # in fuzz/regressions/TARGET and replayed by every run.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-targets=(protocol inventory config spool)
+targets=(protocol inventory config spool pattern)
 smoke_seconds=${SMOKE_SECONDS:-20}
 triple=$(rustc -vV | sed -n 's/^host: //p')
 bin_dir=target/$triple/release
@@ -130,7 +130,7 @@ case "${1:-}" in
   build)
     build
     ;;
-  protocol | inventory | config | spool)
+  protocol | inventory | config | spool | pattern)
     target=$1
     shift
     build

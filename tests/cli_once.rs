@@ -101,6 +101,25 @@ fn a_domain_selected_by_uuid() {
 }
 
 #[test]
+fn a_domain_pattern_past_the_limit_exits_64_before_libvirt_is_asked() {
+    let long = format!("[{}]", "a".repeat(300));
+    // Not even a URI that exists: the pattern is refused first.
+    let out = virtdiag(&[
+        "once",
+        "--uri",
+        "test:///nonexistent/host.xml",
+        "--domain",
+        &long,
+    ]);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--domain '[aaa") && err.contains("302 bytes") && err.contains("at most 256"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unreachable_libvirt_exits_69_with_the_uri_and_reason() {
     let out = virtdiag(&["once", "--uri", "test:///nonexistent/host.xml"]);
     assert_eq!(out.status.code(), Some(69));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use virt::connect::Connect;
+use virtdiag::collect::filter::Selector;
 use virtdiag::collect::{Collector, CollectorConfig, DomainFilter, Snapshot};
 use virtdiag::record::{DomainRecord, Source};
 use virtdiag::views::legacy;
@@ -258,8 +259,9 @@ fn domain_filter_selects_by_glob_and_uuid() {
         read_only: false,
         host: "h".into(),
         filter: DomainFilter {
-            include: vec!["vm-0001*".into(), common::fixture::uuid_for(42)],
-            exclude: vec!["vm-00019".into()],
+            include: Selector::parse_all(&["vm-0001*".into(), common::fixture::uuid_for(42)])
+                .unwrap(),
+            exclude: Selector::parse_all(&["vm-00019".into()]).unwrap(),
         },
         groups: virtdiag::collect::stats::Group::all_bits(),
     });

@@ -11,9 +11,8 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -188,12 +187,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>
 
 /// The agent's `metrics` answer, up to its `# EOF`.
 fn metrics(agent: &Agent) -> String {
-    let mut stream = UnixStream::connect(&agent.socket).unwrap();
-    stream.write_all(b"metrics\n").unwrap();
-    stream.shutdown(Shutdown::Write).unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text
+    agent.try_request_text("metrics").unwrap()
 }
 
 #[test]

@@ -16,8 +16,14 @@
 //! rung is tried only when the earlier one found nothing. The include and exclude
 //! lists test each domain alone, as the collector meets it ([`Selector::matches`]):
 //! there a domain is selected when any rung of the string's shape names it.
+//!
+//! A selection string is at most [`MAX_PATTERN_BYTES`] (256) bytes, whatever its shape,
+//! and is parsed and compiled once ([`Selector::parse`]: once per request, once per
+//! configuration load for the lists); a longer one is refused with the limit named.
 
 pub mod glob;
+
+pub use self::glob::{Glob, TooLong, MAX_PATTERN_BYTES};
 
 /// What a domain is known by.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,67 +36,106 @@ pub struct Candidate<'a> {
     pub display_name: Option<&'a str>,
 }
 
-/// One selection string, classified by its shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selector<'a> {
-    Uuid(&'a str),
-    Id(u32, &'a str),
-    Glob(&'a str),
-    Name(&'a str),
+/// One selection string, classified by its shape (a glob compiled). It serializes as
+/// the string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    text: String,
+    shape: Shape,
 }
 
-impl<'a> Selector<'a> {
-    pub fn parse(text: &'a str) -> Self {
-        if is_uuid_shaped(text) {
-            Selector::Uuid(text)
-        } else if let Some(id) = all_digits(text) {
-            Selector::Id(id, text)
-        } else if glob::has_metacharacters(text) {
-            Selector::Glob(text)
-        } else {
-            Selector::Name(text)
+impl serde::Serialize for Selector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// What a selection string is read as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Uuid,
+    Id(u32),
+    Glob(Glob),
+    Name,
+}
+
+impl Selector {
+    /// Classifies `text`; a string longer than [`MAX_PATTERN_BYTES`] is refused, whatever
+    /// its shape, before anything is compiled.
+    pub fn parse(text: &str) -> Result<Self, TooLong> {
+        if text.len() > MAX_PATTERN_BYTES {
+            return Err(TooLong { bytes: text.len() });
         }
+        let shape = if is_uuid_shaped(text) {
+            Shape::Uuid
+        } else if let Some(id) = all_digits(text) {
+            Shape::Id(id)
+        } else if glob::has_metacharacters(text) {
+            Shape::Glob(Glob::compile(text)?)
+        } else {
+            Shape::Name
+        };
+        Ok(Selector {
+            text: text.to_string(),
+            shape,
+        })
+    }
+
+    /// Every string of a list, or why the first one refused is refused (the string
+    /// shown cut short, escaped: a message may reach a terminal).
+    pub fn parse_all(texts: &[String]) -> Result<Vec<Self>, String> {
+        texts
+            .iter()
+            .map(|text| {
+                Selector::parse(text).map_err(|e| {
+                    let shown: String = text.chars().take(32).collect();
+                    format!("'{}…': {e}", shown.escape_debug())
+                })
+            })
+            .collect()
+    }
+
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The string as given.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// How the string is read, for messages: "a UUID", "an id, then a name", ...
     pub fn reading(&self) -> &'static str {
-        match self {
-            Selector::Uuid(_) => "a UUID",
-            Selector::Id(..) => "an id, then a name",
-            Selector::Glob(_) => "a glob on the name and Nova display name",
-            Selector::Name(_) => "a name, then a Nova display name",
+        match self.shape {
+            Shape::Uuid => "a UUID",
+            Shape::Id(_) => "an id, then a name",
+            Shape::Glob(_) => "a glob on the name and Nova display name",
+            Shape::Name => "a name, then a Nova display name",
         }
     }
 
     /// The rungs of this shape, most precise first.
     fn rungs(&self) -> &'static [Rung] {
-        match self {
-            Selector::Uuid(_) => &[Rung::Uuid],
-            Selector::Id(..) => &[Rung::Id, Rung::Name],
-            Selector::Glob(_) => &[Rung::Glob, Rung::Name],
-            Selector::Name(_) => &[Rung::Name, Rung::DisplayName],
-        }
-    }
-
-    fn text(&self) -> &'a str {
-        match *self {
-            Selector::Uuid(t) | Selector::Id(_, t) | Selector::Glob(t) | Selector::Name(t) => t,
+        match self.shape {
+            Shape::Uuid => &[Rung::Uuid],
+            Shape::Id(_) => &[Rung::Id, Rung::Name],
+            Shape::Glob(_) => &[Rung::Glob, Rung::Name],
+            Shape::Name => &[Rung::Name, Rung::DisplayName],
         }
     }
 
     fn on_rung(&self, rung: Rung, domain: &Candidate<'_>) -> bool {
-        let text = self.text();
-        match rung {
-            Rung::Uuid => same_uuid(text, domain.uuid),
-            Rung::Id => matches!(self, Selector::Id(id, _) if domain.id == Some(*id)),
-            Rung::Name => domain.name == text,
-            Rung::DisplayName => domain.display_name == Some(text),
-            Rung::Glob => {
-                glob::matches(text, domain.name)
-                    || domain
-                        .display_name
-                        .is_some_and(|display| glob::matches(text, display))
+        let text = self.text.as_str();
+        match (rung, &self.shape) {
+            (Rung::Uuid, _) => same_uuid(text, domain.uuid),
+            (Rung::Id, Shape::Id(id)) => domain.id == Some(*id),
+            (Rung::Id, _) => false,
+            (Rung::Name, _) => domain.name == text,
+            (Rung::DisplayName, _) => domain.display_name == Some(text),
+            (Rung::Glob, Shape::Glob(glob)) => {
+                glob.matches(domain.name) || domain.display_name.is_some_and(|d| glob.matches(d))
             }
+            (Rung::Glob, _) => false,
         }
     }
 
@@ -160,12 +205,12 @@ fn all_digits(text: &str) -> Option<u32> {
     text.parse().ok()
 }
 
-/// Include and exclude lists of selection strings; an empty include list means every
-/// domain, and exclusion wins.
+/// Include and exclude lists of selection strings, compiled once (per configuration
+/// load); an empty include list means every domain, and exclusion wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainFilter {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub include: Vec<Selector>,
+    pub exclude: Vec<Selector>,
 }
 
 impl DomainFilter {
@@ -189,22 +234,14 @@ impl DomainFilter {
         self.include
             .iter()
             .chain(&self.exclude)
-            .any(|text| matches!(Selector::parse(text), Selector::Name(_) | Selector::Glob(_)))
+            .any(|s| matches!(s.shape, Shape::Name | Shape::Glob(_)))
     }
 
     /// Whether the domain is collected, known by everything the collector knows.
     pub fn selects(&self, domain: &Candidate<'_>) -> bool {
-        let hit = |text: &String| Selector::parse(text).matches(domain);
+        let hit = |selector: &Selector| selector.matches(domain);
         (self.include.is_empty() || self.include.iter().any(hit)) && !self.exclude.iter().any(hit)
     }
-}
-
-/// [`glob::matches`] on bytes, for callers that hold bytes (`top`'s filter).
-pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    glob::matches(
-        &String::from_utf8_lossy(pattern),
-        &String::from_utf8_lossy(text),
-    )
 }
 
 #[cfg(test)]

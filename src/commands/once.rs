@@ -18,6 +18,9 @@ use crate::record::DomainRecord;
 use crate::views::{legacy, nova, prometheus, table};
 
 pub fn run(args: OnceArgs) -> Result<()> {
+    // Refused before libvirt is asked anything.
+    let wanted = Selector::parse_all(&args.domains)
+        .map_err(|e| Error::Usage(format!("--domain {}", human::text_safe(&e))))?;
     let mut collector = Collector::new(CollectorConfig {
         uri: args.uri.clone(),
         read_only: !args.read_write,
@@ -46,7 +49,7 @@ pub fn run(args: OnceArgs) -> Result<()> {
             args.uri
         )));
     }
-    let records = selected(&snapshot.records, &args.domains, &args.uri)?;
+    let records = selected(&snapshot.records, &wanted, &args.uri)?;
     let records = &records;
     let terminal = std::io::stdout().is_terminal();
     let for_a_person = args.format.is_none() && terminal;
@@ -107,20 +110,20 @@ fn on_terminal(format: Format, out: Vec<u8>) -> Vec<u8> {
 /// no domain is an error (65, as an unknown domain is for `query get`).
 fn selected(
     records: &[Arc<DomainRecord>],
-    wanted: &[String],
+    wanted: &[Selector],
     uri: &str,
 ) -> Result<Vec<Arc<DomainRecord>>> {
     if wanted.is_empty() {
         return Ok(records.to_vec());
     }
     let mut chosen = vec![false; records.len()];
-    for text in wanted {
-        let found = Selector::parse(text).resolve(records.iter().map(|r| answers::candidate(r)));
+    for selector in wanted {
+        let found = selector.resolve(records.iter().map(|r| answers::candidate(r)));
         if found.is_empty() {
             return Err(Error::Data(format!(
                 "no domain matches '{}' (read as {}) at {uri}",
-                human::text_safe(text),
-                Selector::parse(text).reading()
+                human::text_safe(selector.text()),
+                selector.reading()
             )));
         }
         for index in found {

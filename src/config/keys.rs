@@ -250,7 +250,7 @@ pub static KEYS: [Key; 18] = [
         },
         env: None,
         limit: None,
-        set: |c, v| store(&mut c.domains.include, v.strings()),
+        set: |c, v| store(&mut c.domains.include, v.selectors()),
     },
     Key {
         name: "domains.exclude",
@@ -263,7 +263,7 @@ pub static KEYS: [Key; 18] = [
         },
         env: None,
         limit: None,
-        set: |c, v| store(&mut c.domains.exclude, v.strings()),
+        set: |c, v| store(&mut c.domains.exclude, v.selectors()),
     },
     Key {
         name: "spool.path",

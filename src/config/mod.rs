@@ -6,9 +6,11 @@
 //! (`LIBVIRT_DEFAULT_URI` for `uri`), the file, the default. Strict: an unknown key, a
 //! wrong type or a bad value is an error that names the key, the file and the line;
 //! every error is reported, not just the first. A missing default file means defaults;
-//! a missing file named explicitly is an error. `virtdiag check-config` runs exactly
-//! this code, then [`environment::check`].
+//! a missing file named explicitly is an error. Checks across keys follow
+//! ([`cross`]: the files the agent writes each have their own path). `virtdiag
+//! check-config` runs exactly this code, then [`environment::check`].
 
+mod cross;
 pub mod environment;
 mod flags;
 pub mod keys;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
+use crate::collect::filter::Selector;
 use crate::collect::DomainFilter;
 
 pub use self::flags::Overrides;
@@ -64,10 +67,12 @@ impl CollectConfig {
     }
 }
 
+/// The domain lists, compiled when read (each string at most
+/// [`crate::collect::filter::MAX_PATTERN_BYTES`]); they print as the strings given.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct DomainsConfig {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub include: Vec<Selector>,
+    pub exclude: Vec<Selector>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -223,6 +228,7 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
         *error = format!("{}: {error}", path.display());
     }
     errors.extend(apply(&mut config, overrides));
+    errors.extend(cross::check(&config));
     if errors.is_empty() {
         Ok(config)
     } else {
@@ -232,7 +238,8 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
 
 /// Parses and validates a config file's text.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let (config, errors) = read_file(text);
+    let (config, mut errors) = read_file(text);
+    errors.extend(cross::check(&config));
     if errors.is_empty() {
         Ok(config)
     } else {

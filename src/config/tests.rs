@@ -11,6 +11,11 @@ fn flags(args: &[&str]) -> Overrides {
     Overrides::from_flags(args.iter().copied()).unwrap()
 }
 
+/// The strings of a domain list.
+fn texts(selectors: &[crate::collect::filter::Selector]) -> Vec<&str> {
+    selectors.iter().map(|s| s.text()).collect()
+}
+
 /// The numeric keys and their ranges.
 fn numeric_keys() -> impl Iterator<Item = (&'static Key, Limit)> {
     KEYS.iter().filter_map(|k| Some((k, k.limit?)))
@@ -52,7 +57,7 @@ textfile = "/var/lib/prometheus/node-exporter/virtdiag.prom"
     assert_eq!(c.interval_seconds, 2.5);
     assert_eq!(c.min_collect_interval_seconds, 0.5);
     assert_eq!(c.host, "compute-01");
-    assert_eq!(c.domains.include, ["instance-*"]);
+    assert_eq!(texts(&c.domains.include), ["instance-*"]);
     assert_eq!(c.spool.path, PathBuf::from("/var/tmp/v/d.ndjson"));
     assert_eq!(
         (c.spool.max_bytes, c.spool.keep, c.spool.fsync),
@@ -182,8 +187,8 @@ fn overrides_win_and_are_checked() {
         ("test:///default", false, 0.5, "h")
     );
     assert_eq!(c.min_collect_interval_seconds, 3.0);
-    assert_eq!(c.domains.include, ["web-*"]);
-    assert_eq!(c.domains.exclude, ["web-test"]);
+    assert_eq!(texts(&c.domains.include), ["web-*"]);
+    assert_eq!(texts(&c.domains.exclude), ["web-test"]);
     assert_eq!(
         (c.spool.max_bytes, c.spool.keep, c.spool.fsync),
         (8192, 2, Fsync::Never)
@@ -737,4 +742,25 @@ fn the_man_page_names_every_key_a_reload_does_not_apply_at_once() {
             key.name
         );
     }
+}
+
+#[test]
+fn a_domain_pattern_past_the_limit_is_refused_with_its_key() {
+    let long = format!("[{}]", "a".repeat(300));
+    let errors = parse(&format!(
+        "[domains]\ninclude = [\"web-*\"]\nexclude = [\"{long}\"]\n"
+    ))
+    .unwrap_err();
+    assert!(
+        errors.starts_with("line 3: domains.exclude: '[aaa"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("302 bytes") && errors.contains("at most 256"),
+        "{errors}"
+    );
+    let mut config = Config::default();
+    let errors = apply(&mut config, &flags(&["--include", &long]));
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("--include: "), "{:?}", errors);
 }

@@ -87,6 +87,12 @@ impl Value<'_> {
         }
     }
 
+    /// A list of domain selection strings, each compiled (and at most
+    /// [`crate::collect::filter::MAX_PATTERN_BYTES`] long).
+    pub fn selectors(&self) -> Result<Vec<crate::collect::filter::Selector>, String> {
+        crate::collect::filter::Selector::parse_all(&self.strings()?)
+    }
+
     /// An absolute path; a relative one given on the command line is taken from the
     /// working directory, one in the file is refused (the service has none).
     pub fn absolute_path(&self) -> Result<PathBuf, String> {

@@ -25,6 +25,7 @@ use mio::Token;
 use super::events::EventLines;
 use super::on_demand::{OnDemand, RequestId};
 use super::status::{ClientStatus, Status};
+use super::textfile::TextfileStats;
 use super::worker::Cycle;
 use super::writer::{Batch, Losses};
 use crate::chunk::Chunk;
@@ -110,6 +111,8 @@ pub trait World {
     fn clients(&self) -> ClientStatus;
     /// The spool writer's counters.
     fn spool(&self) -> SpoolStats;
+    /// The textfile writer's counters.
+    fn textfile(&self) -> TextfileStats;
     fn has_client(&self, token: Token) -> bool;
     /// Whether any client watches in `format`.
     fn watching(&self, format: Format) -> bool;
@@ -298,6 +301,7 @@ impl Core {
             summary.age_s = crate::rates::round3(self.now.duration_since(at).as_secs_f64());
         }
         self.status.spool.stats = world.spool();
+        self.status.textfile = world.textfile();
         self.status.events = self.events.counters;
         self.status.clients = world.clients();
         self.status.log = crate::log::counters();

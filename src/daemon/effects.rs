@@ -11,6 +11,7 @@ use mio::Token;
 
 use super::core::{Effect, Input, Loaded, World};
 use super::status::ClientStatus;
+use super::textfile::{Textfile, TextfileStats};
 use super::worker::Command;
 use super::writer::Writer;
 use super::{setup, Daemon};
@@ -25,6 +26,7 @@ use crate::spool::SpoolStats;
 struct Facts<'a> {
     server: &'a Server,
     writer: &'a Writer,
+    textfile: &'a Textfile,
     max_clients: usize,
 }
 
@@ -44,6 +46,10 @@ impl World for Facts<'_> {
         self.writer.stats()
     }
 
+    fn textfile(&self) -> TextfileStats {
+        self.textfile.stats()
+    }
+
     fn has_client(&self, token: Token) -> bool {
         self.server.has_client(token)
     }
@@ -59,6 +65,7 @@ impl Daemon {
         let facts = Facts {
             server: &self.server,
             writer: &self.writer,
+            textfile: &self.textfile,
             max_clients: self.core.config().socket.max_clients,
         };
         let effects = self.core.handle(input, &facts, now);
@@ -91,9 +98,9 @@ impl Daemon {
                 }
                 Effect::ReopenSpool => self.writer.reopen(),
                 Effect::ConfigureSpool(spool) => self.writer.configure(spool),
-                Effect::Textfile(Some((path, chunks))) => self.writer.textfile(path, chunks),
+                Effect::Textfile(Some((path, chunks))) => self.textfile.publish(path, chunks),
                 // The writer removes the file it wrote before, if any.
-                Effect::Textfile(None) => self.writer.textfile(PathBuf::new(), Vec::new()),
+                Effect::Textfile(None) => self.textfile.publish(PathBuf::new(), Vec::new()),
                 Effect::Notify(state) => crate::log::notify(&state),
                 Effect::Log(level, message) => crate::log::write(level, format_args!("{message}")),
                 Effect::Collect(request) => self.worker.command(Command::CollectNow { request }),

@@ -1,19 +1,25 @@
 //! `virtdiag run`: the long-running agent, its start-up and its event loop.
 //!
-//! Three threads, and only the first answers anyone:
-//! - the event loop (here): one mio poll for the socket, the signals and the
-//!   collector's wake-up; it never touches libvirt or the disk;
+//! Only the event loop answers anyone; every other thread does one kind of work that
+//! could block, behind a bounded hand-over:
+//! - the event loop (here): one mio poll for the socket, the signals and the other
+//!   threads' wake-ups; it never touches libvirt or the disk, and carries out what the
+//!   daemon's core ([`core`], no I/O of its own) decides ([`effects`]);
 //! - the collector ([`worker`]): every libvirt call, handing each finished cycle over a
-//!   bounded channel;
-//! - the spool writer ([`writer`]): every write, rotation and fdatasync, behind a
-//!   bounded queue that drops whole cycles when the disk cannot keep up.
+//!   bounded channel, with the views asked for since the last cycle built;
+//! - the view builder ([`crate::query::views`]): a view a client asked for that the
+//!   collector did not build;
+//! - the spool writer ([`writer`]) and the textfile writer ([`textfile`]), on one shape
+//!   of background writer ([`background`]);
+//! - the log thread ([`crate::log`]): log lines and sd_notify, behind a bounded queue;
+//! - a reload thread per SIGHUP, reading the configuration.
 //!
 //! Clients are served in bounded turns ([`crate::query::server`]); signals and the
 //! collector's hand-over are polled between turns, so SIGTERM stops within 2 s under
-//! any load, even with the collector stuck in libvirt or the writer stuck on a hung
-//! filesystem (neither is waited for past its grace period). What to answer, when to
-//! collect and whom to close are decided in [`handle`], [`on_demand`] and the server.
+//! any load, even with the collector stuck in libvirt or a writer stuck on a hung
+//! filesystem (none is waited for past its grace period).
 
+pub mod background;
 pub mod core;
 mod effects;
 pub mod events;
@@ -35,6 +41,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use self::core::{Core, Input, Loaded};
 use self::status::Status;
+use self::textfile::Textfile;
 use self::worker::{Command, Worker};
 use self::writer::Writer;
 use crate::config::{self, Overrides, Source};
@@ -59,6 +66,9 @@ const COLLECTOR_GRACE: Duration = Duration::from_millis(1000);
 const WRITER_GRACE: Duration = Duration::from_millis(500);
 /// How long shutdown waits for the log thread to write what is queued.
 const LOG_GRACE: Duration = Duration::from_millis(200);
+/// How long shutdown waits for the textfile writer to remove the textfile; it runs
+/// beside the spool writer's, not after it.
+const TEXTFILE_GRACE: Duration = Duration::from_millis(500);
 /// How often idle and stalled clients are looked for, at most.
 const EXPIRY_PERIOD: Duration = Duration::from_millis(250);
 
@@ -69,6 +79,7 @@ struct Daemon {
     waker: Arc<Waker>,
     server: Server,
     writer: Writer,
+    textfile: Textfile,
     worker: Worker,
     builder: Builder,
     /// Domain events from libvirt's thread.
@@ -135,6 +146,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let status = Status::new(&config, spool.stats().clone());
     let writer = Writer::spawn(spool)
         .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
+    let textfile = Textfile::spawn()
+        .map_err(|e| Error::Software(format!("cannot start the textfile writer thread: {e}")))?;
     let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
     let mut core = Core::new(
         config,
@@ -180,6 +193,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         waker,
         server,
         writer,
+        textfile,
         worker,
         builder,
         events,
@@ -324,10 +338,16 @@ impl Daemon {
         }
     }
 
-    /// Writes what the writer has queued, leaving it behind after its grace period.
+    /// Writes what the writers have queued and removes the textfile, leaving each
+    /// writer behind after its own grace period (both counted from now).
     fn stop_writer(&mut self) {
-        if !self.writer.stop(Instant::now() + WRITER_GRACE) {
+        let now = Instant::now();
+        self.textfile.begin_stop();
+        if !self.writer.stop(now + WRITER_GRACE) {
             log_warn!("the spool writer is stuck in a write; leaving it behind");
+        }
+        if !self.textfile.stop(now + TEXTFILE_GRACE) {
+            log_warn!("the textfile writer is stuck; leaving it behind");
         }
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::events::EventCounters;
+use super::textfile::TextfileStats;
 use crate::config::Config;
 use crate::log::LogCounters;
 use crate::query::server::ClientCounters;
@@ -35,6 +36,8 @@ pub struct Status {
     pub log: LogCounters,
     /// Keys changed by a reload that only a restart applies (`socket.path`).
     pub restart_needed: Vec<&'static str>,
+    /// The Prometheus textfile's writes and failures.
+    pub textfile: TextfileStats,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +114,7 @@ impl Status {
             events: EventCounters::default(),
             log: LogCounters::default(),
             restart_needed: Vec::new(),
+            textfile: TextfileStats::default(),
         }
     }
 

@@ -2,11 +2,18 @@
 //! `prometheus.textfile` for node_exporter's textfile collector, off the event loop.
 //!
 //! One slot, latest wins: the loop never waits, and a slow or hung filesystem costs
-//! older expositions, never memory. Each write is whole: a temporary file `.NAME.tmp`
-//! in the same directory, created new (`O_EXCL`, `O_NOFOLLOW`: never through a
-//! symlink someone left at that name), mode 0644 whatever the umask, written,
-//! fdatasync'ed, then renamed over the file, so a reader sees the old exposition or
-//! the new one, never part of one.
+//! older expositions, never memory. Each write is whole: a temporary file
+//! `.NAME.XXXXXXXXXXXX.tmp` in the same directory, its name unpredictable (twelve
+//! random characters, from the `tempfile` crate, which tries a new name when one is
+//! taken and reseeds from the system's randomness after three), created new
+//! (`O_EXCL`, `O_NOFOLLOW`: never through a symlink someone left), mode 0644 whatever
+//! the umask, written, fdatasync'ed, then renamed over the file, so a reader sees the
+//! old exposition or the new one, never part of one. node_exporter's textfile
+//! directory is often shared and sometimes sticky and world-writable: another user
+//! can take any name there, but cannot guess this one.
+//!
+//! Failures are counted ([`TextfileStats`]): `status` shows them and the health
+//! family `virtdiag_textfile_errors_total` counts them.
 //!
 //! The file written last is removed when the agent stops, and when
 //! `prometheus.textfile` moves or is emptied: its series go absent rather than stale
@@ -17,10 +24,12 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
+use super::background::{self, lock, Background, Latest};
 use crate::chunk::Chunk;
 use crate::log::RateLimiter;
 use crate::log_error;
@@ -33,139 +42,151 @@ struct Job {
     chunks: Vec<Chunk>,
 }
 
-#[derive(Default)]
-struct Slot {
-    job: Option<Job>,
-    stopping: bool,
+/// What the textfile writer has done since the agent started (`status`'s
+/// `textfile`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TextfileStats {
+    /// The path of the latest exposition handed over; empty: no textfile.
+    pub path: PathBuf,
+    /// Expositions written whole.
+    pub written: u64,
+    /// Writes that failed.
+    pub errors: u64,
+    /// Failures since the last write that succeeded: above 0, Prometheus sees an old
+    /// exposition (node_exporter's `node_textfile_mtime_seconds` shows its age).
+    pub consecutive_errors: u64,
+    /// The latest failure, kept after a success.
+    pub last_error: Option<String>,
 }
 
-#[derive(Default)]
-struct Shared {
-    slot: Mutex<Slot>,
-    wake: Condvar,
-}
-
+/// The textfile writer: a thread with one latest-wins slot.
 pub struct Textfile {
-    shared: Arc<Shared>,
-    handle: Option<JoinHandle<()>>,
+    thread: Background<Latest<Job>>,
+    stats: Arc<Mutex<TextfileStats>>,
 }
 
 impl Textfile {
     pub fn spawn() -> std::io::Result<Textfile> {
-        let shared = Arc::new(Shared::default());
-        let thread_shared = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name("textfile".into())
-            .spawn(move || run(&thread_shared))?;
+        let stats = Arc::new(Mutex::new(TextfileStats::default()));
+        let work = TextfileWork {
+            written: None,
+            stats: Arc::clone(&stats),
+            log_limit: RateLimiter::new(Duration::from_secs(60)),
+        };
         Ok(Textfile {
-            shared,
-            handle: Some(handle),
+            thread: Background::spawn("textfile", Latest::default(), work)?,
+            stats,
         })
+    }
+
+    /// The counters, as of now.
+    pub fn stats(&self) -> TextfileStats {
+        lock(&self.stats).clone()
     }
 
     /// Hands an exposition over without waiting; it replaces one not written yet. An
     /// empty `path` removes the file written last.
     pub fn publish(&self, path: PathBuf, chunks: Vec<Chunk>) {
-        lock(&self.shared.slot).job = Some(Job { path, chunks });
-        self.shared.wake.notify_one();
+        self.thread
+            .with_queue(|slot| slot.replace(Job { path, chunks }));
+    }
+
+    /// Tells the thread to write what waits, remove the file and stop, without
+    /// waiting: its deadline runs beside other writers' ([`Self::stop`]).
+    pub fn begin_stop(&self) {
+        self.thread.begin_stop();
     }
 
     /// Writes what waits, removes the file, then stops; gives up at `deadline` and
     /// leaves the thread behind (a hung filesystem).
     pub fn stop(&mut self, deadline: Instant) -> bool {
-        lock(&self.shared.slot).stopping = true;
-        self.shared.wake.notify_one();
-        self.handle
-            .take()
-            .is_none_or(|handle| super::writer::join_until(handle, deadline))
+        self.thread.stop(deadline)
     }
 }
 
-fn lock(mutex: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+/// The thread's side: the file written last, and the counters.
+struct TextfileWork {
+    written: Option<PathBuf>,
+    stats: Arc<Mutex<TextfileStats>>,
+    log_limit: RateLimiter,
 }
 
-fn run(shared: &Shared) {
-    let mut log_limit = RateLimiter::new(Duration::from_secs(60));
-    // The file this thread wrote last.
-    let mut written: Option<PathBuf> = None;
-    let forget = |written: &mut Option<PathBuf>| {
-        if let Some(old) = written.take() {
+impl TextfileWork {
+    fn forget(&mut self) {
+        if let Some(old) = self.written.take() {
             let _ = std::fs::remove_file(old);
         }
-    };
-    loop {
-        let job = {
-            let mut slot = lock(&shared.slot);
-            loop {
-                if let Some(job) = slot.job.take() {
-                    break job;
-                }
-                if slot.stopping {
-                    drop(slot);
-                    forget(&mut written);
-                    return;
-                }
-                slot = shared.wake.wait(slot).unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        if written.as_ref().is_some_and(|old| *old != job.path) {
-            forget(&mut written);
+    }
+}
+
+impl background::Work<Job> for TextfileWork {
+    fn run(&mut self, job: Job) {
+        if self.written.as_ref().is_some_and(|old| *old != job.path) {
+            self.forget();
         }
+        lock(&self.stats).path.clone_from(&job.path);
         if job.path.as_os_str().is_empty() {
-            continue;
+            return;
         }
-        match write_whole(&job.path, &job.chunks) {
-            Ok(()) => written = Some(job.path),
+        let outcome = write_whole(&job.path, &job.chunks);
+        let mut stats = lock(&self.stats);
+        match outcome {
+            Ok(()) => {
+                self.written = Some(job.path);
+                stats.written += 1;
+                stats.consecutive_errors = 0;
+            }
             Err(e) => {
-                if let Some(suppressed) = log_limit.check("textfile", Instant::now()) {
+                stats.errors += 1;
+                stats.consecutive_errors += 1;
+                stats.last_error = Some(e.to_string());
+                if let Some(suppressed) = self.log_limit.check("textfile", Instant::now()) {
                     log_error!(
                         "prometheus.textfile {}: {e}; trying again after the next cycle \
-                     ({suppressed} similar errors suppressed)",
-                        job.path.display()
+                         ({} failures in a row, {suppressed} similar errors suppressed)",
+                        job.path.display(),
+                        stats.consecutive_errors
                     );
                 }
             }
         }
     }
+
+    /// At shutdown the file goes: its series go absent rather than stale.
+    fn finish(&mut self) {
+        self.forget();
+    }
 }
 
-/// The temporary file's name: hidden, and not `*.prom`, so node_exporter skips it.
-fn temporary(path: &Path) -> std::io::Result<PathBuf> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
-    let mut temp = std::ffi::OsString::from(".");
-    temp.push(name);
-    temp.push(".tmp");
-    Ok(path.with_file_name(temp))
-}
-
-/// Writes `chunks` to `path` whole: temporary file, then rename.
+/// Writes `chunks` to `path` whole: a new temporary file with an unpredictable name
+/// beside it, then rename. The temporary name is hidden and not `*.prom`, so
+/// node_exporter skips it.
 pub fn write_whole(path: &Path, chunks: &[Chunk]) -> std::io::Result<()> {
-    let temp = temporary(path)?;
-    // A temporary file left by a crash, or anything else at that name: unlink removes
-    // a symlink itself, never its target.
-    match std::fs::remove_file(&temp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(MODE)
-            .custom_flags(libc_flags())
-            .open(&temp)?;
-        file.set_permissions(Permissions::from_mode(MODE))?;
-        write_chunks(&mut file, chunks)?;
-        file.sync_data()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    let no_name = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name");
+    let name = path.file_name().ok_or_else(no_name)?;
+    let dir = path.parent().ok_or_else(no_name)?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    // On error the temporary file is removed when `temp` drops.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .rand_bytes(12)
+        .make_in(dir, |temp_path| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(MODE)
+                .custom_flags(libc_flags())
+                .open(temp_path)
+        })?;
+    temp.as_file()
+        .set_permissions(Permissions::from_mode(MODE))?;
+    write_chunks(temp.as_file_mut(), chunks)?;
+    temp.as_file().sync_data()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn write_chunks(file: &mut File, chunks: &[Chunk]) -> std::io::Result<()> {
@@ -184,6 +205,7 @@ fn libc_flags() -> i32 {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+    use std::sync::Arc;
 
     fn dir(name: &str) -> PathBuf {
         let dir =
@@ -211,19 +233,70 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_at_the_temporary_name_is_not_followed() {
+    fn names_taken_beside_it_are_left_alone_and_never_followed() {
         let dir = dir("symlink");
         let path = dir.join("v.prom");
         let victim = dir.join("victim");
         std::fs::write(&victim, "keep").unwrap();
-        std::os::unix::fs::symlink(&victim, temporary(&path).unwrap()).unwrap();
-        write_whole(&path, &[Chunk::Owned(b"a 1\n".to_vec())]).unwrap();
+        // The names a predictable scheme would use, taken by a symlink, a file and a
+        // directory.
+        std::os::unix::fs::symlink(&victim, dir.join(".v.prom.tmp")).unwrap();
+        std::fs::write(dir.join("v.prom.tmp"), "theirs").unwrap();
+        std::fs::create_dir(dir.join(".v.prom.new")).unwrap();
+        for n in 0..20 {
+            write_whole(&path, &[Chunk::Owned(format!("a {n}\n").into_bytes())]).unwrap();
+        }
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 1\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("v.prom.tmp")).unwrap(),
+            "theirs"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 19\n");
         assert!(!std::fs::symlink_metadata(&path)
             .unwrap()
             .file_type()
             .is_symlink());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            5,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn failures_are_counted_until_a_write_succeeds() {
+        let dir = dir("failures");
+        let path = dir.join("v.prom");
+        // A directory at the textfile's own name: the rename fails every time.
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), "").unwrap();
+        let mut textfile = Textfile::spawn().unwrap();
+        let wait = |textfile: &Textfile, done: &dyn Fn(&TextfileStats) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !done(&textfile.stats()) {
+                assert!(Instant::now() < deadline, "{:?}", textfile.stats());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        for n in 1..=3 {
+            textfile.publish(path.clone(), vec![Chunk::Owned(b"a 1\n".to_vec())]);
+            wait(&textfile, &|s| s.errors == n);
+        }
+        let stats = textfile.stats();
+        assert_eq!((stats.written, stats.consecutive_errors), (0, 3));
+        assert!(stats.last_error.is_some());
+        assert_eq!(stats.path, path);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        std::fs::remove_dir_all(&path).unwrap();
+        textfile.publish(path.clone(), vec![Chunk::Owned(b"a 2\n".to_vec())]);
+        wait(&textfile, &|s| s.written == 1);
+        let stats = textfile.stats();
+        assert_eq!((stats.errors, stats.consecutive_errors), (3, 0));
+        assert!(textfile.stop(Instant::now() + Duration::from_secs(5)));
     }
 
     #[test]

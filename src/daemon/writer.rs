@@ -10,17 +10,15 @@
 //! writes, so lines handed over before a reload go to the old path; repeated ones
 //! coalesce, so the queue stays bounded.
 //!
-//! The Prometheus textfile goes through the writer too, to a thread of its own
-//! ([`super::textfile`]) with a latest-wins slot, so that neither file's filesystem
+//! The thread plumbing is [`super::background`]'s; the Prometheus textfile has a thread
+//! of its own beside this one ([`super::textfile`]), so that neither file's filesystem
 //! can hold up the other.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::textfile::Textfile;
+use super::background::{self, lock, Background};
 use crate::chunk::Chunk;
 use crate::config::SpoolConfig;
 use crate::log::RateLimiter;
@@ -68,12 +66,12 @@ enum Job {
     Configure(SpoolConfig),
 }
 
-/// The queue and its policy, apart from the thread (tested alone).
+/// The queue and its policy, apart from the thread (tested alone): a bounded FIFO
+/// of writes that refuses when full, with control jobs in order between them.
 #[derive(Default)]
 struct Queue {
     jobs: VecDeque<Job>,
     writes: usize,
-    stopping: bool,
 }
 
 impl Queue {
@@ -95,7 +93,10 @@ impl Queue {
             (_, job) => self.jobs.push_back(job),
         }
     }
+}
 
+impl background::Queue for Queue {
+    type Job = Job;
     fn pop(&mut self) -> Option<Job> {
         let job = self.jobs.pop_front()?;
         if matches!(job, Job::Write(_)) {
@@ -115,53 +116,37 @@ struct Accounts {
     unreported: Losses,
 }
 
-struct Shared {
-    queue: Mutex<Queue>,
-    wake: Condvar,
-    accounts: Mutex<Accounts>,
-}
-
 pub struct Writer {
-    shared: Arc<Shared>,
-    /// None once stopped.
-    handle: Option<JoinHandle<()>>,
-    textfile: Textfile,
+    thread: Background<Queue>,
+    accounts: Arc<Mutex<Accounts>>,
 }
 
 impl Writer {
     /// Starts the thread with an open spool.
     pub fn spawn(spool: Spool) -> std::io::Result<Writer> {
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue::default()),
-            wake: Condvar::new(),
-            accounts: Mutex::new(Accounts {
-                spool: spool.stats().clone(),
-                ..Accounts::default()
-            }),
-        });
-        let thread_shared = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name("spool-writer".into())
-            .spawn(move || run(spool, &thread_shared))?;
+        let accounts = Arc::new(Mutex::new(Accounts {
+            spool: spool.stats().clone(),
+            ..Accounts::default()
+        }));
+        let work = SpoolWork {
+            spool,
+            accounts: Arc::clone(&accounts),
+            log_limit: RateLimiter::new(Duration::from_secs(60)),
+        };
         Ok(Writer {
-            shared,
-            handle: Some(handle),
-            textfile: Textfile::spawn()?,
+            thread: Background::spawn("spool-writer", Queue::default(), work)?,
+            accounts,
         })
     }
 
     /// Hands a batch over without waiting; drops and counts it when the queue is full.
     /// Returns whether it was queued.
     pub fn write(&self, batch: Batch) -> bool {
-        let rejected = lock(&self.shared.queue).push_write(batch);
-        match rejected {
-            Ok(()) => {
-                self.shared.wake.notify_one();
-                true
-            }
+        match self.thread.with_queue(|queue| queue.push_write(batch)) {
+            Ok(()) => true,
             Err(batch) => {
                 let lines = batch.lines();
-                let mut accounts = lock(&self.shared.accounts);
+                let mut accounts = lock(&self.accounts);
                 accounts.dropped_lines += lines;
                 let mut lost = Losses {
                     lines,
@@ -178,27 +163,21 @@ impl Writer {
         }
     }
 
-    /// Hands a Prometheus exposition over for `path`, without waiting; it replaces one
-    /// not written yet.
-    pub fn textfile(&self, path: PathBuf, chunks: Vec<Chunk>) {
-        self.textfile.publish(path, chunks);
-    }
-
     /// Closes and reopens the spool path, after what is queued.
     pub fn reopen(&self) {
-        lock(&self.shared.queue).push_control(Job::Reopen);
-        self.shared.wake.notify_one();
+        self.thread
+            .with_queue(|queue| queue.push_control(Job::Reopen));
     }
 
     /// Applies a new spool configuration, after what is queued.
     pub fn configure(&self, config: SpoolConfig) {
-        lock(&self.shared.queue).push_control(Job::Configure(config));
-        self.shared.wake.notify_one();
+        self.thread
+            .with_queue(|queue| queue.push_control(Job::Configure(config)));
     }
 
     /// The spool's counters, with the writes dropped at the queue.
     pub fn stats(&self) -> SpoolStats {
-        let accounts = lock(&self.shared.accounts);
+        let accounts = lock(&self.accounts);
         let mut stats = accounts.spool.clone();
         stats.lines_lost += accounts.dropped_lines;
         stats.dropped_cycles = accounts.dropped_cycles;
@@ -207,65 +186,26 @@ impl Writer {
 
     /// Takes the losses that no cycle line has reported yet.
     pub fn take_unreported(&self) -> Losses {
-        std::mem::take(&mut lock(&self.shared.accounts).unreported)
+        std::mem::take(&mut lock(&self.accounts).unreported)
     }
 
-    /// Writes what is queued (the spool's lines, then the textfile), then stops; gives
-    /// up at `deadline` (a hung filesystem) and leaves the threads behind. Returns
-    /// whether everything was written.
+    /// Writes what is queued, then stops; gives up at `deadline` (a hung filesystem)
+    /// and leaves the thread behind. Returns whether everything was written.
     pub fn stop(&mut self, deadline: Instant) -> bool {
-        let spool_done = self.stop_spool(deadline);
-        self.textfile.stop(deadline) && spool_done
-    }
-
-    fn stop_spool(&mut self, deadline: Instant) -> bool {
-        lock(&self.shared.queue).stopping = true;
-        self.shared.wake.notify_one();
-        self.handle
-            .take()
-            .is_none_or(|handle| join_until(handle, deadline))
+        self.thread.stop(deadline)
     }
 }
 
-/// Joins a thread that was told to stop, or gives up at `deadline` (a write stuck on a
-/// hung filesystem) and leaves it behind. Returns whether it ended.
-pub(super) fn join_until(handle: JoinHandle<()>, deadline: Instant) -> bool {
-    while !handle.is_finished() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = handle.join();
-    true
+/// The thread's side: the spool, and the counters the loop reads back.
+struct SpoolWork {
+    spool: Spool,
+    accounts: Arc<Mutex<Accounts>>,
+    log_limit: RateLimiter,
 }
 
-/// Locks a mutex, taking the data even if a thread panicked while holding it (the
-/// data are counters and a queue, valid at every point).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn run(mut spool: Spool, shared: &Shared) {
-    let mut log_limit = RateLimiter::new(Duration::from_secs(60));
-    loop {
-        let job = {
-            let mut queue = lock(&shared.queue);
-            loop {
-                if let Some(job) = queue.pop() {
-                    break job;
-                }
-                if queue.stopping {
-                    return;
-                }
-                queue = shared
-                    .wake
-                    .wait(queue)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-        };
+impl background::Work<Job> for SpoolWork {
+    fn run(&mut self, job: Job) {
+        let spool = &mut self.spool;
         let mut lost = Losses::default();
         match job {
             Job::Write(batch) => {
@@ -274,7 +214,7 @@ fn run(mut spool: Spool, shared: &Shared) {
                 if outcome.lines_lost > 0 {
                     lost.lines = outcome.lines_lost;
                     lost.add(batch.reports_lost);
-                    if let Some(suppressed) = log_limit.check("write", Instant::now()) {
+                    if let Some(suppressed) = self.log_limit.check("write", Instant::now()) {
                         log_error!(
                             "spool: lost {} lines: {} ({suppressed} similar errors suppressed)",
                             outcome.lines_lost,
@@ -306,7 +246,7 @@ fn run(mut spool: Spool, shared: &Shared) {
                 spool.set_config(config);
             }
         }
-        let mut accounts = lock(&shared.accounts);
+        let mut accounts = lock(&self.accounts);
         accounts.spool = spool.stats().clone();
         accounts.unreported.add(lost);
     }
@@ -315,6 +255,7 @@ fn run(mut spool: Spool, shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::background::Queue as _;
 
     fn batch(lines: usize, is_cycle: bool) -> Batch {
         Batch {
@@ -364,13 +305,8 @@ mod tests {
     /// A writer whose thread never drains the queue: a hung filesystem.
     fn stuck_writer() -> Writer {
         Writer {
-            shared: Arc::new(Shared {
-                queue: Mutex::new(Queue::default()),
-                wake: Condvar::new(),
-                accounts: Mutex::new(Accounts::default()),
-            }),
-            handle: Some(std::thread::spawn(|| {})),
-            textfile: Textfile::spawn().unwrap(),
+            thread: Background::stuck(Queue::default()),
+            accounts: Arc::default(),
         }
     }
 

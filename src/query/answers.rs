@@ -31,20 +31,25 @@ impl Payload {
     }
 }
 
-/// The domains `target` names in `latest`, by the selection rule (`collect::filter`).
-pub fn find(latest: &Latest, target: &str) -> Vec<usize> {
-    Selector::parse(target).resolve(latest.records().iter().map(|r| candidate(r)))
+/// The domains `target` names in `latest`, by the selection rule (`collect::filter`);
+/// a string past the patterns' length limit is a `bad_argument`.
+pub fn find(latest: &Latest, target: &str) -> Result<(Selector, Vec<usize>), ProtocolError> {
+    let selector = Selector::parse(target)
+        .map_err(|e| ProtocolError::new("bad_argument", format!("get: {e}")))?;
+    let found = selector.resolve(latest.records().iter().map(|r| candidate(r)));
+    Ok((selector, found))
 }
 
-/// `get`: the one record `target` names, or an `unknown_domain` or `ambiguous_domain`
-/// error. Costs the loop one pass over the names and one record's line.
+/// `get`: the one record `target` names, or an `unknown_domain`, `ambiguous_domain` or
+/// `bad_argument` (too long) error. Costs the loop one pass over the names (the
+/// pattern compiled once, matched in time linear in each name) and one record's line.
 pub fn get(
     latest: &Latest,
     target: &str,
     format: Format,
     out: &mut Vec<u8>,
 ) -> Result<(), ProtocolError> {
-    let found = find(latest, target);
+    let (selector, found) = find(latest, target)?;
     match found.as_slice() {
         [index] => {
             latest.write_record(*index, format, out);
@@ -54,7 +59,7 @@ pub fn get(
             "unknown_domain",
             format!(
                 "no domain matches '{target}' (read as {}) in cycle {}",
-                Selector::parse(target).reading(),
+                selector.reading(),
                 latest.seq()
             ),
         )),
@@ -63,7 +68,7 @@ pub fn get(
             format!(
                 "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
                  by its name or UUID",
-                Selector::parse(target).reading(),
+                selector.reading(),
                 several.len(),
                 latest.seq(),
                 names_of(several.iter().map(|&i| &*latest.records()[i].domain.name))

@@ -107,13 +107,18 @@ impl Agent {
 
     /// One request, answered lines until the agent closes (after our EOF).
     pub fn try_request(&self, line: &str) -> std::io::Result<Vec<Value>> {
+        Ok(super::parse_lines(&self.try_request_text(line)?))
+    }
+
+    /// One request, the answer as text until the agent closes (after our EOF).
+    pub fn try_request_text(&self, line: &str) -> std::io::Result<String> {
         let mut stream = UnixStream::connect(&self.socket)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.write_all(format!("{line}\n").as_bytes())?;
         stream.shutdown(std::net::Shutdown::Write)?;
         let mut text = String::new();
         stream.read_to_string(&mut text)?;
-        Ok(super::parse_lines(&text))
+        Ok(text)
     }
 
     pub fn request(&self, line: &str) -> Vec<Value> {

@@ -472,6 +472,57 @@ c4_textfile() {
 }
 check 4b "with the shipped textfile drop-in, the sandboxed agent writes node_exporter's directory" c4_textfile
 
+# --- 4c-4d. guests first: resource limits, and a restart after a kill ---------------------
+c4_limits() {
+	# Resource control is not enforced in this container (docs/service.md):
+	# what systemd parsed and will apply is checked, with what the kernel shows
+	# where it shows it without a cgroup controller.
+	local high max weight adj tasks pid threads
+	high=$(prop MemoryHigh); max=$(prop MemoryMax); weight=$(prop CPUWeight)
+	adj=$(prop OOMScoreAdjust); tasks=$(prop TasksMax); pid=$(prop MainPID)
+	echo "MemoryHigh=$high MemoryMax=$max CPUWeight=$weight OOMScoreAdjust=$adj TasksMax=$tasks"
+	# The measured peak at 5,000 domains plus the answer budget: 382 MiB.
+	local floor=$((382 * 1024 * 1024))
+	[[ "$high" =~ ^[0-9]+$ && "$max" =~ ^[0-9]+$ ]] || { echo "memory is not capped"; return 1; }
+	[ "$high" -ge "$floor" ] && [ "$max" -gt "$high" ] || { echo "want $floor <= MemoryHigh < MemoryMax"; return 1; }
+	[[ "$weight" =~ ^[0-9]+$ ]] && [ "$weight" -lt 100 ] || { echo "CPUWeight not below the default 100"; return 1; }
+	[[ "$adj" =~ ^[0-9]+$ ]] && [ "$adj" -gt 0 ] || { echo "OOMScoreAdjust not positive"; return 1; }
+	local seen
+	seen=$(inside cat "/proc/$pid/oom_score_adj")
+	[ "$seen" = "$adj" ] || { echo "the agent's oom_score_adj is $seen"; return 1; }
+	threads=$(inside ls "/proc/$pid/task" | wc -l)
+	[[ "$tasks" =~ ^[0-9]+$ ]] && [ "$tasks" -ge $((threads * 4)) ] && [ "$tasks" -le 1024 ] \
+		|| { echo "TasksMax $tasks for $threads threads"; return 1; }
+	echo "capped; oom_score_adj $seen in /proc; $threads threads under TasksMax $tasks"
+}
+check 4c "guests first: MemoryHigh/MemoryMax above the measured peak, CPUWeight < 100, OOMScoreAdjust > 0, TasksMax" c4_limits
+
+# The highest cycle seq before the agent's last start line, and the first after it.
+seqs_around_last_start() {
+	jq -nrR '[inputs | fromjson? | select(type == "object")]
+		| ([.[] | .kind == "agent" and .event == "started"] | rindex(true)) as $s
+		| if $s == null then "no start line" else
+			"\([.[:$s][] | select(.kind == "cycle") | .seq] | max) \([.[$s:][] | select(.kind == "cycle") | .seq] | min)"
+		  end' "$(root_path "$SPOOL")"
+}
+c4_killed() {
+	# SIGKILL from outside the service, as the kernel's OOM killer sends it.
+	local pid restarts pid_after restarts_after around before after
+	wait_for 20 "a cycle line" spool_has_cycle || { service_diag; return 1; }
+	pid=$(prop MainPID); restarts=$(prop NRestarts)
+	inside sh -c "kill -KILL $pid"
+	restarted() { [ "$(prop NRestarts)" -gt "$restarts" ] && [ "$(prop ActiveState)" = active ] \
+		&& [ "$(prop MainPID)" != "$pid" ] && [ "$(prop MainPID)" != 0 ]; }
+	wait_for 30 "the restart after SIGKILL (RestartSec=5s)" restarted || { service_diag; return 1; }
+	pid_after=$(prop MainPID); restarts_after=$(prop NRestarts)
+	cycle_after_start() { around=$(seqs_around_last_start); [[ "$around" =~ ^[0-9]+\ [0-9]+$ ]]; }
+	wait_for 20 "a cycle of the restarted agent" cycle_after_start || { echo "$around"; service_diag; return 1; }
+	read -r before after <<<"$around"
+	[ "$after" -eq $((before + 1)) ] || { echo "seq $before before the kill, $after after"; return 1; }
+	echo "killed $pid; restarted as $pid_after (NRestarts $restarts -> $restarts_after); seq $before -> $after"
+}
+check 4d "the agent killed with SIGKILL (as by the OOM killer) is restarted and its spool's seq continues" c4_killed
+
 # --- 5. exposure ---------------------------------------------------------------------
 c5_security() {
 	local out e

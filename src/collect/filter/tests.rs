@@ -48,26 +48,51 @@ fn host() -> Vec<Candidate<'static>> {
 }
 
 fn resolve(text: &str) -> Vec<usize> {
-    Selector::parse(text).resolve(host().into_iter())
+    Selector::parse(text).unwrap().resolve(host().into_iter())
+}
+
+fn lists(include: &[&str], exclude: &[&str]) -> DomainFilter {
+    let parse = |texts: &[&str]| {
+        Selector::parse_all(&texts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    };
+    DomainFilter {
+        include: parse(include),
+        exclude: parse(exclude),
+    }
+}
+
+fn shape(text: &str) -> Shape {
+    Selector::parse(text).unwrap().shape().clone()
 }
 
 #[test]
 fn shapes() {
-    assert_eq!(Selector::parse(WEB_UUID), Selector::Uuid(WEB_UUID));
-    assert_eq!(
-        Selector::parse("6c0c3d8e3a0f4b6e9f4e2d1f0a9b7c11"),
-        Selector::Uuid("6c0c3d8e3a0f4b6e9f4e2d1f0a9b7c11")
+    assert_eq!(shape(WEB_UUID), Shape::Uuid);
+    assert_eq!(shape("6c0c3d8e3a0f4b6e9f4e2d1f0a9b7c11"), Shape::Uuid);
+    assert_eq!(shape("42"), Shape::Id(42));
+    assert_eq!(shape("99999999999"), Shape::Name, "beyond any id: a name");
+    assert!(matches!(shape("web-*"), Shape::Glob(_)));
+    assert!(matches!(shape("db[12]"), Shape::Glob(_)));
+    assert_eq!(shape("web"), Shape::Name);
+    assert_eq!(shape(""), Shape::Name);
+}
+
+#[test]
+fn every_shape_is_bounded_in_length() {
+    for long in [
+        format!("[{}]", "a".repeat(MAX_PATTERN_BYTES)),
+        "w".repeat(MAX_PATTERN_BYTES + 1),
+        "1".repeat(MAX_PATTERN_BYTES + 1),
+    ] {
+        assert_eq!(Selector::parse(&long), Err(TooLong { bytes: long.len() }));
+    }
+    assert!(Selector::parse(&"w".repeat(MAX_PATTERN_BYTES)).is_ok());
+    let why = Selector::parse_all(&["web".into(), "*".repeat(300)]).unwrap_err();
+    assert!(
+        why.starts_with(&format!("'{}…': ", "*".repeat(32))),
+        "{why}"
     );
-    assert_eq!(Selector::parse("42"), Selector::Id(42, "42"));
-    assert_eq!(
-        Selector::parse("99999999999"),
-        Selector::Name("99999999999"),
-        "beyond any id: a name"
-    );
-    assert_eq!(Selector::parse("web-*"), Selector::Glob("web-*"));
-    assert_eq!(Selector::parse("db[12]"), Selector::Glob("db[12]"));
-    assert_eq!(Selector::parse("web"), Selector::Name("web"));
-    assert_eq!(Selector::parse(""), Selector::Name(""));
+    assert!(why.contains("300 bytes"), "{why}");
 }
 
 #[test]
@@ -88,7 +113,9 @@ fn digits_are_an_id_first_then_a_name() {
     assert_eq!(resolve("7"), vec![1]);
     let without_id_1: Vec<_> = host().into_iter().filter(|d| d.id != Some(1)).collect();
     assert_eq!(
-        Selector::parse("1").resolve(without_id_1.into_iter()),
+        Selector::parse("1")
+            .unwrap()
+            .resolve(without_id_1.into_iter()),
         vec![0],
         "no id 1: the domain named 1"
     );
@@ -119,10 +146,7 @@ fn a_name_first_then_display_names() {
 
 #[test]
 fn lists_test_each_domain_alone() {
-    let filter = DomainFilter {
-        include: vec!["web-*".into(), WEB_UUID.to_uppercase(), "7".into()],
-        exclude: vec!["web-test*".into()],
-    };
+    let filter = lists(&["web-*", &WEB_UUID.to_uppercase(), "7"], &["web-test*"]);
     let domain = |name, uuid, id| Candidate {
         name,
         uuid,
@@ -136,10 +160,7 @@ fn lists_test_each_domain_alone() {
     assert!(filter.selects(&domain("db-2", "x", Some(7))), "by id");
     assert!(filter.selects(&domain("7", "x", None)), "or by name");
     assert!(DomainFilter::default().matches("anything", "x"));
-    let by_display = DomainFilter {
-        include: vec!["shop-*".into()],
-        exclude: vec![],
-    };
+    let by_display = lists(&["shop-*"], &[]);
     assert!(by_display.selects(&Candidate {
         name: "instance-00000001",
         uuid: "x",
@@ -154,10 +175,6 @@ fn lists_test_each_domain_alone() {
 
 #[test]
 fn display_names_matter_only_to_names_and_globs() {
-    let lists = |include: &[&str], exclude: &[&str]| DomainFilter {
-        include: include.iter().map(|s| s.to_string()).collect(),
-        exclude: exclude.iter().map(|s| s.to_string()).collect(),
-    };
     assert!(!DomainFilter::default().needs_display_names());
     assert!(!lists(&[WEB_UUID, "12"], &[]).needs_display_names());
     assert!(lists(&[WEB_UUID], &["web-*"]).needs_display_names());

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::collect::filter::glob_match;
+use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
 
 /// One domain, as a row: the figures of its latest record, rates summed over devices.
@@ -352,16 +352,16 @@ impl View {
     /// The rows the filter lets through (a glob on the name or the Nova display
     /// name), sorted; ties keep name order.
     pub fn visible(&self) -> Vec<&Row> {
+        // Compiled once per call; a pattern past the length limit shows nothing.
+        let glob = self.filter.as_deref().map(Glob::compile);
         let mut rows: Vec<&Row> = self
             .rows
             .iter()
-            .filter(|r| match &self.filter {
+            .filter(|r| match &glob {
                 None => true,
-                Some(p) => {
-                    glob_match(p.as_bytes(), r.name.as_bytes())
-                        || r.display
-                            .as_ref()
-                            .is_some_and(|d| glob_match(p.as_bytes(), d.as_bytes()))
+                Some(Err(_)) => false,
+                Some(Ok(glob)) => {
+                    glob.matches(&r.name) || r.display.as_deref().is_some_and(|d| glob.matches(d))
                 }
             })
             .collect();

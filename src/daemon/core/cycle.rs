@@ -177,6 +177,7 @@ impl Core {
             abandoned_calls: cycle.map(|c| c.abandoned_calls as u64),
             skipped_ticks: Some(status.skipped_ticks),
             spool_lost_lines: Some(status.spool.stats.lines_lost),
+            textfile_errors: Some(status.textfile.errors),
             snapshot_age_seconds: cycle.map(|c| c.age_s),
         };
         let mut out = Vec::with_capacity(2048);

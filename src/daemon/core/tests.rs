@@ -26,6 +26,9 @@ impl World for FakeWorld {
     fn spool(&self) -> SpoolStats {
         SpoolStats::default()
     }
+    fn textfile(&self) -> crate::daemon::textfile::TextfileStats {
+        Default::default()
+    }
     fn has_client(&self, token: Token) -> bool {
         self.clients.contains(&token.0)
     }

@@ -58,16 +58,35 @@ fn latest() -> Latest {
     Latest::new(3, records, Arc::new(lines), spans)
 }
 
+fn found(latest: &Latest, target: &str) -> Vec<usize> {
+    find(latest, target).unwrap().1
+}
+
+#[test]
+fn a_pattern_past_the_limit_is_a_bad_argument() {
+    let l = latest();
+    let mut out = Vec::new();
+    let pattern = format!("[{}]", "a".repeat(4094));
+    let e = get(&l, &pattern, Format::Json, &mut out).unwrap_err();
+    assert_eq!(e.code, "bad_argument");
+    assert!(
+        e.message.contains("4096 bytes") && e.message.contains("at most 256 bytes"),
+        "{}",
+        e.message
+    );
+    assert!(out.is_empty());
+}
+
 #[test]
 fn finds_by_the_selection_rule() {
     let l = latest();
-    assert_eq!(find(&l, "web"), vec![0]);
-    assert_eq!(find(&l, UUID_WEB), vec![0]);
-    assert_eq!(find(&l, &UUID_WEB.to_uppercase()), vec![0]);
-    assert_eq!(find(&l, "9"), vec![1]);
-    assert_eq!(find(&l, "4"), vec![0], "id 4 wins over the domain named 4");
-    assert_eq!(find(&l, "nope"), Vec::<usize>::new());
-    assert_eq!(find(&l, "*"), vec![0, 1]);
+    assert_eq!(found(&l, "web"), vec![0]);
+    assert_eq!(found(&l, UUID_WEB), vec![0]);
+    assert_eq!(found(&l, &UUID_WEB.to_uppercase()), vec![0]);
+    assert_eq!(found(&l, "9"), vec![1]);
+    assert_eq!(found(&l, "4"), vec![0], "id 4 wins over the domain named 4");
+    assert_eq!(found(&l, "nope"), Vec::<usize>::new());
+    assert_eq!(found(&l, "*"), vec![0, 1]);
 }
 
 #[test]

@@ -411,6 +411,7 @@ pub struct Health {
     pub abandoned_calls: Option<u64>,
     pub skipped_ticks: Option<u64>,
     pub spool_lost_lines: Option<u64>,
+    pub textfile_errors: Option<u64>,
     pub snapshot_age_seconds: Option<f64>,
 }
 
@@ -428,6 +429,7 @@ impl Health {
             abandoned_calls: Some(cycle.abandoned_calls as u64),
             skipped_ticks: Some(cycle.skipped_ticks),
             spool_lost_lines: None,
+            textfile_errors: None,
             snapshot_age_seconds: None,
         }
     }
@@ -438,7 +440,7 @@ fn float(v: Option<f64>) -> Option<Value> {
 }
 
 /// The agent's series, without labels.
-pub const HEALTH: [Family<Health>; 10] = [
+pub const HEALTH: [Family<Health>; 11] = [
     gauge(
         "virtdiag_up",
         "Whether libvirt was reachable at the latest cycle.",
@@ -484,6 +486,11 @@ pub const HEALTH: [Family<Health>; 10] = [
         "virtdiag_spool_lost_lines_total",
         "Spool lines lost since the agent started: write errors, refused paths, cycles dropped by a writer behind.",
         |h| int(h.spool_lost_lines),
+    ),
+    counter(
+        "virtdiag_textfile_errors_total",
+        "Writes of prometheus.textfile that failed since the agent started.",
+        |h| int(h.textfile_errors),
     ),
     gauge(
         "virtdiag_snapshot_age_seconds",

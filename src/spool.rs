@@ -13,10 +13,13 @@
 //! vectored write of its buffers, never copied into one.
 
 pub mod guard;
+pub mod resume;
+pub mod scan;
+pub mod state;
 pub mod tail;
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +60,8 @@ pub struct Spool {
     identity: (u64, u64),
     size: u64,
     stats: SpoolStats,
+    /// The last state file write failed (logged once).
+    state_failing: bool,
 }
 
 /// What was found at the end of an existing spool when it was opened.
@@ -64,10 +69,49 @@ pub struct Spool {
 pub struct Recovered {
     /// Bytes of a torn last line that were removed.
     pub torn_bytes: u64,
-    /// The `seq` of the last complete line, to continue the sequence.
-    pub last_seq: Option<u64>,
-    /// The last complete cycle, for the first rates after a restart.
-    pub last_cycle: Option<tail::LastCycle>,
+    /// Bytes at the end with no newline in the last [`tail::MAX_SCAN`]: kept, and a
+    /// newline added after them.
+    pub unterminated_bytes: u64,
+    /// The end of the spool: its last `seq`, and its last cycle for the first rates
+    /// after a restart.
+    pub tail: tail::Tail,
+    /// Where the sequence goes on ([`Spool::open`] only, with the state file).
+    pub resume: resume::Resume,
+    /// Why the state file beside the spool was not used, if it was not.
+    pub state_unusable: Option<String>,
+}
+
+impl Recovered {
+    /// What the agent should log about what it found, besides a torn line.
+    pub fn warnings(&self, path: &Path) -> Vec<String> {
+        let shown = path.display();
+        let mut warnings = Vec::new();
+        if self.unterminated_bytes > 0 {
+            warnings.push(format!(
+                "{shown}: no newline in the last {} MiB, so its end is not a line this \
+                 agent wrote; kept ({} bytes) and ended with a newline",
+                tail::MAX_SCAN >> 20,
+                self.unterminated_bytes
+            ));
+        }
+        if self.tail.passed_over > 0 {
+            warnings.push(format!(
+                "{shown}: passed over {} lines longer than {} MiB at its end",
+                self.tail.passed_over,
+                tail::MAX_LINE >> 20
+            ));
+        }
+        if self.tail.left_out > 0 {
+            warnings.push(format!(
+                "{shown}: {} domain lines of the last cycle give no baseline (unreadable, \
+                 or past the {} MiB budget): their first rates after this restart are null",
+                self.tail.left_out,
+                tail::MAX_BASELINE_BYTES >> 20
+            ));
+        }
+        warnings.extend(self.state_unusable.clone());
+        warnings
+    }
 }
 
 impl Spool {
@@ -81,8 +125,17 @@ impl Spool {
             identity: (0, 0),
             size: 0,
             stats: SpoolStats::default(),
+            state_failing: false,
         };
-        let recovered = spool.open_file()?;
+        let mut recovered = spool.open_file()?;
+        let state = match state::read(&spool.config.path) {
+            Ok(seq) => seq,
+            Err(state::Unusable(why)) => {
+                recovered.state_unusable = Some(why);
+                None
+            }
+        };
+        recovered.resume = resume::decide(recovered.tail.last_seq.as_ref(), state.as_ref());
         Ok((spool, recovered))
     }
 
@@ -159,6 +212,9 @@ impl Spool {
                         Some(format!("fdatasync {}: {e}", self.config.path.display()));
                 }
             }
+            if let Some(seq) = cycle_seq(parts) {
+                self.remember(seq);
+            }
             return WriteOutcome {
                 lines_written: lines,
                 lines_lost: 0,
@@ -180,6 +236,23 @@ impl Spool {
         let mut outcome = self.fail(lines - kept_lines, message);
         outcome.lines_written = kept_lines;
         outcome
+    }
+
+    /// Writes the state file: the sequence survives the spool being moved away. A
+    /// failure costs only that, and is logged once until the next success.
+    fn remember(&mut self, seq: u64) {
+        match state::write(&self.config.path, seq) {
+            Ok(()) => self.state_failing = false,
+            Err(e) if !self.state_failing => {
+                self.state_failing = true;
+                crate::log_warn!(
+                    "cannot write {}: {e}; the spool itself is not affected, but seq may \
+                     restart at 1 if the spool is moved away before the agent restarts",
+                    state::path_for(&self.config.path).display()
+                );
+            }
+            Err(_) => {}
+        }
     }
 
     fn fail(&mut self, lost: u64, message: String) -> WriteOutcome {
@@ -301,57 +374,48 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Removes a torn last line (no trailing newline) and finds the last line's `seq`.
+/// Removes a torn last line (no trailing newline), then reads the end of the spool
+/// ([`tail`]). The torn line is looked for within [`tail::MAX_SCAN`] bytes of the end:
+/// the agent's own lines are far shorter, so a longer run without a newline is not one
+/// of them, and it is kept, ended with a newline so that the agent's lines after it
+/// stay whole.
 fn repair_tail(file: &mut File) -> io::Result<Recovered> {
     let len = file.metadata()?.len();
     let mut recovered = Recovered::default();
     if len == 0 {
         return Ok(recovered);
     }
-    // Read backwards in chunks until the last complete line is found.
-    const CHUNK: u64 = 64 * 1024;
-    let mut tail: Vec<u8> = Vec::new();
-    let mut start = len;
-    let last_newline = loop {
-        let from = start.saturating_sub(CHUNK);
-        let mut chunk = vec![0; (start - from) as usize];
-        file.seek(SeekFrom::Start(from))?;
-        file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&tail);
-        tail = chunk;
-        start = from;
-        // The newline that ends the last complete line, and the one before it.
-        let ends = tail.iter().rposition(|&b| b == b'\n');
-        let complete_line_found = match ends {
-            Some(end) => start == 0 || tail[..end].contains(&b'\n'),
-            None => false,
-        };
-        if complete_line_found || start == 0 {
-            break ends.map(|i| start + i as u64);
+    let end = match scan::after_last_newline(file, len, tail::MAX_SCAN)? {
+        Some(end) => end,
+        None if len <= tail::MAX_SCAN => 0,
+        None => {
+            file.write_all(b"\n")?;
+            recovered.unterminated_bytes = len;
+            len + 1
         }
     };
-    let keep = last_newline.map_or(0, |i| i + 1);
-    if keep < len {
-        file.set_len(keep)?;
-        recovered.torn_bytes = len - keep;
+    if end < len {
+        file.set_len(end)?;
+        recovered.torn_bytes = len - end;
     }
-    recovered.last_seq = last_seq(file, keep)?;
-    recovered.last_cycle = tail::last_cycle(file, keep)?;
+    recovered.tail = tail::read(file, end)?;
     Ok(recovered)
 }
 
-/// The `seq` of the last line that has one (agent lines have none), looking at most
-/// 1 MiB back from `end`.
-fn last_seq(file: &mut File, end: u64) -> io::Result<Option<u64>> {
-    let from = end.saturating_sub(1024 * 1024);
-    let mut tail = vec![0; (end - from) as usize];
-    file.seek(SeekFrom::Start(from))?;
-    file.read_exact(&mut tail)?;
-    Ok(tail
-        .split(|&b| b == b'\n')
-        .rev()
-        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
-        .find_map(|v| v.get("seq").and_then(serde_json::Value::as_u64)))
+/// After a cycle's lines reached the spool, the `seq` of its cycle line (the last line
+/// of a cycle's batch), if the last line is one.
+fn cycle_seq(parts: &[&[u8]]) -> Option<u64> {
+    let last = parts.iter().rev().find(|p| !p.is_empty())?;
+    let body = last.strip_suffix(b"\n")?;
+    let line = &body[body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+    if !line.starts_with(b"{\"kind\":\"cycle\"") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Cycle {
+        seq: u64,
+    }
+    serde_json::from_slice::<Cycle>(line).ok().map(|c| c.seq)
 }
 
 #[cfg(test)]

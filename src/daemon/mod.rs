@@ -88,7 +88,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let gid = config::environment::group_id(&config.socket.group).map_err(Error::Config)?;
     let host = setup::record_host(&config);
 
-    let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {
+    let (spool, mut recovered) = Spool::open(config.spool.clone()).map_err(|e| {
         Error::CantCreate(
             config::environment::unusable_directory("spool.path", &config.spool.path)
                 .unwrap_or_else(|| {
@@ -105,6 +105,9 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
             recovered.torn_bytes,
             config.spool.path.display()
         );
+    }
+    for warning in recovered.warnings(&config.spool.path) {
+        log_warn!("{warning}");
     }
 
     let poll =
@@ -140,8 +143,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
     let worker = worker::spawn(
         setup::collector_config(&config, &host),
-        recovered.last_seq.unwrap_or(0),
-        recovered.last_cycle.clone(),
+        recovered.resume.after,
+        recovered.tail.last_cycle.take(),
         config.interval(),
         waker,
         Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
@@ -176,6 +179,10 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
             std::process::id()
         ),
     );
+    if let Some(why) = recovered.resume.new_sequence {
+        log_warn!("{why}");
+        daemon.agent_line("new_sequence", why);
+    }
     log_info!(
         "started: uri {}, every {} s, spool {}, socket {}",
         daemon.config.uri,

@@ -282,6 +282,57 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
     assert_eq!(moved[0]["spool_lost_lines"], 0, "{}", moved[0]);
 }
 
+/// libvirt's test driver reports a domain's CPU time as the wall clock, so a running
+/// domain reads 100 % in every steady cycle: the first cycle after a restart must read
+/// the same within 1 %, its baseline taken from the spool with each value's read time.
+#[test]
+fn the_first_rates_after_a_restart_are_the_counters_own() {
+    let dir = workdir("restart-rates");
+    let steady = |domains: &[&Value]| -> Vec<f64> {
+        domains
+            .iter()
+            .filter(|d| d["domain"]["state"] == "running")
+            .map(|d| d["cpu"]["utilisation_pct"].as_f64().expect("a rate"))
+            .collect()
+    };
+    let mut agent = Agent::start(&dir, &demo_config(1.0));
+    agent.wait_cycles(3);
+    assert!(agent.stop(Duration::from_secs(3)).success());
+    let before = agent.spool_lines();
+    let last_seq = *agent.cycle_seqs().last().unwrap();
+    let last: Vec<&Value> = before
+        .iter()
+        .filter(|l| l["kind"] == "domain" && l["seq"] == last_seq)
+        .collect();
+    for pct in steady(&last) {
+        assert!((pct - 100.0).abs() < 1.0, "steady cycle: {pct} %");
+    }
+
+    let mut agent = Agent::start(&dir, &demo_config(1.0));
+    agent.wait_cycles(1);
+    assert!(agent.stop(Duration::from_secs(3)).success());
+    let after = agent.spool_lines();
+    let first: Vec<&Value> = after
+        .iter()
+        .filter(|l| l["kind"] == "domain" && l["seq"] == last_seq + 1)
+        .collect();
+    let rates = steady(&first);
+    assert!(rates.len() >= 2, "{first:?}");
+    for pct in rates {
+        assert!(
+            (pct - 100.0).abs() < 1.0,
+            "first cycle after the restart: {pct} % instead of 100 %"
+        );
+    }
+    for domain in &first {
+        common::assert_valid(domain);
+        if domain["domain"]["state"] == "running" {
+            assert!(domain["cpu"]["read_ms"].as_f64().unwrap() >= 0.0);
+            assert!(domain["collect"]["interval_s"].as_f64().unwrap() > 0.0);
+        }
+    }
+}
+
 /// A child process that is killed if the test ends early, so that a failed test leaves
 /// no agent writing into the next run's directory.
 struct Running(std::process::Child);

@@ -103,10 +103,17 @@ impl Recovered {
         }
         if self.tail.left_out > 0 {
             warnings.push(format!(
-                "{shown}: {} domain lines of the last cycle give no baseline (unreadable, \
-                 or past the {} MiB budget): their first rates after this restart are null",
+                "{shown}: {} domain lines of the last cycle are unreadable: those domains' \
+                 first rates after this restart are null",
                 self.tail.left_out,
-                tail::MAX_BASELINE_BYTES >> 20
+            ));
+        }
+        if self.tail.budget_spent {
+            warnings.push(format!(
+                "{shown}: the last cycle's domain lines go past the {} MiB budget of a \
+                 baseline: only the last {} domains' rates continue after this restart",
+                tail::MAX_BASELINE_BYTES >> 20,
+                self.tail.last_cycle.as_ref().map_or(0, |c| c.records.len())
             ));
         }
         warnings.extend(self.state_unusable.clone());

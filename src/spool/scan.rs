@@ -24,7 +24,7 @@ pub fn after_last_newline(file: &File, end: u64, window: u64) -> io::Result<Opti
         let from = to.saturating_sub(CHUNK as u64).max(floor);
         let chunk = &mut buf[..(to - from) as usize];
         file.read_exact_at(chunk, from)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
             return Ok(Some(from + i as u64 + 1));
         }
         to = from;
@@ -60,7 +60,7 @@ pub fn lines_backward(
         let chunk = &mut buf[..(to - from) as usize];
         file.read_exact_at(chunk, from)?;
         let mut line_end = chunk.len();
-        while let Some(i) = chunk[..line_end].iter().rposition(|&b| b == b'\n') {
+        while let Some(i) = memchr::memrchr(b'\n', &chunk[..line_end]) {
             if held.finish(&chunk[i + 1..line_end], &mut visit).is_break() {
                 return Ok(());
             }

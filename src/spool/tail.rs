@@ -4,16 +4,20 @@
 //! Bounded whatever the file holds (another agent's, another version's, edited,
 //! truncated, restored): one backward pass over at most [`MAX_SCAN`] bytes, in chunks
 //! ([`super::scan`]). A line longer than [`MAX_LINE`] is passed over without being
-//! held, and the baseline keeps at most [`MAX_BASELINE_BYTES`] of records. `event` and
-//! `agent` lines after the last cycle line are passed over unparsed, so however many
-//! there are (within the scan) they never hide that cycle. Lines that are not JSON
-//! objects are passed over. The last line with a `seq` gives the sequence's last value,
+//! held, and the baseline keeps at most [`MAX_BASELINE_BYTES`] of records. Only lines
+//! that start as the agent writes them, `{"kind":"domain"` or `{"kind":"cycle"`, are
+//! parsed: `event` and `agent` lines after the last cycle line are passed over
+//! unparsed, so however many there are (within the scan) they never hide that cycle,
+//! and other lines are not the agent's. The last line with a `seq` gives the sequence's last value,
 //! checked in [`super::resume`]; the last `cycle` line is the only one a baseline is
 //! taken from, with the domain lines of the same `seq` before it.
 
 use std::fs::File;
 use std::io;
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use serde::Deserialize;
 
@@ -50,9 +54,12 @@ pub struct Tail {
     pub last_cycle: Option<LastCycle>,
     /// Lines longer than [`MAX_LINE`] passed over.
     pub passed_over: u64,
-    /// Domain lines of the last cycle left out of the baseline: over
-    /// [`MAX_BASELINE_BYTES`], or not a usable domain line.
+    /// Domain lines of the last cycle left out of the baseline: too long, or not a
+    /// usable domain line.
     pub left_out: u64,
+    /// The baseline reached [`MAX_BASELINE_BYTES`]: the domain lines before the last
+    /// one that fitted were not read.
+    pub budget_spent: bool,
 }
 
 /// Reads the end of the spool before `end` (the end of its last complete line).
@@ -116,8 +123,22 @@ impl Reader {
                 return ControlFlow::Continue(());
             }
         };
-        // The agent's event and agent lines have no seq: not worth parsing.
-        if text.starts_with(b"{\"kind\":\"event\"") || text.starts_with(b"{\"kind\":\"agent\"") {
+        // The agent writes `kind` first: a line is recognised by its start, and only
+        // domain and cycle lines are parsed, a domain line only while a `seq` or the
+        // last cycle's domains are looked for. So however many lines the window holds,
+        // few are parsed.
+        let Some(kind) = text.strip_prefix(b"{\"kind\":\"") else {
+            return ControlFlow::Continue(());
+        };
+        static SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"seq\""));
+        let wanted = if kind.starts_with(b"cycle\"") {
+            !self.cycle_seen || self.tail.last_seq.is_none()
+        } else if kind.starts_with(b"domain\"") {
+            self.gathering || (self.tail.last_seq.is_none() && SEQ.find(text).is_some())
+        } else {
+            false
+        };
+        if !wanted {
             return ControlFlow::Continue(());
         }
         let Ok(head) = serde_json::from_slice::<Head>(text) else {
@@ -130,7 +151,12 @@ impl Reader {
         if self.gathering {
             let seq = self.tail.last_cycle.as_ref().map(|c| c.seq);
             match (kind, &head.seq) {
-                (Some("domain"), Some(SeqRead::Valid(s))) if Some(*s) == seq => self.gather(text),
+                (Some("domain"), Some(SeqRead::Valid(s))) if Some(*s) == seq => {
+                    if !self.gather(text) {
+                        self.tail.budget_spent = true;
+                        self.gathering = false;
+                    }
+                }
                 (Some("event" | "agent"), _) => {}
                 _ => self.gathering = false,
             }
@@ -155,16 +181,20 @@ impl Reader {
         }
     }
 
-    fn gather(&mut self, text: &[u8]) {
+    /// Takes a domain line into the baseline; false when the budget is spent.
+    fn gather(&mut self, text: &[u8]) -> bool {
         let cycle = self.tail.last_cycle.as_mut().expect("gathering a cycle");
-        let record = baseline::from_bytes(text);
-        match record {
-            Some(record) if self.baseline_bytes + baseline::size(&record) <= MAX_BASELINE_BYTES => {
-                self.baseline_bytes += baseline::size(&record);
-                cycle.records.push(record);
-            }
-            _ => self.tail.left_out += 1,
+        let Some(record) = baseline::from_bytes(text) else {
+            self.tail.left_out += 1;
+            return true;
+        };
+        let size = baseline::size(&record);
+        if self.baseline_bytes + size > MAX_BASELINE_BYTES {
+            return false;
         }
+        self.baseline_bytes += size;
+        cycle.records.push(record);
+        true
     }
 
     fn finish(mut self) -> Tail {

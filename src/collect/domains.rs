@@ -108,7 +108,10 @@ impl Domains {
         self.known.insert(
             key,
             Known {
-                id: record.domain.id,
+                // No id: the name and UUID text cached for a running domain come from
+                // libvirt at the first sample, never from the spool. The baseline's
+                // own id is matched against the domain's when rates are computed.
+                id: None,
                 name: Arc::clone(&record.domain.name),
                 uuid: Arc::clone(&record.domain.uuid),
                 inventory: Arc::default(),

@@ -63,6 +63,22 @@ pub fn write(spool: &Path, seq: u64) -> io::Result<()> {
     written
 }
 
+/// After a cycle's lines reached the spool, the `seq` of its cycle line (the last line
+/// of a cycle's batch), if the last line is one.
+pub fn cycle_seq(parts: &[&[u8]]) -> Option<u64> {
+    let last = parts.iter().rev().find(|p| !p.is_empty())?;
+    let body = last.strip_suffix(b"\n")?;
+    let line = &body[body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+    if !line.starts_with(b"{\"kind\":\"cycle\"") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Cycle {
+        seq: u64,
+    }
+    serde_json::from_slice::<Cycle>(line).ok().map(|c| c.seq)
+}
+
 /// Why a state file was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unusable(pub String);
@@ -140,6 +156,18 @@ mod tests {
         assert_eq!(names, [".diagnostics.ndjson.state"], "no temporary left");
         let mode = std::fs::metadata(path_for(&spool)).unwrap().mode() & 0o777;
         assert_eq!(mode & !MODE, 0, "{mode:o}");
+    }
+
+    #[test]
+    fn the_seq_of_a_batch_that_ends_with_a_cycle_line() {
+        let domain = b"{\"kind\":\"domain\",\"seq\":7}\n".as_slice();
+        let cycle = b"{\"kind\":\"cycle\",\"schema\":1,\"seq\":7,\"x\":1}\n".as_slice();
+        assert_eq!(cycle_seq(&[b"", domain, cycle, b""]), Some(7));
+        assert_eq!(cycle_seq(&[[domain, cycle].concat().as_slice()]), Some(7));
+        assert_eq!(cycle_seq(&[cycle, domain]), None, "not the last line");
+        assert_eq!(cycle_seq(&[b"{\"kind\":\"agent\",\"seq\":3}\n"]), None);
+        assert_eq!(cycle_seq(&[b"{\"kind\":\"cycle\",\"seq\":-1}\n"]), None);
+        assert_eq!(cycle_seq(&[]), None);
     }
 
     #[test]

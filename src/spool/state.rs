@@ -17,7 +17,6 @@ use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -37,23 +36,30 @@ pub fn path_for(spool: &Path) -> PathBuf {
     spool.with_file_name(name)
 }
 
-/// Replaces the state file beside `spool` with `seq`.
+/// Replaces the state file beside `spool` with `seq`: written to `.NAME.state.tmp`
+/// (only one agent writes beside a spool: it holds the spool's lock), then renamed over
+/// the state file. Whatever is left at the temporary name (a crash mid-write, or
+/// something planted there) is removed, never followed, and the write tried once more.
 pub fn write(spool: &Path, seq: u64) -> io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     let target = path_for(spool);
     let mut temporary = target.clone().into_os_string();
-    temporary.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(MODE)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits())
-        .open(&temporary)?;
+    let create = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(MODE)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits())
+            .open(&temporary)
+    };
+    let mut file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&temporary)?;
+            create()?
+        }
+        opened => opened?,
+    };
     let written = file
         .write_all(format!("{{\"seq\":{seq}}}\n").as_bytes())
         .and_then(|()| std::fs::rename(&temporary, &target));
@@ -182,6 +188,14 @@ mod tests {
         write(&spool, 9).unwrap();
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "{\"seq\":7}");
         assert_eq!(read(&spool), Ok(Some(SeqRead::Valid(9))));
+
+        // Something left at the temporary name is replaced, not followed.
+        let temporary = spool.with_file_name(".diagnostics.ndjson.state.tmp");
+        std::os::unix::fs::symlink(&secret, &temporary).unwrap();
+        write(&spool, 10).unwrap();
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "{\"seq\":7}");
+        assert!(!temporary.exists());
+        assert_eq!(read(&spool), Ok(Some(SeqRead::Valid(10))));
 
         std::fs::remove_file(&path).unwrap();
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();

@@ -3,7 +3,6 @@
 //! A rate needs both samples, a positive elapsed time and a counter that did not go
 //! backwards; otherwise there is no rate for that sample (a reboot, a migration or a
 //! swapped device resets counters), never a negative or absurd one.
-
 //!
 //! Each value is read at its own moment (the bulk call's return, or its per-domain
 //! call's), written as `read_ms` after the record's `ts`: the interval of a rate is the

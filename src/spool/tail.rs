@@ -133,7 +133,8 @@ impl Reader {
         };
         static SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"seq\""));
         let wanted = if kind.starts_with(b"cycle\"") {
-            !self.cycle_seen || self.tail.last_seq.is_none()
+            // While gathering, a cycle line is the end of the one before.
+            self.gathering || !self.cycle_seen || self.tail.last_seq.is_none()
         } else if kind.starts_with(b"domain\"") {
             self.gathering || (self.tail.last_seq.is_none() && SEQ.find(text).is_some())
         } else {
@@ -158,7 +159,6 @@ impl Reader {
                         self.gathering = false;
                     }
                 }
-                (Some("event" | "agent"), _) => {}
                 _ => self.gathering = false,
             }
         } else if !self.cycle_seen && kind == Some("cycle") {
@@ -239,6 +239,19 @@ mod tests {
         assert_eq!((last.seq, last.host.as_str()), (2, "h"));
         let names: Vec<&str> = last.records.iter().map(|r| &*r.domain.name).collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_cycle_line_before_ends_the_baseline_even_with_the_same_seq() {
+        let text = [domain(4, "old"), cycle(4), domain(4, "new"), cycle(4)].concat();
+        let names: Vec<String> = parse(text.as_bytes())
+            .last_cycle
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| r.domain.name.to_string())
+            .collect();
+        assert_eq!(names, ["new"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading the spool backwards from its end in bounded memory: where the last newline
 //! is (to cut a torn line), and whole lines, newest first.
 //!
-//! Both read at most a given window back from the end, in [`CHUNK`]-sized reads into
+//! Both read at most a given window back from the end, in 64 KiB reads into
 //! one buffer; a line is held only while it is no longer than the caller's limit.
 //! Whatever the file holds, the memory used is the chunk plus one line, and the time
 //! is one pass over the window.

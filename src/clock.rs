@@ -7,6 +7,12 @@ pub fn now_rfc3339() -> String {
     format_rfc3339(SystemTime::now())
 }
 
+/// The part of `time` below the millisecond, which [`format_rfc3339`] drops.
+pub fn below_millis(time: SystemTime) -> Duration {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    Duration::from_nanos(u64::from(since_epoch.subsec_nanos() % 1_000_000))
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn unix_seconds_now() -> u64 {
     SystemTime::now()

@@ -3,11 +3,72 @@
 //! A rate needs both samples, a positive elapsed time and a counter that did not go
 //! backwards; otherwise there is no rate for that sample (a reboot, a migration or a
 //! swapped device resets counters), never a negative or absurd one.
+//!
+//! Each value is read at its own moment (the bulk call's return, or its per-domain
+//! call's), written as `read_ms` after the record's `ts`: the interval of a rate is the
+//! time between its two reads ([`between_reads`]), the same whether the previous sample
+//! is in memory or read back from the spool after a restart.
+//!
+//! No rate above its physical bound is written ([`within`]): CPU utilisation at most
+//! 100 % × vCPUs (100 % per vCPU, and for steal), bytes at most [`MAX_BYTES_PER_S`],
+//! requests and packets at most [`MAX_EVENTS_PER_S`]. A reading up to [`JITTER`] over
+//! its bound is the bound (a counter read a little before its stamp, over a short
+//! interval); further above, there is no reading: counters from another host, another
+//! boot or a corrupt baseline. Rates are never negative (growth excepted, which says
+//! which way it went), never infinite, never NaN.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Below this, elapsed time is treated as zero: a rate over it is noise.
 const MIN_ELAPSED: Duration = Duration::from_millis(1);
+
+/// How far over its bound a reading may be and still count, as the bound.
+pub const JITTER: f64 = 1.05;
+
+/// vCPUs a domain may have (QEMU's limit), when its own count is unknown.
+pub const MAX_VCPUS: usize = 4096;
+
+/// Bytes per second of one disk or NIC, at most: 1 TiB/s, beyond the memory bandwidth
+/// of any host, which every byte a guest moves crosses. Not a link speed: a sanity
+/// bound that catches counters that do not belong together.
+pub const MAX_BYTES_PER_S: f64 = (1u64 << 40) as f64;
+
+/// Requests or packets per second of one disk or NIC, at most (2^32), likewise.
+pub const MAX_EVENTS_PER_S: f64 = (1u64 << 32) as f64;
+
+/// A rate within `[0, bound]`: as it is; up to [`JITTER`] × bound: the bound;
+/// otherwise (above, negative, not finite) none.
+pub fn within(value: Option<f64>, bound: f64) -> Option<f64> {
+    let value = value.filter(|v| v.is_finite() && *v >= 0.0)?;
+    if value <= bound {
+        Some(value)
+    } else if value <= bound * JITTER {
+        Some(bound)
+    } else {
+        None
+    }
+}
+
+/// The time between two reads of a value: `since` from the first sample's `ts` to the
+/// second's, plus how much later after its `ts` the second read was (`read_ms`). None
+/// without both read times, or when it is not a positive, representable time.
+pub fn between_reads(
+    since: Duration,
+    previous_ms: Option<f64>,
+    current_ms: Option<f64>,
+) -> Option<Duration> {
+    let secs = since.as_secs_f64() + (current_ms? - previous_ms?) / 1000.0;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
+/// Milliseconds from `base` (the instant of a record's `ts`) to `at`, to the microsecond.
+pub fn ms_after(base: Instant, at: Option<Instant>) -> Option<f64> {
+    Some(round3(
+        at?.saturating_duration_since(base).as_secs_f64() * 1000.0,
+    ))
+}
 
 /// Per-second rate of a counter between two samples.
 pub fn per_second(previous: Option<u64>, current: Option<u64>, elapsed: Duration) -> Option<f64> {
@@ -156,6 +217,38 @@ mod tests {
             utilisation_pct(Some(0), Some(2_000_000_000), SECOND),
             Some(200.0)
         );
+    }
+
+    #[test]
+    fn bounds_null_the_impossible_and_keep_the_jitter() {
+        let bound = 200.0; // two vCPUs
+        assert_eq!(within(Some(199.0), bound), Some(199.0));
+        assert_eq!(within(Some(203.0), bound), Some(200.0), "jitter");
+        assert_eq!(within(Some(4.95e11), bound), None, "a fresh host's spool");
+        assert_eq!(within(Some(-1.0), bound), None);
+        assert_eq!(within(Some(f64::INFINITY), bound), None);
+        assert_eq!(within(Some(f64::NAN), bound), None);
+        assert_eq!(within(None, bound), None);
+    }
+
+    #[test]
+    fn the_interval_is_between_the_two_reads() {
+        let ten = Duration::from_secs(10);
+        // Read 30 ms after ts, then 12.5 ms after the next ts 10 s later.
+        assert_eq!(
+            between_reads(ten, Some(30.0), Some(12.5)),
+            Some(Duration::from_secs_f64(9.9825))
+        );
+        assert_eq!(between_reads(ten, None, Some(1.0)), None);
+        assert_eq!(between_reads(ten, Some(1.0), None), None);
+        assert_eq!(between_reads(ten, Some(20_000.0), Some(0.0)), None);
+        assert_eq!(between_reads(ten, Some(0.0), Some(1e300)), None);
+        assert_eq!(between_reads(ten, Some(-1e300), Some(0.0)), None);
+        let base = Instant::now();
+        let later = base + Duration::from_micros(12_345_678);
+        assert_eq!(ms_after(base, Some(later)), Some(12_345.678));
+        assert_eq!(ms_after(later, Some(base)), Some(0.0));
+        assert_eq!(ms_after(base, None), None);
     }
 
     #[test]

@@ -13,14 +13,19 @@
 //! vectored write of its buffers, never copied into one.
 
 pub mod guard;
+mod recover;
+pub mod resume;
+pub mod scan;
+pub mod state;
 pub mod tail;
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use self::guard::{LockedFile, OpenError};
+pub use self::recover::Recovered;
 use crate::config::{Fsync, SpoolConfig};
 
 const FILE_MODE: u32 = 0o640;
@@ -57,17 +62,8 @@ pub struct Spool {
     identity: (u64, u64),
     size: u64,
     stats: SpoolStats,
-}
-
-/// What was found at the end of an existing spool when it was opened.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Recovered {
-    /// Bytes of a torn last line that were removed.
-    pub torn_bytes: u64,
-    /// The `seq` of the last complete line, to continue the sequence.
-    pub last_seq: Option<u64>,
-    /// The last complete cycle, for the first rates after a restart.
-    pub last_cycle: Option<tail::LastCycle>,
+    /// The last state file write failed (logged once).
+    state_failing: bool,
 }
 
 impl Spool {
@@ -81,8 +77,17 @@ impl Spool {
             identity: (0, 0),
             size: 0,
             stats: SpoolStats::default(),
+            state_failing: false,
         };
-        let recovered = spool.open_file()?;
+        let mut recovered = spool.open_file()?;
+        let state = match state::read(&spool.config.path) {
+            Ok(seq) => seq,
+            Err(state::Unusable(why)) => {
+                recovered.state_unusable = Some(why);
+                None
+            }
+        };
+        recovered.resume = resume::decide(recovered.tail.last_seq.as_ref(), state.as_ref());
         Ok((spool, recovered))
     }
 
@@ -121,7 +126,7 @@ impl Spool {
                 return Err(e);
             }
         };
-        let recovered = repair_tail(&mut file)?;
+        let recovered = recover::repair_tail(&mut file)?;
         let meta = file.metadata()?;
         self.identity = (meta.dev(), meta.ino());
         self.size = meta.len();
@@ -159,6 +164,9 @@ impl Spool {
                         Some(format!("fdatasync {}: {e}", self.config.path.display()));
                 }
             }
+            if let Some(seq) = state::cycle_seq(parts) {
+                self.remember(seq);
+            }
             return WriteOutcome {
                 lines_written: lines,
                 lines_lost: 0,
@@ -180,6 +188,23 @@ impl Spool {
         let mut outcome = self.fail(lines - kept_lines, message);
         outcome.lines_written = kept_lines;
         outcome
+    }
+
+    /// Writes the state file: the sequence survives the spool being moved away. A
+    /// failure costs only that, and is logged once until the next success.
+    fn remember(&mut self, seq: u64) {
+        match state::write(&self.config.path, seq) {
+            Ok(()) => self.state_failing = false,
+            Err(e) if !self.state_failing => {
+                self.state_failing = true;
+                crate::log_warn!(
+                    "cannot write {}: {e}; the spool itself is not affected, but seq may \
+                     restart at 1 if the spool is moved away before the agent restarts",
+                    state::path_for(&self.config.path).display()
+                );
+            }
+            Err(_) => {}
+        }
     }
 
     fn fail(&mut self, lost: u64, message: String) -> WriteOutcome {
@@ -299,59 +324,6 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     name.push(".");
     name.push(suffix);
     PathBuf::from(name)
-}
-
-/// Removes a torn last line (no trailing newline) and finds the last line's `seq`.
-fn repair_tail(file: &mut File) -> io::Result<Recovered> {
-    let len = file.metadata()?.len();
-    let mut recovered = Recovered::default();
-    if len == 0 {
-        return Ok(recovered);
-    }
-    // Read backwards in chunks until the last complete line is found.
-    const CHUNK: u64 = 64 * 1024;
-    let mut tail: Vec<u8> = Vec::new();
-    let mut start = len;
-    let last_newline = loop {
-        let from = start.saturating_sub(CHUNK);
-        let mut chunk = vec![0; (start - from) as usize];
-        file.seek(SeekFrom::Start(from))?;
-        file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&tail);
-        tail = chunk;
-        start = from;
-        // The newline that ends the last complete line, and the one before it.
-        let ends = tail.iter().rposition(|&b| b == b'\n');
-        let complete_line_found = match ends {
-            Some(end) => start == 0 || tail[..end].contains(&b'\n'),
-            None => false,
-        };
-        if complete_line_found || start == 0 {
-            break ends.map(|i| start + i as u64);
-        }
-    };
-    let keep = last_newline.map_or(0, |i| i + 1);
-    if keep < len {
-        file.set_len(keep)?;
-        recovered.torn_bytes = len - keep;
-    }
-    recovered.last_seq = last_seq(file, keep)?;
-    recovered.last_cycle = tail::last_cycle(file, keep)?;
-    Ok(recovered)
-}
-
-/// The `seq` of the last line that has one (agent lines have none), looking at most
-/// 1 MiB back from `end`.
-fn last_seq(file: &mut File, end: u64) -> io::Result<Option<u64>> {
-    let from = end.saturating_sub(1024 * 1024);
-    let mut tail = vec![0; (end - from) as usize];
-    file.seek(SeekFrom::Start(from))?;
-    file.read_exact(&mut tail)?;
-    Ok(tail
-        .split(|&b| b == b'\n')
-        .rev()
-        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
-        .find_map(|v| v.get("seq").and_then(serde_json::Value::as_u64)))
 }
 
 #[cfg(test)]

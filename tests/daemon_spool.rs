@@ -282,6 +282,73 @@ fn a_reload_that_moves_the_spool_loses_no_line() {
     assert_eq!(moved[0]["spool_lost_lines"], 0, "{}", moved[0]);
 }
 
+/// libvirt's test driver reports a domain's CPU time as the wall clock, so a running
+/// domain reads 100 % in every steady cycle: the first cycle after a restart must read
+/// the same within 1 %, its baseline taken from the spool with each value's read time.
+#[test]
+fn the_first_rates_after_a_restart_are_the_counters_own() {
+    let running = restart_rates("restart-rates", &demo_config(1.0));
+    assert!(running >= 2);
+}
+
+/// The same at 1000 domains, where a cycle's reads spread over tens of milliseconds
+/// and the first cycle also fetches every domain's XML.
+#[test]
+fn the_first_rates_after_a_restart_hold_at_1000_domains() {
+    let config = demo_config(1.0).replace(&common::demo_uri(), &common::fixture_uri(1000));
+    let running = restart_rates("restart-rates-1000", &config);
+    assert_eq!(running, 1000);
+}
+
+/// Runs an agent for three cycles, restarts it, and checks that the running domains
+/// read 100 % (± 1) in the last cycle before and the first after; returns how many.
+fn restart_rates(name: &str, config: &str) -> usize {
+    let dir = workdir(name);
+    let steady = |domains: &[&Value], when: &str| -> usize {
+        let running: Vec<&&Value> = domains
+            .iter()
+            .filter(|d| d["domain"]["state"] == "running")
+            .collect();
+        for domain in &running {
+            let pct = domain["cpu"]["utilisation_pct"].as_f64().expect("a rate");
+            assert!(
+                (pct - 100.0).abs() < 1.0,
+                "{when}: {pct} % instead of 100 %: {domain}"
+            );
+        }
+        running.len()
+    };
+    let cycle = |lines: &[Value], seq: u64| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "domain" && l["seq"] == seq)
+            .cloned()
+            .collect()
+    };
+    let mut agent = Agent::start(&dir, config);
+    agent.wait_cycles(3);
+    assert!(agent.stop(Duration::from_secs(5)).success());
+    let last_seq = *agent.cycle_seqs().last().unwrap();
+    let last = cycle(&agent.spool_lines(), last_seq);
+    steady(&last.iter().collect::<Vec<_>>(), "steady cycle");
+
+    let mut agent = Agent::start(&dir, config);
+    agent.wait_cycles(1);
+    assert!(agent.stop(Duration::from_secs(5)).success());
+    let first = cycle(&agent.spool_lines(), last_seq + 1);
+    for domain in first.iter().take(10) {
+        common::assert_valid(domain);
+    }
+    for domain in first.iter().filter(|d| d["domain"]["state"] == "running") {
+        assert!(domain["cpu"]["read_ms"].as_f64().unwrap() >= 0.0);
+        assert!(domain["collect"]["interval_s"].as_f64().unwrap() > 0.0);
+    }
+    steady(
+        &first.iter().collect::<Vec<_>>(),
+        "first cycle after the restart",
+    )
+}
+
 /// A child process that is killed if the test ends early, so that a failed test leaves
 /// no agent writing into the next run's directory.
 struct Running(std::process::Child);

@@ -34,6 +34,8 @@ section "attacks on the release build"
 cargo build --release --quiet
 VIRTDIAG_BIN="$PWD/target/release/virtdiag" cargo test --test attacks -- --ignored 2>&1
 VIRTDIAG_BIN="$PWD/target/release/virtdiag" cargo test --test attacks_answers -- --ignored --test-threads 1 2>&1
+section "the spool read back at start, on the release build"
+VIRTDIAG_BIN="$PWD/target/release/virtdiag" cargo test --test spool_start -- --ignored 2>&1
 section "fuzz smoke: every parser of outside input, 20 s each"
 bash fuzz/run.sh smoke
 

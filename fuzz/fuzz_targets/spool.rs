@@ -7,8 +7,13 @@
 //!   prefix of the input, empty or ending in `\n`, with no complete line lost;
 //! - `torn_bytes` is exactly the number of bytes removed and the spool's size counter
 //!   matches the file;
-//! - `last_seq` is the `seq` of the last line that is a JSON object with an unsigned
-//!   `seq` (the spool looks 1 MiB back; the files here are shorter).
+//! - what the start path read back (the last `seq`, the last cycle and its baseline) is
+//!   what the same reader finds over the file's whole lines in memory, so the bounded
+//!   backward scan in chunks loses and invents nothing;
+//! - the sequence goes on after at most `MAX_RESUMED_SEQ`, and a new sequence is
+//!   announced exactly when the last `seq` read back was corrupt or absurd;
+//! - the baseline keeps only lines of the last cycle, within `MAX_BASELINE_BYTES`, and
+//!   no array past `MAX_ITEMS`.
 //!
 //! The scan for the last line reads backwards in 64 KiB chunks. To cross a chunk
 //! boundary with short inputs, an input that starts with a 0 byte is expanded:
@@ -23,12 +28,15 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use virtdiag::config::{Config, Fsync};
-use virtdiag::spool::Spool;
+use virtdiag::record::baseline;
+use virtdiag::spool::resume::{SeqRead, MAX_RESUMED_SEQ};
+use virtdiag::spool::{state, tail, Spool};
 
 fuzz_target!(|data: &[u8]| {
     let input = expand(data);
     let path = spool_path();
     std::fs::write(path, &input).expect("write the spool file");
+    let _ = std::fs::remove_file(state::path_for(path));
 
     let mut config = Config::default().spool;
     config.path = path.clone();
@@ -52,8 +60,28 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(recovered.torn_bytes, (input.len() - after.len()) as u64);
     assert_eq!(spool.stats().bytes, after.len() as u64);
 
-    let last_seq = after.split(|&b| b == b'\n').rev().find_map(seq_of);
-    assert_eq!(recovered.last_seq, last_seq, "not the last line's seq");
+    assert_eq!(
+        recovered.tail,
+        tail::parse(&after),
+        "the backward scan and the whole lines disagree"
+    );
+    let resume = &recovered.resume;
+    assert!(resume.after <= MAX_RESUMED_SEQ);
+    let bad = matches!(recovered.tail.last_seq, Some(SeqRead::Bad(_)));
+    assert_eq!(resume.new_sequence.is_some(), bad);
+    if let Some(SeqRead::Valid(seq)) = recovered.tail.last_seq {
+        assert_eq!(resume.after, seq);
+    }
+    if let Some(cycle) = &recovered.tail.last_cycle {
+        assert!(cycle.seq <= MAX_RESUMED_SEQ);
+        let size: usize = cycle.records.iter().map(baseline::size).sum();
+        assert!(size <= tail::MAX_BASELINE_BYTES);
+        for record in &cycle.records {
+            assert_eq!(record.seq, cycle.seq);
+            assert!(record.disks.len() <= baseline::MAX_ITEMS);
+            assert!(record.nics.len() <= baseline::MAX_ITEMS);
+        }
+    }
 });
 
 /// The input as file content: see the module docs for inputs starting with 0.
@@ -70,13 +98,6 @@ fn expand(data: &[u8]) -> Vec<u8> {
         }
         _ => data.to_vec(),
     }
-}
-
-fn seq_of(line: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<serde_json::Value>(line)
-        .ok()?
-        .get("seq")?
-        .as_u64()
 }
 
 /// One spool file per process, in a directory of its own.

@@ -1,25 +1,32 @@
 //! Assembles one [`DomainRecord`] from the inventory, this cycle's raw statistics and
 //! the domain's previous record (for rates). Pure: no libvirt, no clock reads.
+//!
+//! Each value's rate runs between its two reads (`read_ms`, see [`crate::rates`]), and
+//! is kept within its physical bound.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+mod cpu;
 mod opt_in;
 
 use super::inventory::Inventory;
-use super::names::{reason_name, state_name, vcpu_state_name};
+use super::names::{reason_name, state_name};
 use super::stats::{RawDisk, RawNic, RawStats};
 use crate::rates::{
-    change_per_second, fill_pct, full_in_s, latency_ms, per_second, round3, utilisation_pct,
+    between_reads, change_per_second, fill_pct, full_in_s, latency_ms, ms_after, per_second,
+    round3, within, MAX_BYTES_PER_S, MAX_EVENTS_PER_S,
 };
 use crate::record::{
     BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, MemoryStats,
-    Missing, NicRecord, VcpuRecord, SCHEMA_VERSION,
+    Missing, NicRecord, SCHEMA_VERSION,
 };
 
 /// Everything about one domain's sample that is not a statistic.
 pub struct Sample<'a> {
     pub ts: &'a Arc<str>,
+    /// The instant `ts` stands for: `read_ms` count from here.
+    pub base: Instant,
     pub ts_unix_s: u64,
     pub host: &'a Arc<str>,
     pub seq: u64,
@@ -31,10 +38,10 @@ pub struct Sample<'a> {
     pub collect: CollectInfo,
 }
 
-/// The previous record of the same domain and how long ago it was sampled.
+/// The previous record of the same domain, and the time from its `ts` to this one's.
 pub struct Previous<'a> {
     pub record: &'a DomainRecord,
-    pub elapsed: Duration,
+    pub since: Duration,
 }
 
 pub fn build_record(
@@ -45,9 +52,18 @@ pub fn build_record(
     // A different hypervisor id means the domain was restarted: its counters started
     // over, so the previous sample gives no rates.
     let previous = previous.filter(|p| p.record.domain.id == sample.id && sample.id.is_some());
-    let elapsed = previous.as_ref().map(|p| p.elapsed);
+    let cpu = sample
+        .active
+        .then(|| cpu::cpu_stats(raw, sample.inventory, sample.base, previous.as_ref()));
+    // The rates' interval: between the two reads of the CPU time, else between the
+    // two samples' `ts`.
+    let interval = previous.as_ref().map(|p| {
+        let read_ms = |c: Option<&CpuStats>| c.and_then(|c| c.read_ms);
+        let prev_ms = read_ms(p.record.cpu.as_ref());
+        between_reads(p.since, prev_ms, read_ms(cpu.as_ref())).unwrap_or(p.since)
+    });
     let mut collect = sample.collect;
-    collect.interval_s = elapsed.map(|e| round3(e.as_secs_f64()));
+    collect.interval_s = interval.map(|e| round3(e.as_secs_f64()));
     let state = raw.state.unwrap_or(if sample.active { 1 } else { 5 });
     let mut memory = memory_stats(raw, sample.inventory, sample.active, sample.ts_unix_s);
     memory.bandwidth_monitors = opt_in::bandwidth_monitors(raw, &collect.sources);
@@ -66,50 +82,18 @@ pub fn build_record(
             reason: reason_name(state, raw.reason.unwrap_or(0)),
         },
         nova: sample.inventory.nova.clone(),
-        cpu: sample.active.then(|| cpu_stats(raw, previous.as_ref())),
+        cpu,
         memory,
-        disks: disk_records(raw, sample.inventory, previous.as_ref()),
-        nics: nic_records(raw, sample.inventory, previous.as_ref()),
+        disks: disk_records(raw, sample.inventory, sample.base, previous.as_ref()),
+        nics: nic_records(raw, sample.inventory, sample.base, previous.as_ref()),
         opt_in: opt_in::opt_in_stats(raw, &collect.sources),
         collect,
     }
 }
 
-fn rate(prev: Option<u64>, cur: Option<u64>, elapsed: Option<Duration>) -> Option<f64> {
-    per_second(prev, cur, elapsed?).map(round3)
-}
-
-fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
-    let prev_cpu = previous.and_then(|p| p.record.cpu.as_ref());
-    let elapsed = previous.map(|p| p.elapsed);
-    let pct =
-        |prev: Option<u64>, cur: Option<u64>| utilisation_pct(prev, cur, elapsed?).map(round3);
-    let vcpus = raw
-        .vcpus
-        .iter()
-        .map(|v| {
-            let prev = prev_cpu.and_then(|c| c.vcpus.iter().find(|p| p.id == v.id));
-            VcpuRecord {
-                id: v.id,
-                state: v.state.map(vcpu_state_name),
-                time_ns: v.time_ns,
-                delay_ns: v.delay_ns,
-                wait_ns: v.wait_ns,
-                utilisation_pct: pct(prev.and_then(|p| p.time_ns), v.time_ns),
-                steal_pct: pct(prev.and_then(|p| p.delay_ns), v.delay_ns),
-            }
-        })
-        .collect();
-    CpuStats {
-        time_ns: raw.cpu_time_ns,
-        user_ns: raw.cpu_user_ns,
-        system_ns: raw.cpu_system_ns,
-        haltpoll_success_ns: raw.haltpoll_success_ns,
-        haltpoll_fail_ns: raw.haltpoll_fail_ns,
-        utilisation_pct: pct(prev_cpu.and_then(|c| c.time_ns), raw.cpu_time_ns),
-        vcpus,
-        cache_monitors: opt_in::cache_monitors(raw),
-    }
+/// A per-second rate over `elapsed`, at most `bound`.
+fn rate(prev: Option<u64>, cur: Option<u64>, elapsed: Option<Duration>, bound: f64) -> Option<f64> {
+    within(per_second(prev, cur, elapsed?), bound).map(round3)
 }
 
 fn memory_stats(
@@ -165,9 +149,9 @@ fn memory_stats(
 fn disk_records(
     raw: &RawStats,
     inventory: &Inventory,
+    base: Instant,
     previous: Option<&Previous<'_>>,
 ) -> Vec<DiskRecord> {
-    let elapsed = previous.map(|p| p.elapsed);
     let stats_for = |dev: Option<&str>| -> Option<&RawDisk> {
         let dev = dev?;
         raw.disks.iter().find(|d| d.name.as_deref() == Some(dev))
@@ -186,7 +170,7 @@ fn disk_records(
                     .path
                     .clone()
                     .or_else(|| stats.and_then(|s| s.path.clone())),
-                ..disk_counters(stats)
+                ..disk_counters(stats, base)
             }
         })
         .collect();
@@ -199,7 +183,7 @@ fn disk_records(
             records.push(DiskRecord {
                 dev: stats.name.clone(),
                 path: stats.path.clone(),
-                ..disk_counters(Some(stats))
+                ..disk_counters(Some(stats), base)
             });
         }
     }
@@ -210,19 +194,13 @@ fn disk_records(
                 .disks
                 .iter()
                 .find(|p| p.dev.is_some() && p.dev == disk.dev);
-            disk.read_bytes_per_s = rate(prev.and_then(|p| p.read_bytes), disk.read_bytes, elapsed);
-            disk.write_bytes_per_s =
-                rate(prev.and_then(|p| p.write_bytes), disk.write_bytes, elapsed);
-            disk.read_ops_per_s = rate(
-                prev.and_then(|p| p.read_requests),
-                disk.read_requests,
-                elapsed,
-            );
-            disk.write_ops_per_s = rate(
-                prev.and_then(|p| p.write_requests),
-                disk.write_requests,
-                elapsed,
-            );
+            let elapsed = between_reads(previous.since, prev.and_then(|p| p.read_ms), disk.read_ms);
+            let bytes = |prev: Option<u64>, cur| rate(prev, cur, elapsed, MAX_BYTES_PER_S);
+            let ops = |prev: Option<u64>, cur| rate(prev, cur, elapsed, MAX_EVENTS_PER_S);
+            disk.read_bytes_per_s = bytes(prev.and_then(|p| p.read_bytes), disk.read_bytes);
+            disk.write_bytes_per_s = bytes(prev.and_then(|p| p.write_bytes), disk.write_bytes);
+            disk.read_ops_per_s = ops(prev.and_then(|p| p.read_requests), disk.read_requests);
+            disk.write_ops_per_s = ops(prev.and_then(|p| p.write_requests), disk.write_requests);
             disk_interval_figures(disk, prev, elapsed);
         }
     }
@@ -255,20 +233,24 @@ fn disk_interval_figures(
         prev.and_then(|p| p.flush_requests),
         disk.flush_requests,
         elapsed,
+        MAX_EVENTS_PER_S,
     );
-    let growth = elapsed.and_then(|elapsed| {
-        change_per_second(
-            prev.and_then(|p| p.allocation_bytes),
-            disk.allocation_bytes,
-            elapsed,
-        )
-    });
+    let growth = elapsed
+        .and_then(|elapsed| {
+            change_per_second(
+                prev.and_then(|p| p.allocation_bytes),
+                disk.allocation_bytes,
+                elapsed,
+            )
+        })
+        .filter(|g| g.abs() <= MAX_BYTES_PER_S);
     disk.growth_bytes_per_s = growth.map(round3);
     disk.full_in_s = full_in_s(disk.allocation_bytes, disk.capacity_bytes, growth).map(round3);
 }
 
-fn disk_counters(stats: Option<&RawDisk>) -> DiskRecord {
+fn disk_counters(stats: Option<&RawDisk>, base: Instant) -> DiskRecord {
     DiskRecord {
+        read_ms: ms_after(base, stats.and_then(|s| s.read_at)),
         dev: None,
         bus: None,
         device: None,
@@ -296,9 +278,9 @@ fn disk_counters(stats: Option<&RawDisk>) -> DiskRecord {
 fn nic_records(
     raw: &RawStats,
     inventory: &Inventory,
+    base: Instant,
     previous: Option<&Previous<'_>>,
 ) -> Vec<NicRecord> {
-    let elapsed = previous.map(|p| p.elapsed);
     let mut used = vec![false; raw.nics.len()];
     let mut records: Vec<NicRecord> = inventory
         .nics
@@ -318,7 +300,7 @@ fn nic_records(
                 model: info.model.clone(),
                 kind: info.kind.clone(),
                 source: info.source.clone(),
-                ..nic_counters(position.map(|i| &raw.nics[i]))
+                ..nic_counters(position.map(|i| &raw.nics[i]), base)
             }
         })
         .collect();
@@ -326,7 +308,7 @@ fn nic_records(
         if !used[i] && stats.name.is_some() {
             records.push(NicRecord {
                 dev: stats.name.clone(),
-                ..nic_counters(Some(stats))
+                ..nic_counters(Some(stats), base)
             });
         }
     }
@@ -335,17 +317,21 @@ fn nic_records(
             let prev = previous.record.nics.iter().find(|p| {
                 (p.dev.is_some() && p.dev == nic.dev) || (p.dev.is_none() && p.mac == nic.mac)
             });
-            nic.rx_bytes_per_s = rate(prev.and_then(|p| p.rx_bytes), nic.rx_bytes, elapsed);
-            nic.tx_bytes_per_s = rate(prev.and_then(|p| p.tx_bytes), nic.tx_bytes, elapsed);
-            nic.rx_packets_per_s = rate(prev.and_then(|p| p.rx_packets), nic.rx_packets, elapsed);
-            nic.tx_packets_per_s = rate(prev.and_then(|p| p.tx_packets), nic.tx_packets, elapsed);
+            let elapsed = between_reads(previous.since, prev.and_then(|p| p.read_ms), nic.read_ms);
+            let bytes = |prev: Option<u64>, cur| rate(prev, cur, elapsed, MAX_BYTES_PER_S);
+            let packets = |prev: Option<u64>, cur| rate(prev, cur, elapsed, MAX_EVENTS_PER_S);
+            nic.rx_bytes_per_s = bytes(prev.and_then(|p| p.rx_bytes), nic.rx_bytes);
+            nic.tx_bytes_per_s = bytes(prev.and_then(|p| p.tx_bytes), nic.tx_bytes);
+            nic.rx_packets_per_s = packets(prev.and_then(|p| p.rx_packets), nic.rx_packets);
+            nic.tx_packets_per_s = packets(prev.and_then(|p| p.tx_packets), nic.tx_packets);
         }
     }
     records
 }
 
-fn nic_counters(stats: Option<&RawNic>) -> NicRecord {
+fn nic_counters(stats: Option<&RawNic>, base: Instant) -> NicRecord {
     NicRecord {
+        read_ms: ms_after(base, stats.and_then(|s| s.read_at)),
         dev: None,
         mac: None,
         model: None,

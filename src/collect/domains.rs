@@ -56,6 +56,8 @@ struct Known {
     /// When this domain's per-domain calls were left behind, not answering.
     stuck_since: Option<Instant>,
     unsupported: HashSet<Call>,
+    /// The last sample of the running domain, with the instant of its `ts` (its
+    /// `read_ms` count from there).
     last: Option<(Instant, Arc<DomainRecord>)>,
 }
 
@@ -65,6 +67,9 @@ pub(super) struct CycleContext<'a> {
     pub ts_unix_s: u64,
     pub host: &'a Arc<str>,
     pub seq: u64,
+    /// The instant `ts` stands for: each value's `read_ms` counts from here.
+    pub base: Instant,
+    /// When the bulk call returned: the read time of every value it gave.
     pub bulk_done: Instant,
     pub filter: &'a DomainFilter,
     /// `filter.needs_display_names()`, worked out once a cycle, not once a domain.
@@ -93,17 +98,20 @@ impl Domains {
         self.seen.clear();
     }
 
-    /// Takes a domain line from before a restart as the domain's previous sample,
-    /// taken `age` ago: the first cycle then has rates for every domain whose
-    /// hypervisor id is unchanged. Its XML is read at the first sample.
-    pub fn seed(&mut self, record: DomainRecord, sampled_at: Instant) {
+    /// Takes a domain line from before a restart as the domain's previous sample, its
+    /// `ts` standing for the instant `base`: the first cycle then has rates for every
+    /// domain whose hypervisor id is unchanged. Its XML is read at the first sample.
+    pub fn seed(&mut self, record: DomainRecord, base: Instant) {
         let Some(key) = uuid_key(&record.domain.uuid) else {
             return;
         };
         self.known.insert(
             key,
             Known {
-                id: record.domain.id,
+                // No id: the name and UUID text cached for a running domain come from
+                // libvirt at the first sample, never from the spool. The baseline's
+                // own id is matched against the domain's when rates are computed.
+                id: None,
                 name: Arc::clone(&record.domain.name),
                 uuid: Arc::clone(&record.domain.uuid),
                 inventory: Arc::default(),
@@ -111,7 +119,7 @@ impl Domains {
                 inventory_stale: true,
                 stuck_since: None,
                 unsupported: HashSet::new(),
-                last: Some((sampled_at, Arc::new(record))),
+                last: Some((base, Arc::new(record))),
             },
         );
     }
@@ -191,6 +199,7 @@ impl Domains {
         for (param, value) in record.params() {
             raw.apply_param(param, value);
         }
+        raw.stamp_bulk(cycle.bulk_done);
         let active = raw.state.map_or(id.is_some(), names::state_is_active);
         let connection = cycle.connection;
 
@@ -261,7 +270,6 @@ impl Domains {
         let sources: GroupSources;
         let mut missing_fields = Vec::new();
         let mut control = None;
-        let mut sampled_at = cycle.bulk_done;
         let mut duration = Duration::ZERO;
         if active {
             let per_domain_started = Instant::now();
@@ -273,8 +281,7 @@ impl Domains {
                 &mut missing_fields,
                 bounded,
             );
-            sampled_at = Instant::now();
-            duration = sampled_at - per_domain_started;
+            duration = per_domain_started.elapsed();
             costs.per_domain += duration;
             match outcome {
                 Ok(()) => {}
@@ -302,12 +309,13 @@ impl Domains {
         costs.missing_fields += missing_fields.len();
 
         let known = self.known.get_mut(&key).expect("still known");
-        let previous = known.last.as_ref().map(|(at, record)| Previous {
+        let previous = known.last.as_ref().map(|(base, record)| Previous {
             record,
-            elapsed: sampled_at.saturating_duration_since(*at),
+            since: cycle.base.saturating_duration_since(*base),
         });
         let sample = Sample {
             ts: cycle.ts,
+            base: cycle.base,
             ts_unix_s: cycle.ts_unix_s,
             host: cycle.host,
             seq: cycle.seq,
@@ -325,7 +333,7 @@ impl Domains {
             },
         };
         let record = Arc::new(build_record(sample, &raw, previous));
-        known.last = active.then(|| (sampled_at, Arc::clone(&record)));
+        known.last = active.then(|| (cycle.base, Arc::clone(&record)));
         Ok(Some(record))
     }
 

@@ -142,8 +142,13 @@ impl Collector {
     /// Runs one cycle. Never fails: problems are in the snapshot.
     pub fn collect(&mut self) -> Snapshot {
         self.seq += 1;
+        let wall = std::time::SystemTime::now();
         let started = Instant::now();
-        let ts: Arc<str> = Arc::from(clock::now_rfc3339());
+        let ts: Arc<str> = Arc::from(clock::format_rfc3339(wall));
+        // The instant `ts` stands for: `ts` drops what is below the millisecond.
+        let base = started
+            .checked_sub(clock::below_millis(wall))
+            .unwrap_or(started);
         let mut events = Vec::new();
 
         if self.connection.is_none() {
@@ -161,7 +166,7 @@ impl Collector {
         self.note_events(&ts, &mut events);
 
         let mut costs = Costs::default();
-        match self.collect_domains(&ts, &mut costs) {
+        match self.collect_domains(&ts, base, &mut costs) {
             Ok(records) => {
                 self.failed_cycles = 0;
                 let cycle = self.cycle_record(&ts, started, &costs, &records, None);
@@ -224,6 +229,7 @@ impl Collector {
     fn collect_domains(
         &mut self,
         ts: &Arc<str>,
+        base: Instant,
         costs: &mut Costs,
     ) -> Result<Vec<Arc<DomainRecord>>, LibvirtError> {
         let call_started = Instant::now();
@@ -237,6 +243,7 @@ impl Collector {
             ts_unix_s: clock::unix_seconds_now(),
             host: &self.host,
             seq: self.seq,
+            base,
             bulk_done,
             filter: &self.config.filter,
             filter_needs_inventory: self.config.filter.needs_display_names(),

@@ -1,8 +1,10 @@
 //! The per-domain path: one call per statistic, for groups the driver does not serve in
 //! bulk (libvirt's test driver serves only `state`). Fills the same [`RawStats`] as the
-//! bulk path. Calls the driver refuses are remembered per domain and not retried.
+//! bulk path, each value stamped with the moment its call returned. Calls the driver
+//! refuses are remembered per domain and not retried.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use virt::domain::Domain;
 
@@ -68,6 +70,7 @@ pub fn fill(
         if let Some(info) = calls.run(Call::Info, || "cpu".to_string(), || domain.info())? {
             if connection.per_domain(Group::CpuTotal) {
                 raw.cpu_time_ns = Some(info.cpu_time);
+                raw.cpu_read_at = Some(Instant::now());
                 raw.mark(Group::CpuTotal);
             }
             if connection.per_domain(Group::Balloon) {
@@ -87,6 +90,7 @@ pub fn fill(
             || "cpu.vcpus".to_string(),
             || get_vcpus(domain, max),
         )? {
+            raw.vcpus_read_at = Some(Instant::now());
             raw.vcpus = vcpus
                 .into_iter()
                 .map(|v| super::stats::RawVcpu {
@@ -121,7 +125,7 @@ pub fn fill(
                 // An empty drive: asked as Nova asks every target, and what the driver
                 // answers is kept; a refusal is no missing field.
                 match domain.block_stats(dev) {
-                    Ok(s) => raw.disks.push(block_counters(dev, &s)),
+                    Ok(s) => raw.disks.push(block_counters(dev, &s, Instant::now())),
                     Err(e) => {
                         let e = LibvirtError::from(e);
                         if e.class() == ErrorClass::Connection {
@@ -133,13 +137,14 @@ pub fn fill(
             }
             let field = || format!("disks[{dev}]");
             if let Some(s) = calls.run(Call::Block(index), field, || domain.block_stats(dev))? {
+                let read_at = Instant::now();
                 let sizes =
                     calls.run(Call::BlockInfo(index), field, || domain.block_info(dev, 0))?;
                 raw.disks.push(RawDisk {
                     allocation: sizes.as_ref().map(|b| b.allocation),
                     capacity: sizes.as_ref().map(|b| b.capacity),
                     physical: sizes.as_ref().map(|b| b.physical),
-                    ..block_counters(dev, &s)
+                    ..block_counters(dev, &s, read_at)
                 });
             }
         }
@@ -156,6 +161,7 @@ pub fn fill(
                 domain.interface_stats(key)
             })? {
                 raw.nics.push(RawNic {
+                    read_at: Some(Instant::now()),
                     name: Some(key.clone()),
                     rx_bytes: u64::try_from(s.rx_bytes).ok(),
                     rx_pkts: u64::try_from(s.rx_packets).ok(),
@@ -173,9 +179,15 @@ pub fn fill(
     Ok(())
 }
 
-/// A disk's counters from `virDomainBlockStats` (libvirt's -1 is "not available").
-fn block_counters(dev: &std::sync::Arc<str>, s: &virt::domain::BlockStats) -> RawDisk {
+/// A disk's counters from `virDomainBlockStats` (libvirt's -1 is "not available"),
+/// read when that call returned.
+fn block_counters(
+    dev: &std::sync::Arc<str>,
+    s: &virt::domain::BlockStats,
+    read_at: Instant,
+) -> RawDisk {
     RawDisk {
+        read_at: Some(read_at),
         name: Some(dev.clone()),
         rd_reqs: u64::try_from(s.rd_req).ok(),
         rd_bytes: u64::try_from(s.rd_bytes).ok(),

@@ -19,27 +19,24 @@ use crate::{log_info, log_warn};
 
 impl Collector {
     /// Takes the spool's last cycle (before a restart) as the previous sample of its
-    /// domains, if it is this host's and no older than `max_age`. Returns how many
-    /// domains got a baseline.
+    /// domains, if it passes every check: this host's, no older than `max_age` and not
+    /// from the future. Each domain line must be of that cycle (its `ts` and `host`);
+    /// the domain's UUID and hypervisor id are matched at its first sample
+    /// ([`super::build`]), and each counter is checked there against going backwards
+    /// and against its physical bound. Returns how many domains got a baseline.
     pub fn seed_baselines(&mut self, last: LastCycle, max_age: Duration) -> usize {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        let Some(age) = clock::parse_rfc3339(&last.ts)
-            .map(|at| now - at)
-            .filter(|age| (0.0..=max_age.as_secs_f64()).contains(age))
-        else {
+        let Some(base) = baseline_base(&last, &self.host, now, max_age, Instant::now()) else {
             return 0;
         };
-        if last.host != *self.host {
-            return 0;
-        }
-        let Some(sampled_at) = Instant::now().checked_sub(Duration::from_secs_f64(age)) else {
-            return 0;
-        };
-        let count = last.records.len();
+        let mut count = 0;
         for record in last.records {
-            self.domains.seed(record, sampled_at);
+            if *record.ts == *last.ts && *record.host == *self.host {
+                self.domains.seed(record, base);
+                count += 1;
+            }
         }
         count
     }
@@ -198,9 +195,60 @@ impl Collector {
     }
 }
 
+/// The instant the last cycle's `ts` stands for, if it may be a baseline at all: this
+/// host's, and `ts` between `max_age` ago and now (`now_unix_s`, at `now`).
+fn baseline_base(
+    last: &LastCycle,
+    host: &str,
+    now_unix_s: f64,
+    max_age: Duration,
+    now: Instant,
+) -> Option<Instant> {
+    if last.host != host {
+        return None;
+    }
+    let age = now_unix_s - clock::parse_rfc3339(&last.ts)?;
+    if !(0.0..=max_age.as_secs_f64()).contains(&age) {
+        return None;
+    }
+    now.checked_sub(Duration::from_secs_f64(age))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_baseline_must_be_this_hosts_recent_and_not_from_the_future() {
+        let last = |host: &str| LastCycle {
+            seq: 1,
+            ts: "2026-11-29T10:00:00.000Z".into(),
+            host: host.into(),
+            records: Vec::new(),
+        };
+        let ts = clock::parse_rfc3339("2026-11-29T10:00:00.000Z").unwrap();
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        let base = baseline_base(&last("h"), "h", ts + 2.5, minute, now).unwrap();
+        assert_eq!(now - base, Duration::from_millis(2500));
+        assert_eq!(
+            baseline_base(&last("other"), "h", ts + 2.5, minute, now),
+            None
+        );
+        assert_eq!(
+            baseline_base(&last("h"), "h", ts + 61.0, minute, now),
+            None,
+            "too old"
+        );
+        assert_eq!(
+            baseline_base(&last("h"), "h", ts - 1.0, minute, now),
+            None,
+            "future"
+        );
+        let mut garbled = last("h");
+        garbled.ts = "yesterday".into();
+        assert_eq!(baseline_base(&garbled, "h", ts, minute, now), None);
+    }
     use crate::collect::{CollectorConfig, DomainFilter};
 
     /// libvirt's test driver refuses four of the opt-in groups in bulk: each is reported

@@ -4,6 +4,7 @@
 //! names (`block.0.rd.bytes`), the per-domain path from individual calls. Pure.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::libvirt::bulk::ParamValue;
 
@@ -40,6 +41,10 @@ pub struct RawStats {
     pub wanted: u32,
     /// The opt-in groups, when any returned something.
     pub opt_in: Option<Box<RawOptIn>>,
+    /// When `cpu_time_ns` and the vCPU times were read: the moment the call that gave
+    /// them returned (the bulk call, or the per-domain one).
+    pub cpu_read_at: Option<Instant>,
+    pub vcpus_read_at: Option<Instant>,
 }
 
 /// The balloon's memory statistics, by libvirt's memoryStats tags.
@@ -88,6 +93,8 @@ pub struct RawDisk {
     pub capacity: Option<u64>,
     pub physical: Option<u64>,
     pub threshold: Option<u64>,
+    /// When the counters were read (the call that gave them returned).
+    pub read_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -101,6 +108,8 @@ pub struct RawNic {
     pub tx_pkts: Option<u64>,
     pub tx_errs: Option<u64>,
     pub tx_drop: Option<u64>,
+    /// When the counters were read (the call that gave them returned).
+    pub read_at: Option<Instant>,
 }
 
 impl RawStats {
@@ -118,6 +127,22 @@ impl RawStats {
 
     pub fn mark(&mut self, group: Group) {
         self.filled |= group.bit();
+    }
+
+    /// Stamps what the bulk call gave with the moment it returned.
+    pub fn stamp_bulk(&mut self, returned: Instant) {
+        if self.cpu_time_ns.is_some() {
+            self.cpu_read_at = Some(returned);
+        }
+        if !self.vcpus.is_empty() {
+            self.vcpus_read_at = Some(returned);
+        }
+        for disk in &mut self.disks {
+            disk.read_at = Some(returned);
+        }
+        for nic in &mut self.nics {
+            nic.read_at = Some(returned);
+        }
     }
 
     /// Applies one bulk-stats parameter. Unknown names are ignored, so newer libvirt

@@ -97,7 +97,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
     let gid = config::environment::group_id(&config.socket.group).map_err(Error::Config)?;
     let host = setup::record_host(&config);
 
-    let (spool, recovered) = Spool::open(config.spool.clone()).map_err(|e| {
+    let (spool, mut recovered) = Spool::open(config.spool.clone()).map_err(|e| {
         Error::CantCreate(
             config::environment::unusable_directory("spool.path", &config.spool.path)
                 .unwrap_or_else(|| {
@@ -114,6 +114,9 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
             recovered.torn_bytes,
             config.spool.path.display()
         );
+    }
+    for warning in recovered.warnings(&config.spool.path) {
+        log_warn!("{warning}");
     }
 
     let poll =
@@ -160,8 +163,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         .map_err(|e| Error::Software(format!("cannot start the view builder thread: {e}")))?;
     let worker = worker::spawn(
         setup::collector_config(core.config(), core.host()),
-        recovered.last_seq.unwrap_or(0),
-        recovered.last_cycle.clone(),
+        recovered.resume.after,
+        recovered.tail.last_cycle.take(),
         core.config().interval(),
         Arc::clone(&waker),
         Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
@@ -178,6 +181,11 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
             std::process::id()
         ),
     );
+    let mut announced = vec![started];
+    if let Some(why) = recovered.resume.new_sequence {
+        log_warn!("{why}");
+        announced.push(core.agent_line("new_sequence", why));
+    }
     let config = core.config();
     log_info!(
         "started: uri {}, every {} s, spool {}, socket {}",
@@ -201,7 +209,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         core,
         log_limit: crate::log::RateLimiter::new(Duration::from_secs(60)),
     };
-    daemon.carry_out(vec![started], Instant::now());
+    daemon.carry_out(announced, Instant::now());
     crate::log::notify("READY=1\nSTATUS=waiting for the first cycle");
     let result = daemon.event_loop(&mut signals);
     // The process ends now: freeing every record and buffer one by one would only

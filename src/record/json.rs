@@ -207,7 +207,10 @@ impl Writer<'_> {
             self.opt_f64(v.steal_pct);
             self.raw(b"}");
         }
-        self.raw(b"]");
+        self.raw(b"],\"read_ms\":");
+        self.opt_f64(c.read_ms);
+        self.raw(b",\"vcpus_read_ms\":");
+        self.opt_f64(c.vcpus_read_ms);
         write_chosen(self.out, b",\"cache_monitors\":", &c.cache_monitors);
         self.raw(b"}");
     }
@@ -286,7 +289,7 @@ impl Writer<'_> {
             self.raw(key);
             self.opt_u64(value);
         }
-        let rates: [(&[u8], Option<f64>); 11] = [
+        let rates: [(&[u8], Option<f64>); 12] = [
             (b",\"read_bytes_per_s\":", d.read_bytes_per_s),
             (b",\"write_bytes_per_s\":", d.write_bytes_per_s),
             (b",\"read_ops_per_s\":", d.read_ops_per_s),
@@ -298,6 +301,7 @@ impl Writer<'_> {
             (b",\"fill_pct\":", d.fill_pct),
             (b",\"growth_bytes_per_s\":", d.growth_bytes_per_s),
             (b",\"full_in_s\":", d.full_in_s),
+            (b",\"read_ms\":", d.read_ms),
         ];
         for (key, value) in rates {
             self.raw(key);
@@ -331,11 +335,12 @@ impl Writer<'_> {
             self.raw(key);
             self.opt_u64(value);
         }
-        let rates: [(&[u8], Option<f64>); 4] = [
+        let rates: [(&[u8], Option<f64>); 5] = [
             (b",\"rx_bytes_per_s\":", n.rx_bytes_per_s),
             (b",\"tx_bytes_per_s\":", n.tx_bytes_per_s),
             (b",\"rx_packets_per_s\":", n.rx_packets_per_s),
             (b",\"tx_packets_per_s\":", n.tx_packets_per_s),
+            (b",\"read_ms\":", n.read_ms),
         ];
         for (key, value) in rates {
             self.raw(key);

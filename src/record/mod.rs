@@ -70,6 +70,11 @@ pub struct CpuStats {
     /// 100 = one host CPU fully busy; up to 100 x vCPUs.
     pub utilisation_pct: Option<f64>,
     pub vcpus: Vec<VcpuRecord>,
+    /// When `time_ns` was read, in ms after the record's `ts`: the moment the bulk call
+    /// or the per-domain call that gave it returned. Rates are computed over these.
+    pub read_ms: Option<f64>,
+    /// When the vCPU times were read, likewise.
+    pub vcpus_read_ms: Option<f64>,
     /// resctrl cache monitors (they come with `cpu-total`); absent when the domain has
     /// none, as on most hosts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,6 +166,8 @@ pub struct DiskRecord {
     pub growth_bytes_per_s: Option<f64>,
     /// Seconds until full at that growth; null when not growing.
     pub full_in_s: Option<f64>,
+    /// When these counters were read, in ms after the record's `ts`.
+    pub read_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -183,6 +190,8 @@ pub struct NicRecord {
     pub tx_bytes_per_s: Option<f64>,
     pub rx_packets_per_s: Option<f64>,
     pub tx_packets_per_s: Option<f64>,
+    /// When these counters were read, in ms after the record's `ts`.
+    pub read_ms: Option<f64>,
 }
 
 /// Where each group of a record came from, and what could not be read.

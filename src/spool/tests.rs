@@ -53,7 +53,7 @@ fn a_torn_last_line_is_removed_at_open_and_the_seq_recovered() {
     let path = dir.join("d.ndjson");
     std::fs::write(&path, format!("{}{}{{\"kind\":\"dom", line(7), line(8))).unwrap();
     let (spool, recovered) = Spool::open(config(&dir, 1 << 20, 2)).unwrap();
-    assert_eq!(recovered.last_seq, Some(8));
+    assert_eq!(recovered.resume.after, 8);
     assert_eq!(recovered.torn_bytes, 12);
     assert_eq!(
         std::fs::read_to_string(spool.path()).unwrap(),
@@ -72,10 +72,13 @@ fn a_torn_last_line_is_removed_at_open_and_the_seq_recovered() {
 fn repair_reads_back_across_chunk_boundaries() {
     let dir = temp_dir("long");
     let path = dir.join("d.ndjson");
-    let long = format!("{{\"seq\":3,\"x\":\"{}\"}}\n", "y".repeat(200_000));
+    let long = format!(
+        "{{\"kind\":\"domain\",\"seq\":3,\"x\":\"{}\"}}\n",
+        "y".repeat(200_000)
+    );
     std::fs::write(&path, format!("{}{long}{}", line(1), "z".repeat(100_000))).unwrap();
     let (_, recovered) = Spool::open(config(&dir, 1 << 30, 2)).unwrap();
-    assert_eq!(recovered.last_seq, Some(3));
+    assert_eq!(recovered.resume.after, 3);
     assert_eq!(recovered.torn_bytes, 100_000);
 }
 

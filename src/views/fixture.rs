@@ -42,6 +42,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
         tx_bytes_per_s: Some(300.2),
         rx_packets_per_s: Some(1.5),
         tx_packets_per_s: Some(3.0),
+        read_ms: None,
     };
     let vcpu = |id: u32, time_ns: u64| VcpuRecord {
         id,

@@ -1,7 +1,7 @@
 //! Record assembly: rates against the previous record, resets, restarts, memory.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::collect::inventory::{DiskInfo, NicInfo};
@@ -53,12 +53,25 @@ fn raw(cpu_ns: u64, disk_bytes: u64, nic_bytes: u64) -> RawStats {
     }
 }
 
+/// The instant every test record's `ts` stands for.
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+/// A record of `raw`; values without a read time were read 10 ms after `ts`.
 fn record(raw: &RawStats, id: Option<u32>, previous: Option<Previous<'_>>) -> DomainRecord {
+    let mut raw = raw.clone();
+    if raw.cpu_read_at.is_none() {
+        raw.stamp_bulk(base() + Duration::from_millis(10));
+    }
+    let raw = &raw;
     let ts: Arc<str> = Arc::from("2026-11-23T00:00:00.000Z");
     let host: Arc<str> = Arc::from("h");
     let inventory = inventory();
     let sample = Sample {
         ts: &ts,
+        base: base(),
         ts_unix_s: 1_000,
         host: &host,
         seq: 1,
@@ -93,7 +106,7 @@ fn rates_over_the_measured_interval() {
     let first = record(&raw(0, 0, 0), Some(1), None);
     let previous = Previous {
         record: &first,
-        elapsed: Duration::from_secs(2),
+        since: Duration::from_secs(2),
     };
     let second = record(&raw(1_000_000_000, 8192, 3000), Some(1), Some(previous));
     let cpu = second.cpu.as_ref().unwrap();
@@ -110,7 +123,7 @@ fn a_counter_reset_gives_no_rate_for_that_counter_only() {
     let first = record(&raw(5_000, 8192, 100), Some(1), None);
     let previous = Previous {
         record: &first,
-        elapsed: Duration::from_secs(1),
+        since: Duration::from_secs(1),
     };
     let second = record(&raw(6_000, 0, 200), Some(1), Some(previous));
     assert_eq!(second.disks[0].read_bytes_per_s, None);
@@ -123,12 +136,88 @@ fn a_restart_with_a_new_id_gives_no_rates() {
     let first = record(&raw(0, 0, 0), Some(1), None);
     let previous = Previous {
         record: &first,
-        elapsed: Duration::from_secs(1),
+        since: Duration::from_secs(1),
     };
     let second = record(&raw(10, 10, 10), Some(2), Some(previous));
     assert_eq!(second.cpu.as_ref().unwrap().utilisation_pct, None);
     assert_eq!(second.disks[0].read_bytes_per_s, None);
     assert_eq!(second.collect.interval_s, None);
+}
+
+#[test]
+fn each_rate_runs_between_the_two_reads_of_its_value() {
+    let mut first_raw = raw(0, 0, 0);
+    // Read per domain, 400 ms after the first cycle's ts (behind other domains' XML).
+    first_raw.stamp_bulk(base() + Duration::from_millis(400));
+    let first = record(&first_raw, Some(1), None);
+    assert_eq!(first.cpu.as_ref().unwrap().read_ms, Some(400.0));
+    assert_eq!(first.disks[0].read_ms, Some(400.0));
+    let mut second_raw = raw(900_000_000, 4096, 0);
+    second_raw.stamp_bulk(base() + Duration::from_millis(400));
+    // This time the CPU was read 100 ms after ts, the disk 200 ms after it.
+    second_raw.cpu_read_at = Some(base() + Duration::from_millis(100));
+    second_raw.disks[0].read_at = Some(base() + Duration::from_millis(200));
+    let previous = Previous {
+        record: &first,
+        since: Duration::from_secs(2),
+    };
+    let second = record(&second_raw, Some(1), Some(previous));
+    // 0.9 s of CPU over 2 s - 300 ms.
+    let cpu = second.cpu.as_ref().unwrap();
+    assert_eq!(cpu.utilisation_pct, Some(52.941));
+    assert_eq!(second.collect.interval_s, Some(1.7));
+    // 4096 bytes over 2 s - 200 ms.
+    assert_eq!(second.disks[0].read_bytes_per_s, Some(2275.556));
+    // A previous sample without read times (a spool from an older agent) gives no rate.
+    let mut old = first.clone();
+    old.cpu.as_mut().unwrap().read_ms = None;
+    old.disks[0].read_ms = None;
+    let previous = Previous {
+        record: &old,
+        since: Duration::from_secs(2),
+    };
+    let third = record(&second_raw, Some(1), Some(previous));
+    assert_eq!(third.cpu.as_ref().unwrap().utilisation_pct, None);
+    assert_eq!(third.disks[0].read_bytes_per_s, None);
+    assert_eq!(third.collect.interval_s, Some(2.0));
+}
+
+#[test]
+fn no_rate_above_its_physical_bound() {
+    // A baseline from a fresh host (every counter 0) against a test-driver domain whose
+    // CPU time is the wall clock: 4.95e11 % without the bound.
+    let zero = record(&raw(0, 0, 0), Some(1), None);
+    let since = Duration::from_secs(3);
+    let now_ns = 1_795_000_000_000_000_000;
+    let r = record(
+        &raw(now_ns, 1 << 60, 1 << 60),
+        Some(1),
+        Some(Previous {
+            record: &zero,
+            since,
+        }),
+    );
+    let cpu = r.cpu.as_ref().unwrap();
+    assert_eq!(cpu.utilisation_pct, None);
+    assert_eq!(cpu.vcpus[0].utilisation_pct, None);
+    assert_eq!(r.disks[0].read_bytes_per_s, None, "2^60 bytes in 3 s");
+    assert_eq!(r.disks[0].read_ops_per_s, None);
+    assert_eq!(r.nics[0].rx_bytes_per_s, None);
+    // One vCPU: 104 % is jitter and reads 100 %, 106 % is no reading.
+    let at = |pct: u64| {
+        let r = record(
+            &raw(pct * 10_000_000, 0, 0),
+            Some(1),
+            Some(Previous {
+                record: &zero,
+                since: Duration::from_secs(1),
+            }),
+        );
+        r.cpu.unwrap().utilisation_pct
+    };
+    assert_eq!(at(99), Some(99.0));
+    assert_eq!(at(104), Some(100.0));
+    assert_eq!(at(106), None);
 }
 
 #[test]

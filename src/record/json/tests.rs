@@ -52,6 +52,8 @@ fn full_record() -> DomainRecord {
                     ..Default::default()
                 },
             ],
+            read_ms: Some(1.5),
+            vcpus_read_ms: None,
             ..Default::default()
         }),
         memory: MemoryStats {
@@ -83,6 +85,7 @@ fn full_record() -> DomainRecord {
                 write_bytes_per_s: Some(0.0),
                 read_ops_per_s: None,
                 write_ops_per_s: Some(1e20),
+                read_ms: Some(0.001),
                 ..Default::default()
             },
             DiskRecord {
@@ -121,6 +124,7 @@ fn full_record() -> DomainRecord {
             tx_bytes_per_s: None,
             rx_packets_per_s: Some(f64::NAN),
             tx_packets_per_s: Some(0.333),
+            read_ms: Some(2.125),
         }],
         opt_in: Default::default(),
         collect: CollectInfo {

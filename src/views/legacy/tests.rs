@@ -81,6 +81,7 @@ fn record() -> DomainRecord {
             tx_bytes_per_s: None,
             rx_packets_per_s: None,
             tx_packets_per_s: None,
+            read_ms: None,
         }],
         opt_in: Default::default(),
         collect: CollectInfo {

@@ -35,6 +35,10 @@ impl<const N: usize> Bits<N> {
         self.0[i / 64] |= 1 << (i % 64);
     }
 
+    fn clear(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+
     fn has(&self, i: usize) -> bool {
         self.0[i / 64] & (1 << (i % 64)) != 0
     }
@@ -146,6 +150,9 @@ pub struct Glob {
     /// A star that ends the pattern, if one does (else empty): reaching it matches
     /// whatever follows.
     last_star: Bits,
+    /// The characters any match has at least (the tokens that are not stars): a
+    /// shorter name is refused before a character is read.
+    min_chars: usize,
 }
 
 /// Whether `text` has a character that makes it a glob rather than a plain name.
@@ -177,7 +184,7 @@ impl Glob {
             }
             mask
         };
-        let ascii = Box::new(std::array::from_fn(|c| mask_of(c as u32)));
+        let ascii = Box::new(ascii_masks(&tokens));
         let mut starts = vec![128];
         for token in &tokens {
             token.boundaries(&mut starts);
@@ -194,6 +201,7 @@ impl Glob {
         }
         Ok(Glob {
             tokens: tokens.len(),
+            min_chars: tokens.iter().filter(|t| **t != Token::Star).count(),
             first: first.closure(stars),
             stars,
             ascii,
@@ -215,6 +223,10 @@ impl Glob {
 
     /// Whether the whole of `text` matches.
     pub fn matches(&self, text: &str) -> bool {
+        // Bytes are at least characters: a long pattern is no cost on a short name.
+        if text.len() < self.min_chars {
+            return false;
+        }
         // Positions 0 to `tokens`: as many words as that takes.
         match self.tokens / 64 {
             0 => self.run::<1>(text),
@@ -243,6 +255,36 @@ impl Glob {
         }
         reached.has(self.tokens)
     }
+}
+
+/// For each ASCII character, the positions whose token accepts it: each token sets
+/// its own bits (a set by its ranges), instead of every character asking every token.
+fn ascii_masks(tokens: &[Token]) -> [Bits; 128] {
+    let mut everything = Bits::default();
+    for (i, token) in tokens.iter().enumerate() {
+        if matches!(token, Token::AnyOne | Token::Set { negated: true, .. }) {
+            everything.set(i);
+        }
+    }
+    let mut masks = [everything; 128];
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Literal(l) if u32::from(*l) < 128 => masks[*l as usize].set(i),
+            Token::Set { ranges, negated } => {
+                for &(lo, hi) in ranges {
+                    for c in lo..=hi.min(127) {
+                        if *negated {
+                            masks[c as usize].clear(i);
+                        } else {
+                            masks[c as usize].set(i);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    masks
 }
 
 /// The pattern's tokens, runs of stars collapsed.

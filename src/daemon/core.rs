@@ -95,6 +95,8 @@ pub enum Effect {
     Reconfigure(CollectorConfig, Duration),
     /// Build a view off the loop; [`Input::Built`] follows.
     Build(Latest, View),
+    /// Free a cycle's views off the loop (they are no longer the latest).
+    Retire(Latest),
     /// Read the configuration off the loop; [`Input::Loaded`] follows.
     LoadConfig,
     SocketLimits(Limits),

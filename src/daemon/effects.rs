@@ -115,6 +115,7 @@ impl Daemon {
                         self.handle(Input::Built(seq, view), now);
                     }
                 }
+                Effect::Retire(latest) => self.builder.retire(latest),
                 Effect::LoadConfig => self.load_config(now),
                 Effect::SocketLimits(limits) => self.server.set_limits(limits),
                 Effect::SocketAccess { mode, gid } => {

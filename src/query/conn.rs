@@ -22,7 +22,7 @@ use crate::chunk::Chunk;
 pub const READ_BUDGET: usize = 8192;
 /// Bytes written to one client at once at most: a fast reader of a large answer gets
 /// it in slices, one per turn, so copying it never holds up the other clients.
-pub const WRITE_BUDGET: usize = 256 * 1024;
+pub const WRITE_BUDGET: usize = 64 * 1024;
 
 /// What a client is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

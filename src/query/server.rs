@@ -205,6 +205,9 @@ impl Server {
             self.accept(registry, now);
         }
         self.enforce_budget(now);
+        // Clients accepted now (their first request already read) take their turn in
+        // this one.
+        self.settle(registry);
         let tokens: Vec<Token> = self.queue.drain(..).collect();
         for token in &tokens {
             if let Some(client) = self.clients.get_mut(token) {

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
@@ -349,27 +349,40 @@ fn nova_line(record: &DomainRecord, out: &mut Vec<u8>) {
     );
 }
 
-/// Views asked of the builder thread and not yet built, at most. The loop asks for each
-/// (cycle, view) once, and keeps at most two cycles' worth waiting.
+/// Jobs waiting for the builder thread, at most. The loop asks for each (cycle, view)
+/// once, and retires one cycle per cycle.
 pub const BUILDS_IN_FLIGHT: usize = 8;
 
+enum Job {
+    Build(Latest, View),
+    /// The views of a cycle no longer the latest: dropped here, since freeing a cycle's
+    /// records and buffers one by one takes milliseconds at 5,000 domains.
+    Retire(Latest),
+}
+
 /// The builder thread: builds the views the loop found missing, one at a time, and
-/// reports each as `(seq, view)` with a wake-up of the loop.
+/// reports each as `(seq, view)` with a wake-up of the loop; and frees retired cycles.
 pub struct Builder {
-    requests: SyncSender<(Latest, View)>,
+    jobs: SyncSender<Job>,
     built: Receiver<(u64, View)>,
     handle: JoinHandle<()>,
 }
 
 impl Builder {
     pub fn spawn(waker: Arc<Waker>) -> std::io::Result<Builder> {
-        let (request_tx, request_rx) =
-            std::sync::mpsc::sync_channel::<(Latest, View)>(BUILDS_IN_FLIGHT);
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(BUILDS_IN_FLIGHT);
         let (built_tx, built_rx) = std::sync::mpsc::sync_channel(BUILDS_IN_FLIGHT);
         let handle = std::thread::Builder::new()
             .name("views".into())
             .spawn(move || {
-                while let Ok((latest, view)) = request_rx.recv() {
+                while let Ok(job) = job_rx.recv() {
+                    let (latest, view) = match job {
+                        Job::Build(latest, view) => (latest, view),
+                        Job::Retire(latest) => {
+                            drop(latest);
+                            continue;
+                        }
+                    };
                     latest.build(view);
                     let seq = latest.seq();
                     drop(latest);
@@ -380,18 +393,21 @@ impl Builder {
                 }
             })?;
         Ok(Builder {
-            requests: request_tx,
+            jobs: job_tx,
             built: built_rx,
             handle,
         })
     }
 
-    /// Asks for a view without waiting; false if [`BUILDS_IN_FLIGHT`] are waiting.
+    /// Asks for a view without waiting; false if [`BUILDS_IN_FLIGHT`] jobs are waiting.
     pub fn ask(&self, latest: Latest, view: View) -> bool {
-        !matches!(
-            self.requests.try_send((latest, view)),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_))
-        )
+        self.jobs.try_send(Job::Build(latest, view)).is_ok()
+    }
+
+    /// Hands a cycle's views over to be freed off the loop (or frees them here if the
+    /// thread has [`BUILDS_IN_FLIGHT`] jobs waiting).
+    pub fn retire(&self, latest: Latest) {
+        let _ = self.jobs.try_send(Job::Retire(latest));
     }
 
     /// The views built since the last call.

@@ -53,11 +53,13 @@ impl Core {
         // The latest records: a disconnected cycle keeps the last known ones.
         let fresh = c.connected;
         if fresh {
-            self.latest = latest;
+            let retired = std::mem::replace(&mut self.latest, latest);
+            self.effects.push(Effect::Retire(retired));
             self.disconnected_cycles = 0;
             self.last_good_cycle_ts = crate::clock::parse_rfc3339(&c.ts);
         } else {
             self.disconnected_cycles += 1;
+            self.effects.push(Effect::Retire(latest));
         }
         let error = c.error.clone();
         self.want_textfile();

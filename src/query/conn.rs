@@ -143,7 +143,7 @@ impl Output {
             if total >= budget {
                 return Ok((total, false));
             }
-            let end = front.len().min(self.offset + (budget - total));
+            let end = front.len().min(self.offset.saturating_add(budget - total));
             let bytes = &front.bytes()[self.offset..end];
             let owned = matches!(front, Chunk::Owned(_));
             match stream.write(bytes) {

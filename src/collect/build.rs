@@ -64,12 +64,16 @@ pub fn build_record(
             id: sample.id,
             state: state_name(state),
             reason: reason_name(state, raw.reason.unwrap_or(0)),
+            // The verdicts (collect/verdicts.rs) fill these and the other verdict fields.
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: sample.inventory.nova.clone(),
         cpu: sample.active.then(|| cpu_stats(raw, previous.as_ref())),
         memory,
         disks: disk_records(raw, sample.inventory, previous.as_ref()),
         nics: nic_records(raw, sample.inventory, previous.as_ref()),
+        job: None,
         opt_in: opt_in::opt_in_stats(raw, &collect.sources),
         collect,
     }
@@ -107,6 +111,7 @@ fn cpu_stats(raw: &RawStats, previous: Option<&Previous<'_>>) -> CpuStats {
         haltpoll_success_ns: raw.haltpoll_success_ns,
         haltpoll_fail_ns: raw.haltpoll_fail_ns,
         utilisation_pct: pct(prev_cpu.and_then(|c| c.time_ns), raw.cpu_time_ns),
+        overhead_pct: None,
         vcpus,
         cache_monitors: opt_in::cache_monitors(raw),
     }
@@ -147,6 +152,7 @@ fn memory_stats(
             .last_update
             .filter(|&t| t > 0)
             .map(|t| now_unix_s as i64 - t as i64),
+        guest_stats: None,
     });
     MemoryStats {
         max_kib,

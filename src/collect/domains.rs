@@ -16,7 +16,7 @@ use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::sources::{group_sources, inactive_sources};
 use super::stats::{Group, RawStats};
-use super::{ms, names, stuck, Costs, DomainFilter};
+use super::{ms, names, stuck, verdicts, Costs, DomainFilter};
 use crate::libvirt::bulk::BulkRecord;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log::RateLimiter;
@@ -57,6 +57,7 @@ struct Known {
     stuck_since: Option<Instant>,
     unsupported: HashSet<Call>,
     last: Option<(Instant, Arc<DomainRecord>)>,
+    verdict: verdicts::Memory,
 }
 
 /// The facts of the cycle being collected.
@@ -72,6 +73,8 @@ pub(super) struct CycleContext<'a> {
     pub connection: &'a Connection,
     /// Where device aliases go, when events are on.
     pub events: Option<&'a EventRouter>,
+    /// What the events said per domain since the previous cycle; None without events.
+    pub tallies: Option<&'a HashMap<String, verdicts::EventTally>>,
 }
 
 pub(super) struct Domains {
@@ -112,6 +115,7 @@ impl Domains {
                 stuck_since: None,
                 unsupported: HashSet::new(),
                 last: Some((sampled_at, Arc::new(record))),
+                verdict: verdicts::Memory::default(),
             },
         );
     }
@@ -234,6 +238,7 @@ impl Domains {
                 stuck_since: None,
                 unsupported: HashSet::new(),
                 last: None,
+                verdict: verdicts::Memory::default(),
             });
             entry.id = id;
             entry.name = Arc::clone(&name);
@@ -302,6 +307,7 @@ impl Domains {
         costs.missing_fields += missing_fields.len();
 
         let known = self.known.get_mut(&key).expect("still known");
+        let last_record = known.last.as_ref().map(|(_, record)| Arc::clone(record));
         let previous = known.last.as_ref().map(|(at, record)| Previous {
             record,
             elapsed: sampled_at.saturating_duration_since(*at),
@@ -324,7 +330,20 @@ impl Domains {
                 control,
             },
         };
-        let record = Arc::new(build_record(sample, &raw, previous));
+        let mut record = build_record(sample, &raw, previous);
+        let inputs = verdicts::Inputs {
+            domain: &domain,
+            inventory: &known.inventory,
+            tallies: cycle.tallies,
+            had_job: last_record.as_ref().is_some_and(|r| r.job.is_some()),
+            // Only a previous sample the rates used (the same run of the domain).
+            previous: last_record
+                .as_deref()
+                .filter(|_| record.collect.interval_s.is_some()),
+            stuck: known.stuck_since.is_some() && bounded.abandoned() > 0,
+        };
+        costs.per_domain += verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
+        let record = Arc::new(record);
         known.last = active.then(|| (sampled_at, Arc::clone(&record)));
         Ok(Some(record))
     }

@@ -55,6 +55,8 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
             id: count(domain, "id").and_then(|id| u32::try_from(id).ok()),
             state: "unknown",
             reason: "unknown",
+            transitions: None,
+            crashes: None,
         },
         nova: None,
         cpu,
@@ -102,6 +104,7 @@ pub fn from_line(line: &Value) -> Option<DomainRecord> {
                 tx_packets_per_s: None,
             })
             .collect(),
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: Default::default(),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::opt_in::write_chosen;
 use super::{
-    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainRecord, MemoryStats, NicRecord,
-    NovaInfo, Source,
+    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainRecord, JobRecord, MemoryStats,
+    NicRecord, NovaInfo, Source,
 };
 
 /// Appends `record` as one JSON line (with its newline) to `out`.
@@ -36,6 +36,11 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
     w.str(d.state);
     w.raw(b",\"reason\":");
     w.str(d.reason);
+    w.chosen_u64(
+        b",\"transitions\":",
+        d.transitions.map(|t| t.map(u64::from)),
+    );
+    w.chosen_u64(b",\"crashes\":", d.crashes);
     w.raw(b"},\"nova\":");
     match &record.nova {
         Some(nova) => w.nova(nova),
@@ -62,7 +67,11 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
         }
         w.nic(nic);
     }
-    w.raw(b"]");
+    w.raw(b"],\"job\":");
+    match &record.job {
+        Some(job) => w.job(job),
+        None => w.raw(b"null"),
+    }
     record.opt_in.write_json(w.out);
     w.raw(b",\"collect\":");
     w.collect(&record.collect);
@@ -99,6 +108,14 @@ impl Writer<'_> {
         match value {
             Some(v) => self.u64(v),
             None => self.raw(b"null"),
+        }
+    }
+
+    /// A key and its value, or nothing when the key is absent (`Chosen`).
+    fn chosen_u64(&mut self, key: &[u8], value: Option<Option<u64>>) {
+        if let Some(value) = value {
+            self.raw(key);
+            self.opt_u64(value);
         }
     }
 
@@ -189,6 +206,8 @@ impl Writer<'_> {
         self.opt_u64(c.haltpoll_fail_ns);
         self.raw(b",\"utilisation_pct\":");
         self.opt_f64(c.utilisation_pct);
+        self.raw(b",\"overhead_pct\":");
+        self.opt_f64(c.overhead_pct);
         self.raw(b",\"vcpus\":[");
         for (i, v) in c.vcpus.iter().enumerate() {
             self.raw(if i > 0 { b",{\"id\":" } else { b"{\"id\":" });
@@ -253,6 +272,8 @@ impl Writer<'_> {
             Some(age) => self.raw(itoa::Buffer::new().format(age).as_bytes()),
             None => self.raw(b"null"),
         }
+        self.raw(b",\"guest_stats\":");
+        self.opt_str(b.guest_stats);
         self.raw(b"}");
     }
 
@@ -302,6 +323,39 @@ impl Writer<'_> {
         for (key, value) in rates {
             self.raw(key);
             self.opt_f64(value);
+        }
+        self.raw(b",\"error\":");
+        self.opt_str(d.error);
+        self.raw(b"}");
+    }
+
+    fn job(&mut self, j: &JobRecord) {
+        self.raw(b"{\"operation\":");
+        self.str(j.operation);
+        let counts: [(&[u8], Option<u64>); 5] = [
+            (b",\"elapsed_ms\":", j.elapsed_ms),
+            (b",\"remaining_ms\":", j.remaining_ms),
+            (b",\"data_total_bytes\":", j.data_total_bytes),
+            (b",\"data_processed_bytes\":", j.data_processed_bytes),
+            (b",\"data_remaining_bytes\":", j.data_remaining_bytes),
+        ];
+        for (key, value) in counts {
+            self.raw(key);
+            self.opt_u64(value);
+        }
+        self.raw(b",\"progress_pct\":");
+        self.opt_f64(j.progress_pct);
+        let memory: [(&[u8], Option<u64>); 3] = [
+            (b",\"memory_bytes_per_s\":", j.memory_bytes_per_s),
+            (
+                b",\"memory_dirty_rate_pages_per_s\":",
+                j.memory_dirty_rate_pages_per_s,
+            ),
+            (b",\"memory_iteration\":", j.memory_iteration),
+        ];
+        for (key, value) in memory {
+            self.raw(key);
+            self.opt_u64(value);
         }
         self.raw(b"}");
     }

@@ -32,6 +32,9 @@ pub struct DomainRecord {
     pub memory: MemoryStats,
     pub disks: Vec<DiskRecord>,
     pub nics: Vec<NicRecord>,
+    /// The job running on the domain (a migration, save, dump, backup...); null when
+    /// there is none or it was not asked (docs/record.md says when it is).
+    pub job: Option<JobRecord>,
     /// The opt-in groups (`kvm`, `perf`, `iothreads`, `dirtyrate`): absent unless chosen.
     #[serde(flatten)]
     pub opt_in: OptInStats,
@@ -46,6 +49,34 @@ pub struct DomainIdentity {
     pub id: Option<u32>,
     pub state: &'static str,
     pub reason: &'static str,
+    /// Lifecycle events of the domain since the previous cycle (above 1: flapping);
+    /// null when the agent does not receive events (`once`). Absent in event lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transitions: Chosen<u32>,
+    /// `crashed` lifecycle events (a guest panic) seen since the agent started; null
+    /// without events. Absent in event lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crashes: Chosen<u64>,
+}
+
+/// A job in progress, from `virDomainGetJobStats`; a figure libvirt does not give for
+/// this kind of job is null.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct JobRecord {
+    /// libvirt's name of the operation: `migration_out`, `migration_in`, `save`,
+    /// `restore`, `dump`, `backup`, `snapshot`, `snapshot_revert`, `snapshot_delete`,
+    /// `start` or `unknown`.
+    pub operation: &'static str,
+    pub elapsed_ms: Option<u64>,
+    pub remaining_ms: Option<u64>,
+    pub data_total_bytes: Option<u64>,
+    pub data_processed_bytes: Option<u64>,
+    pub data_remaining_bytes: Option<u64>,
+    /// 100 × processed / total.
+    pub progress_pct: Option<f64>,
+    pub memory_bytes_per_s: Option<u64>,
+    pub memory_dirty_rate_pages_per_s: Option<u64>,
+    pub memory_iteration: Option<u64>,
 }
 
 /// OpenStack Nova's metadata from the domain XML.
@@ -69,6 +100,9 @@ pub struct CpuStats {
     pub haltpoll_fail_ns: Option<u64>,
     /// 100 = one host CPU fully busy; up to 100 x vCPUs.
     pub utilisation_pct: Option<f64>,
+    /// CPU time spent outside the vCPUs (emulator and I/O threads): Δ(`time_ns`) −
+    /// ΣΔ(vCPU `time_ns`) over the interval, in the unit of `utilisation_pct`.
+    pub overhead_pct: Option<f64>,
     pub vcpus: Vec<VcpuRecord>,
     /// resctrl cache monitors (they come with `cpu-total`); absent when the domain has
     /// none, as on most hosts.
@@ -121,6 +155,10 @@ pub struct BalloonRecord {
     pub last_update_unix_s: Option<u64>,
     /// Seconds between that update and this record's `ts`.
     pub last_update_age_s: Option<i64>,
+    /// Whether the guest's statistics come: `ok`, `off` (no stats period set, so only
+    /// the host-side fields) or `stale` (last update older than three periods, or than
+    /// the interval when the period is unknown).
+    pub guest_stats: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -161,6 +199,10 @@ pub struct DiskRecord {
     pub growth_bytes_per_s: Option<f64>,
     /// Seconds until full at that growth; null when not growing.
     pub full_in_s: Option<f64>,
+    /// `unspecified` or `no_space` from `virDomainGetDiskErrors`, asked only for a
+    /// domain paused by an I/O error or with an I/O-error event since the previous
+    /// cycle; null otherwise.
+    pub error: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -293,6 +335,38 @@ pub struct CycleRecord {
     /// Whole cycles dropped since the previous cycle line because the spool writer fell
     /// behind (daemon only).
     pub spool_dropped_cycles: u64,
+    /// The host around the guests (`virNodeGetInfo`, `virNodeGetCPUStats`,
+    /// `virNodeGetMemoryStats`); null when disconnected. Named `node` as libvirt names
+    /// these calls, since `host` is the host name of every line.
+    pub node: Option<NodeRecord>,
+}
+
+/// The host's totals and what its guests are promised.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct NodeRecord {
+    pub cpus: Option<u32>,
+    pub memory_kib: Option<u64>,
+    pub memory_free_kib: Option<u64>,
+    /// Host CPU time not idle over the interval; 100 = one host CPU, as elsewhere.
+    pub cpu_utilisation_pct: Option<f64>,
+    pub domains: DomainStates,
+    /// vCPUs of running guests, and those per host CPU.
+    pub vcpus_running: u64,
+    pub vcpu_overcommit: Option<f64>,
+    /// Maximum memory of running guests, and that over the host's memory.
+    pub memory_max_kib_running: u64,
+    pub memory_overcommit: Option<f64>,
+}
+
+/// Domains of this cycle by state.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+pub struct DomainStates {
+    pub running: usize,
+    pub paused: usize,
+    pub shutoff: usize,
+    pub crashed: usize,
+    /// blocked, shutdown (in progress), pmsuspended, nostate.
+    pub other: usize,
 }
 
 /// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.

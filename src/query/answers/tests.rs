@@ -18,6 +18,8 @@ fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
             id,
             state: "running",
             reason: "booted",
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: None,
         cpu: None,
@@ -30,6 +32,7 @@ fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecord> {
         },
         disks: vec![],
         nics: vec![],
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),

@@ -20,6 +20,8 @@ fn full_record() -> DomainRecord {
             id: Some(u32::MAX),
             state: "running",
             reason: "booted",
+            transitions: Some(Some(3)),
+            crashes: Some(Some(1)),
         },
         nova: Some(Arc::new(NovaInfo {
             instance: Some("web-1".into()),
@@ -34,6 +36,7 @@ fn full_record() -> DomainRecord {
             user_ns: None,
             system_ns: Some(0),
             utilisation_pct: Some(3.25),
+            overhead_pct: Some(0.125),
             vcpus: vec![
                 VcpuRecord {
                     id: 0,
@@ -63,6 +66,7 @@ fn full_record() -> DomainRecord {
                 rss_kib: Some(2),
                 last_update_unix_s: Some(1_795_461_650),
                 last_update_age_s: Some(-3),
+                guest_stats: Some("stale"),
                 ..Default::default()
             }),
             bandwidth_monitors: None,
@@ -83,6 +87,7 @@ fn full_record() -> DomainRecord {
                 write_bytes_per_s: Some(0.0),
                 read_ops_per_s: None,
                 write_ops_per_s: Some(1e20),
+                error: Some("no_space"),
                 ..Default::default()
             },
             DiskRecord {
@@ -122,6 +127,18 @@ fn full_record() -> DomainRecord {
             rx_packets_per_s: Some(f64::NAN),
             tx_packets_per_s: Some(0.333),
         }],
+        job: Some(JobRecord {
+            operation: "migration_out",
+            elapsed_ms: Some(12_000),
+            remaining_ms: None,
+            data_total_bytes: Some(1 << 30),
+            data_processed_bytes: Some(1 << 29),
+            data_remaining_bytes: Some(1 << 29),
+            progress_pct: Some(50.0),
+            memory_bytes_per_s: Some(0),
+            memory_dirty_rate_pages_per_s: None,
+            memory_iteration: Some(u64::MAX),
+        }),
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources {
@@ -176,6 +193,9 @@ fn an_inactive_record_matches_serde() {
     record.collect.missing.clear();
     record.collect.interval_s = None;
     record.domain.id = None;
+    record.domain.transitions = Some(None);
+    record.domain.crashes = None;
+    record.job = None;
     let (fast, reference) = both(&record);
     assert_eq!(fast, reference);
 }

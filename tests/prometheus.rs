@@ -105,6 +105,10 @@ fn promtool_accepts_the_demo_host_odd_names_and_1000_domains() {
     let demo = once(&common::demo_uri());
     promtool_check(&demo);
     assert!(demo.contains("virtdiag_domain_openstack_info{domain=\"instance-0000002a\""));
+    // The host's series, from the same cycle (the test driver's node: 16 CPUs).
+    assert!(demo.contains("\nvirtdiag_node_cpus 16\n"), "{demo}");
+    assert!(demo.contains("\nvirtdiag_node_domains{state=\"paused\"} 1\n"));
+    assert!(demo.contains("virtdiag_domain_state_info{domain=\"instance-0000002a\""));
 
     let dir = workdir("prometheus-odd");
     let odd = once(&odd_host(&dir));

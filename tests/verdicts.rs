@@ -37,7 +37,11 @@ fn the_node_line_matches_the_drivers_node_calls_and_the_records() {
     let snapshot = c.collect();
     validate(&snapshot);
     let info = c.libvirt().unwrap().node_info().unwrap();
-    let node = snapshot.cycle.node.as_ref().expect("a connected cycle has node");
+    let node = snapshot
+        .cycle
+        .node
+        .as_ref()
+        .expect("a connected cycle has node");
     assert_eq!(node.cpus, Some(info.cpus));
     assert_eq!(node.memory_kib, Some(info.memory));
     // The test driver has no virNodeGetMemoryStats, and its CPU counters never move.

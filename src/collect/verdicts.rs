@@ -188,7 +188,7 @@ fn apply_disk_errors(record: &mut DomainRecord, errors: &[(String, i32)]) {
 }
 
 /// `virDomainJobOperation` names, by number.
-const OPERATIONS: &[&str] = &[
+pub const JOB_OPERATIONS: [&str; 11] = [
     "unknown",
     "start",
     "save",
@@ -209,7 +209,7 @@ pub fn job_record(job: &RawJob) -> Option<JobRecord> {
     }
     let operation = job
         .get("operation")
-        .and_then(|o| OPERATIONS.get(usize::try_from(o).ok()?))
+        .and_then(|o| JOB_OPERATIONS.get(usize::try_from(o).ok()?))
         .copied()
         .unwrap_or("unknown");
     let total = job.get("data_total");

@@ -206,6 +206,7 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
         let (lines, spans) = serialize(&snapshot);
         let mut metrics = Vec::with_capacity(snapshot.records.len() * 8192);
         crate::views::prometheus::write_domains(&snapshot.records, &mut metrics);
+        crate::views::prometheus::write_node(snapshot.cycle.node.as_ref(), &mut metrics);
         let latest = Latest::new(
             snapshot.seq,
             snapshot.records.clone(),

@@ -3,7 +3,7 @@
 //! `_info` series that carry metadata. docs/prometheus.md lists them, and a test keeps
 //! the two in step.
 
-use crate::record::{CycleRecord, DiskRecord, DomainRecord, NicRecord, VcpuRecord};
+use crate::record::{CycleRecord, DiskRecord, DomainRecord, NicRecord, NodeRecord, VcpuRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -98,7 +98,7 @@ fn code(states: &[&str], state: &str) -> Option<Value> {
 }
 
 /// One series per domain.
-pub const DOMAIN: [Family<DomainRecord>; 20] = [
+pub const DOMAIN: [Family<DomainRecord>; 34] = [
     gauge(
         "virtdiag_domain_info_state",
         "Domain state, libvirt's numbering: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
@@ -204,7 +204,97 @@ pub const DOMAIN: [Family<DomainRecord>; 20] = [
         "Fields of the domain that could not be read in the latest cycle.",
         |r| Some(Value::Int(r.collect.missing.len() as u64)),
     ),
+    gauge(
+        "virtdiag_domain_lifecycle_transitions",
+        "Lifecycle events of the domain since the previous cycle (above 1: flapping).",
+        |r| int(r.domain.transitions.flatten().map(u64::from)),
+    ),
+    counter(
+        "virtdiag_domain_crashes_total",
+        "Crashed lifecycle events (guest panics) seen since the agent started.",
+        |r| int(r.domain.crashes.flatten()),
+    ),
+    gauge(
+        "virtdiag_domain_control_state",
+        "State of the domain's monitor when statistics were dropped, libvirt's numbering: 0 ok, 1 job, 2 occupied, 3 error.",
+        |r| r.collect.control.as_ref().and_then(|c| code(&CONTROL_STATES, c.state)),
+    ),
+    gauge(
+        "virtdiag_domain_control_duration_seconds",
+        "How long the domain's monitor has been in that state.",
+        |r| r.collect.control.as_ref().map(|c| Value::Float(c.since_ms as f64 / 1000.0)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_guest_stats",
+        "Whether the guest's balloon statistics come: 0 ok, 1 off (no stats period set), 2 stale.",
+        |r| {
+            let status = r.memory.balloon.as_ref()?.guest_stats?;
+            code(&GUEST_STATS, status)
+        },
+    ),
+    gauge(
+        "virtdiag_domain_job_info_operation",
+        "The running job's operation, libvirt's numbering: 0 unknown, 1 start, 2 save, 3 restore, 4 migration in, 5 migration out, 6 snapshot, 7 snapshot revert, 8 dump, 9 backup, 10 snapshot delete.",
+        |r| code(&JOB_OPERATIONS, r.job.as_ref()?.operation),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_time_elapsed_seconds",
+        "Time since the running job started.",
+        |r| millis(job(r, |j| j.elapsed_ms)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_time_remaining_seconds",
+        "libvirt's estimate of the running job's time left.",
+        |r| millis(job(r, |j| j.remaining_ms)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_total_bytes",
+        "All data the running job moves.",
+        |r| int(job(r, |j| j.data_total_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_processed_bytes",
+        "Data the running job has moved.",
+        |r| int(job(r, |j| j.data_processed_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_remaining_bytes",
+        "Data the running job has still to move.",
+        |r| int(job(r, |j| j.data_remaining_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_transfer_rate_bytes",
+        "A migration's memory transfer rate, bytes per second, as libvirt reports it.",
+        |r| int(job(r, |j| j.memory_bytes_per_s)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_dirty_rate_pages",
+        "The guest's page dirtying rate during a migration, pages per second.",
+        |r| int(job(r, |j| j.memory_dirty_rate_pages_per_s)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_iteration",
+        "A migration's pass over the guest's memory.",
+        |r| int(job(r, |j| j.memory_iteration)),
+    ),
 ];
+
+/// libvirt's `virDomainControlState` numbering.
+const CONTROL_STATES: [&str; 4] = ["ok", "job", "occupied", "error"];
+
+/// `memory.balloon.guest_stats`, numbered.
+const GUEST_STATS: [&str; 3] = ["ok", "off", "stale"];
+
+use crate::collect::verdicts::JOB_OPERATIONS;
+
+fn job(r: &DomainRecord, field: fn(&crate::record::JobRecord) -> Option<u64>) -> Option<u64> {
+    r.job.as_ref().and_then(field)
+}
+
+/// Milliseconds, as seconds.
+fn millis(v: Option<u64>) -> Option<Value> {
+    v.map(|ms| Value::Float(ms as f64 / 1000.0))
+}
 
 fn balloon(
     r: &DomainRecord,
@@ -238,7 +328,7 @@ pub const VCPU: [Family<VcpuRecord>; 4] = [
 ];
 
 /// One series per disk with a target device, labelled `target_device`.
-pub const DISK: [Family<DiskRecord>; 12] = [
+pub const DISK: [Family<DiskRecord>; 13] = [
     counter(
         "virtdiag_domain_block_stats_read_bytes_total",
         "Bytes read from the disk.",
@@ -299,7 +389,15 @@ pub const DISK: [Family<DiskRecord>; 12] = [
         "Size of the image or device on the host.",
         |d| int(d.physical_bytes),
     ),
+    gauge(
+        "virtdiag_domain_block_error_code",
+        "The error that paused the guest on this disk, libvirt's numbering: 1 unspecified, 2 no space; no series without one.",
+        |d| d.error.and_then(|e| code(&DISK_ERRORS, e)),
+    ),
 ];
+
+/// libvirt's `virDomainDiskErrorCode` numbering.
+const DISK_ERRORS: [&str; 3] = ["none", "unspecified", "no_space"];
 
 /// One series per NIC, labelled `target_device` (the host device, else the MAC).
 pub const NIC: [Family<NicRecord>; 8] = [
@@ -369,6 +467,12 @@ pub const OPENSTACK_INFO: Info<DomainRecord> = Info {
         ],
         None => Vec::new(),
     },
+};
+
+pub const STATE_INFO: Info<DomainRecord> = Info {
+    name: "virtdiag_domain_state_info",
+    help: "The domain's state and libvirt's reason for it (paused by ioerror, crashed by panicked, ...); every domain.",
+    labels: |r| vec![("state", Some(r.domain.state)), ("reason", Some(r.domain.reason))],
 };
 
 pub const DISK_INFO: Info<DiskRecord> = Info {
@@ -481,3 +585,52 @@ pub const HEALTH: [Family<Health>; 9] = [
         |h| float(h.snapshot_age_seconds),
     ),
 ];
+
+/// The host's series (the cycle line's `node`), without labels.
+pub const NODE: [Family<NodeRecord>; 8] = [
+    gauge("virtdiag_node_cpus", "Host CPUs.", |n| {
+        int(n.cpus.map(u64::from))
+    }),
+    gauge("virtdiag_node_memory_bytes", "Host memory.", |n| {
+        kib(n.memory_kib)
+    }),
+    gauge(
+        "virtdiag_node_memory_free_bytes",
+        "Host memory free (MemFree: not counting buffers and page cache).",
+        |n| kib(n.memory_free_kib),
+    ),
+    gauge(
+        "virtdiag_node_cpu_utilisation_ratio",
+        "Host CPU time not idle over the latest interval, 0 to 1 of all host CPUs.",
+        |n| {
+            let cpus = f64::from(n.cpus.filter(|&c| c > 0)?);
+            float(n.cpu_utilisation_pct.map(|pct| pct / 100.0 / cpus))
+        },
+    ),
+    gauge(
+        "virtdiag_node_vcpus_running",
+        "vCPUs of running guests.",
+        |n| Some(Value::Int(n.vcpus_running)),
+    ),
+    gauge(
+        "virtdiag_node_vcpu_overcommit_ratio",
+        "vCPUs of running guests per host CPU.",
+        |n| float(n.vcpu_overcommit),
+    ),
+    gauge(
+        "virtdiag_node_memory_max_running_bytes",
+        "Maximum memory of running guests.",
+        |n| kib(Some(n.memory_max_kib_running)),
+    ),
+    gauge(
+        "virtdiag_node_memory_overcommit_ratio",
+        "Maximum memory of running guests over the host's memory.",
+        |n| float(n.memory_overcommit),
+    ),
+];
+
+/// Guests by state, labelled `state`.
+pub const NODE_DOMAINS: (&str, &str) = (
+    "virtdiag_node_domains",
+    "Domains of the latest cycle by state: running, paused, shutoff, crashed, other.",
+);

@@ -11,7 +11,8 @@ section() { echo; echo "== $* ($((SECONDS - started)) s)"; }
 
 section "dependencies"
 bash contrib/ensure-deps.sh libvirt-dev pkg-config socat rsyslog logrotate util-linux
-# promtool, prometheus and node_exporter for tests/prometheus.rs, which runs its own on
+# promtool, prometheus and node_exporter for tests/prometheus.rs (and promtool for the
+# alert rules' tests, tests/alerts.rs), which runs its own on
 # loopback ports. A policy-rc.d keeps the packages' services from starting (they would
 # listen on every address); only one created here is removed.
 policy=/usr/sbin/policy-rc.d

@@ -82,6 +82,15 @@ fn exactly_the_promised_alerts_each_with_a_runbook_section() {
     expected.sort_unstable();
     assert_eq!(sorted, expected);
 
+    // `virtdiag top` marks a row at the steal alert's threshold.
+    let steal = virtdiag::commands::top::verdict::STEAL_ALERT_PCT / 100.0;
+    assert!(
+        rules.contains(&format!(
+            "rate(virtdiag_domain_vcpu_delay_seconds_total[5m]) > {steal:.2}"
+        )),
+        "VcpuStealHigh's threshold is top's {steal}"
+    );
+
     let runbooks = read("docs/alerts.md");
     let headings: Vec<String> = runbooks
         .lines()

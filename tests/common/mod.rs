@@ -10,6 +10,7 @@ use serde_json::Value;
 pub mod agent;
 pub mod fixture;
 pub mod procfs;
+pub mod promstack;
 pub mod siege;
 
 /// The repository root.

@@ -6,7 +6,8 @@
 //! asked only for a domain paused with reason `ioerror` or with an `io_error` event
 //! since the previous cycle; `virDomainGetJobStats` only for a domain the NOWAIT bulk
 //! call skipped as busy (`collect.control`), with a job or migration event since the
-//! previous cycle, or with a job in its previous record. Both run under the collector's
+//! previous cycle, paused by a job (reason `dump`, `save`, `migration`, ...), or with a
+//! job in its previous record. Both run under the collector's
 //! time bound, like every other per-domain call. The rest is worked out from the record,
 //! the previous one, the inventory and the events' tally ([`EventTally`]).
 
@@ -66,6 +67,10 @@ impl EventTally {
     }
 }
 
+/// Pause reasons that mean a job holds the guest (libvirt pauses it for a non-live dump,
+/// a save, a snapshot or a migration's last phase): seen in the state, at no cost.
+const JOB_PAUSE_REASONS: &[&str] = &["migration", "save", "dump", "snapshot", "postcopy"];
+
 /// What is remembered about a domain's verdicts between cycles.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Memory {
@@ -118,8 +123,10 @@ pub fn complete(
     let tally = tally.unwrap_or_default();
     let want_errors =
         (record.domain.state == "paused" && record.domain.reason == "ioerror") || tally.io_error;
+    let paused_by_job =
+        record.domain.state == "paused" && JOB_PAUSE_REASONS.contains(&record.domain.reason);
     let want_job = record.domain.id.is_some()
-        && (record.collect.control.is_some() || tally.job || inputs.had_job);
+        && (record.collect.control.is_some() || tally.job || inputs.had_job || paused_by_job);
     if inputs.stuck || !(want_errors || want_job) {
         return Ok(std::time::Duration::ZERO);
     }
@@ -212,8 +219,19 @@ pub fn job_record(job: &RawJob) -> Option<JobRecord> {
         .and_then(|o| JOB_OPERATIONS.get(usize::try_from(o).ok()?))
         .copied()
         .unwrap_or("unknown");
-    let total = job.get("data_total");
-    let processed = job.get("data_processed");
+    // libvirt's data is memory plus disks; a dump or a save reports only the memory.
+    let data = |kind: &str| {
+        job.get(&format!("data_{kind}")).or_else(|| {
+            let memory = job.get(&format!("memory_{kind}"));
+            let disk = job.get(&format!("disk_{kind}"));
+            match (memory, disk) {
+                (None, None) => None,
+                (m, d) => Some(m.unwrap_or(0).saturating_add(d.unwrap_or(0))),
+            }
+        })
+    };
+    let total = data("total");
+    let processed = data("processed");
     let progress_pct = match (total, processed) {
         (Some(total), Some(processed)) if total > 0 => {
             Some(round3(100.0 * processed as f64 / total as f64))
@@ -226,7 +244,7 @@ pub fn job_record(job: &RawJob) -> Option<JobRecord> {
         remaining_ms: job.get("time_remaining"),
         data_total_bytes: total,
         data_processed_bytes: processed,
-        data_remaining_bytes: job.get("data_remaining"),
+        data_remaining_bytes: data("remaining"),
         progress_pct,
         memory_bytes_per_s: job.get("memory_bps"),
         memory_dirty_rate_pages_per_s: job.get("memory_dirty_rate"),

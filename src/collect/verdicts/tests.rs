@@ -89,6 +89,23 @@ fn a_job_becomes_a_record_with_progress_and_none_is_null() {
 
     let dump = job_record(&job(2, &[("operation", 8), ("data_total", 0)])).unwrap();
     assert_eq!((dump.operation, dump.progress_pct), ("dump", None));
+    // A memory-only dump reports memory_* only (libvirt 9.0, measured on the bed): data
+    // is memory plus disks.
+    let dump = job_record(&job(
+        2,
+        &[
+            ("operation", 8),
+            ("time_elapsed", 2935),
+            ("memory_total", 134_479_872),
+            ("memory_processed", 5_238_784),
+            ("memory_remaining", 129_241_088),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(dump.data_total_bytes, Some(134_479_872));
+    assert_eq!(dump.data_processed_bytes, Some(5_238_784));
+    assert_eq!(dump.data_remaining_bytes, Some(129_241_088));
+    assert_eq!(dump.progress_pct, Some(3.896));
     assert_eq!(
         job_record(&job(2, &[("operation", 99)])).unwrap().operation,
         "unknown"

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::agent::{workdir, Agent};
-use common::promstack::{free_port, http_get, http_get_status, url_encode, wait_for, Process};
+use common::promstack::{self, http_get, http_get_status, url_encode, wait_for};
 
 fn dashboard() -> Value {
     let text =
@@ -164,40 +164,9 @@ fn every_panel_query_parses_and_returns_data_from_a_real_prometheus() {
     wait_for("the textfile", Duration::from_secs(10), || {
         textfile.exists().then_some(())
     });
-    let node_port = free_port();
-    let _node = Process::start(
-        "prometheus-node-exporter",
-        &dir,
-        &[
-            format!("--web.listen-address=127.0.0.1:{node_port}"),
-            "--collector.disable-defaults".into(),
-            "--collector.textfile".into(),
-            format!("--collector.textfile.directory={}", textdir.display()),
-        ],
-    );
-    let prom_port = free_port();
-    let config = dir.join("prometheus.yml");
+    let (_node, node_port) = promstack::node_exporter(&dir, &textdir);
     let rules = common::repo_root().join("contrib/prometheus/virtdiag-alerts.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-             rule_files: ['{}']\n\
-             scrape_configs:\n  - job_name: node\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{node_port}']\n",
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &dir,
-        &[
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-            format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        ],
-    );
+    let (prometheus, prom_port) = promstack::prometheus(&dir, node_port, &[&rules]);
     // The variables' own queries first: the host and the domain lists.
     let domains = wait_for(
         "the domain variable's values",

@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::agent::{workdir, Agent};
-use common::promstack::{free_port, http_get, wait_for, Process};
+use common::promstack::{self, http_get, wait_for};
 
 /// `virtdiag once --format prometheus` on `uri`.
 fn once(uri: &str) -> String {
@@ -171,17 +171,7 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
     assert_eq!(std::fs::metadata(&textfile).unwrap().mode() & 0o777, 0o644);
     promtool_check(&std::fs::read_to_string(&textfile).unwrap());
 
-    let node_port = free_port();
-    let node = Process::start(
-        "prometheus-node-exporter",
-        &dir,
-        &[
-            format!("--web.listen-address=127.0.0.1:{node_port}"),
-            "--collector.disable-defaults".into(),
-            "--collector.textfile".into(),
-            format!("--collector.textfile.directory={}", textdir.display()),
-        ],
-    );
+    let (node, node_port) = promstack::node_exporter(&dir, &textdir);
     let scraped = wait_for("node_exporter's /metrics", Duration::from_secs(10), || {
         http_get(node_port, "/metrics")
     });
@@ -197,26 +187,7 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
 
     // A Prometheus server scrapes node_exporter; PromQL joins each domain's CPU rate
     // with its OpenStack metadata.
-    let prom_port = free_port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-             scrape_configs:\n  - job_name: node\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{node_port}']\n"
-        ),
-    )
-    .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &dir,
-        &[
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-            format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        ],
-    );
+    let (prometheus, prom_port) = promstack::prometheus(&dir, node_port, &[]);
     let query = "rate(virtdiag_domain_info_cpu_time_seconds_total[10s])%20*%20on(domain,uuid)%20\
                  group_left(instance_name,project_name)%20virtdiag_domain_openstack_info";
     let result = wait_for(

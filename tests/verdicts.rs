@@ -8,19 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
-use virtdiag::collect::{Collector, CollectorConfig, DomainFilter, Snapshot};
+use virtdiag::collect::Snapshot;
 use virtdiag::libvirt::domain_checks;
 use virtdiag::libvirt::domain_events::{DomainEvent, EventSink};
 
-fn collector(uri: &str) -> Collector {
-    Collector::new(CollectorConfig {
-        uri: uri.to_string(),
-        read_only: false,
-        host: "test-host".into(),
-        filter: DomainFilter::default(),
-        groups: virtdiag::collect::stats::Group::all_bits(),
-    })
-}
+use common::collector;
 
 fn validate(snapshot: &Snapshot) {
     for record in &snapshot.records {

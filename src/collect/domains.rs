@@ -342,7 +342,11 @@ impl Domains {
                 .filter(|_| record.collect.interval_s.is_some()),
             stuck: known.stuck_since.is_some() && bounded.abandoned() > 0,
         };
-        costs.per_domain += verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
+        let spent = verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
+        costs.per_domain += spent.libvirt;
+        if spent.timed_out {
+            known.stuck_since = Some(Instant::now());
+        }
         let record = Arc::new(record);
         known.last = active.then(|| (sampled_at, Arc::clone(&record)));
         Ok(Some(record))

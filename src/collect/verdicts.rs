@@ -5,11 +5,13 @@
 //! Nothing here costs a libvirt call in a steady cycle. `virDomainGetDiskErrors` is
 //! asked only for a domain paused with reason `ioerror` or with an `io_error` event
 //! since the previous cycle; `virDomainGetJobStats` only for a domain the NOWAIT bulk
-//! call skipped as busy (`collect.control`), with a job or migration event since the
-//! previous cycle, paused by a job (reason `dump`, `save`, `migration`, ...), or with a
-//! job in its previous record. Both run under the collector's
-//! time bound, like every other per-domain call. The rest is worked out from the record,
-//! the previous one, the inventory and the events' tally ([`EventTally`]).
+//! call skipped as busy with a job (`collect.control` `job`), with a job or migration
+//! event since the previous cycle, paused by a job (reason `dump`, `save`, `migration`,
+//! ...), or with a job in its previous record; never for a monitor that is occupied or
+//! in error (no call can answer; asking would leave one more behind). Both run under
+//! the collector's time bound, like every other per-domain call; one left behind marks
+//! the domain stuck. The rest is worked out from the record, the previous one, the
+//! inventory and the events' tally ([`EventTally`]).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -92,14 +94,23 @@ pub struct Inputs<'a> {
     pub stuck: bool,
 }
 
-/// Completes `record` with its verdicts; returns the time spent in libvirt. Fails only
-/// when the connection broke.
+/// What the verdict calls cost.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Spent {
+    /// Time inside libvirt.
+    pub libvirt: std::time::Duration,
+    /// The calls overran the time bound and were left behind: the domain is stuck.
+    pub timed_out: bool,
+}
+
+/// Completes `record` with its verdicts; returns what the calls cost. Fails only when
+/// the connection broke.
 pub fn complete(
     record: &mut DomainRecord,
     inputs: Inputs<'_>,
     memory: &mut Memory,
     bounded: &mut Bounded,
-) -> Result<std::time::Duration, LibvirtError> {
+) -> Result<Spent, LibvirtError> {
     let tally = inputs
         .tallies
         .map(|t| t.get(&*record.domain.uuid).copied().unwrap_or_default());
@@ -120,15 +131,9 @@ pub fn complete(
         ));
     }
 
-    let tally = tally.unwrap_or_default();
-    let want_errors =
-        (record.domain.state == "paused" && record.domain.reason == "ioerror") || tally.io_error;
-    let paused_by_job =
-        record.domain.state == "paused" && JOB_PAUSE_REASONS.contains(&record.domain.reason);
-    let want_job = record.domain.id.is_some()
-        && (record.collect.control.is_some() || tally.job || inputs.had_job || paused_by_job);
+    let (want_errors, want_job) = wanted(record, tally.unwrap_or_default(), inputs.had_job);
     if inputs.stuck || !(want_errors || want_job) {
-        return Ok(std::time::Duration::ZERO);
+        return Ok(Spent::default());
     }
     let started = Instant::now();
     let domain = inputs.domain.clone();
@@ -137,11 +142,16 @@ pub fn complete(
         let job = want_job.then(|| domain_checks::job_stats(&domain));
         (errors, job)
     });
-    let spent = started.elapsed();
+    let mut spent = Spent {
+        libvirt: started.elapsed(),
+        timed_out: false,
+    };
     let (errors, job) = match outcome {
         Ok(results) => results,
         Err(timeout) => {
-            record.collect.missing.push(missing("job", timeout.message));
+            let field = if want_job { "job" } else { "disks[].error" };
+            record.collect.missing.push(missing(field, timeout.message));
+            spent.timed_out = true;
             return Ok(spent);
         }
     };
@@ -171,6 +181,22 @@ fn note_failure(
         .missing
         .push(missing(field, error.to_string()));
     Ok(())
+}
+
+/// Which of the two calls this record calls for: (disk errors, job). Pure: the rules of
+/// the module's doc.
+pub fn wanted(record: &DomainRecord, tally: EventTally, had_job: bool) -> (bool, bool) {
+    let domain = &record.domain;
+    let errors = (domain.state == "paused" && domain.reason == "ioerror") || tally.io_error;
+    let paused_by_job = domain.state == "paused" && JOB_PAUSE_REASONS.contains(&domain.reason);
+    // A monitor that is occupied or in error answers no call: asking would only leave
+    // one more call behind. Busy with a job (`job`), it is the job that is wanted.
+    let control = record.collect.control.as_ref().map(|c| c.state);
+    let monitor_stuck = matches!(control, Some("occupied" | "error"));
+    let job = domain.id.is_some()
+        && !monitor_stuck
+        && (control == Some("job") || tally.job || had_job || paused_by_job);
+    (errors, job)
 }
 
 /// libvirt's disk error code as the record names it.

@@ -32,6 +32,17 @@ pub fn fixture_uri(count: usize) -> String {
     format!("test://{}", path.display())
 }
 
+/// A collector on `uri` with every statistics group and no filter.
+pub fn collector(uri: &str) -> virtdiag::collect::Collector {
+    virtdiag::collect::Collector::new(virtdiag::collect::CollectorConfig {
+        uri: uri.to_string(),
+        read_only: false,
+        host: "test-host".into(),
+        filter: virtdiag::collect::DomainFilter::default(),
+        groups: virtdiag::collect::stats::Group::all_bits(),
+    })
+}
+
 /// The compiled record schema (`docs/record.schema.json`).
 pub fn schema() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();

@@ -49,13 +49,8 @@ pub fn free_port() -> u16 {
 
 /// `GET path` from 127.0.0.1:port: the body of a 200 answer, or None.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    (head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200")).then(|| body.to_string())
+    let (code, body) = http_get_status(port, path)?;
+    (code == 200).then_some(body)
 }
 
 /// Polls `probe` every 100 ms until it gives a value, or panics after `limit`.
@@ -93,4 +88,52 @@ pub fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// node_exporter with the textfile collector only, reading `textdir`; and its port.
+pub fn node_exporter(dir: &Path, textdir: &Path) -> (Process, u16) {
+    let port = free_port();
+    let process = Process::start(
+        "prometheus-node-exporter",
+        dir,
+        &[
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--collector.disable-defaults".into(),
+            "--collector.textfile".into(),
+            format!("--collector.textfile.directory={}", textdir.display()),
+        ],
+    );
+    (process, port)
+}
+
+/// A Prometheus server scraping node_exporter at `node_port` every second, with
+/// `rule_files` (YAML list items, may be empty); and its port.
+pub fn prometheus(dir: &Path, node_port: u16, rule_files: &[&Path]) -> (Process, u16) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    let rules: Vec<String> = rule_files
+        .iter()
+        .map(|r| format!("'{}'", r.display()))
+        .collect();
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             rule_files: [{}]\n\
+             scrape_configs:\n  - job_name: node\n    static_configs:\n      \
+             - targets: ['127.0.0.1:{node_port}']\n",
+            rules.join(", ")
+        ),
+    )
+    .unwrap();
+    let process = Process::start(
+        "prometheus",
+        dir,
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+    );
+    (process, port)
 }

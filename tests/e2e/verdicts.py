@@ -159,24 +159,13 @@ def written_at(agent, record):
     return ts(cycle["ts"]) + cycle["duration_ms"] / 1000.0
 
 
-class Verdicts:
-    def __init__(self, agent, stack):
-        self.a, self.s = agent, stack
-        self.passed = self.failed = 0
-        self.notes = []
+class Verdicts(e2e.Suite):
+    """The checks; reporting (and E2E_SKIP) as in e2e.py's suite."""
 
-    def check(self, name, fn):
-        t = time.monotonic()
-        try:
-            detail = fn()
-            self.passed += 1
-            print(f"ok   - {name} ({time.monotonic() - t:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:  # noqa: BLE001 - every failure is reported, the run goes on
-            self.failed += 1
-            print(f"FAIL - {name} ({time.monotonic() - t:.1f} s): {e}", flush=True)
-            if not isinstance(e, AssertionError):
-                import traceback
-                traceback.print_exc()
+    def __init__(self, agent, stack):
+        super().__init__()
+        self.agent = agent
+        self.a, self.s = agent, stack
 
     def alert_delay(self, alertname, since, budget, **labels):
         """Waits for the alert at the receiver; returns its delay after `since` (epoch s),
@@ -452,7 +441,7 @@ def main():
         stack.stop()
     with open(os.path.join(WORK, "verdicts-notes.txt"), "w") as f:
         f.write("\n".join(v.notes) + "\n")
-    print(f"verdicts: {v.passed} passed, {v.failed} failed")
+    print(f"verdicts: {v.passed} passed, {v.failed} failed" + (f", {v.skipped} skipped" if v.skipped else ""))
     return 1 if v.failed else 0
 
 

@@ -180,3 +180,58 @@ fn disk_error_codes_have_names() {
     assert_eq!(disk_error_name(2), Some("no_space"));
     assert_eq!(disk_error_name(7), None);
 }
+
+#[test]
+fn the_calls_are_asked_only_when_a_verdict_needs_them() {
+    use crate::record::ControlRecord;
+    let mut record = crate::views::fixture::record("vm", "u");
+    let quiet = EventTally::default();
+    assert_eq!(
+        wanted(&record, quiet, false),
+        (false, false),
+        "a steady cycle"
+    );
+    let io = EventTally {
+        io_error: true,
+        ..quiet
+    };
+    assert_eq!(wanted(&record, io, false), (true, false));
+    let job_event = EventTally { job: true, ..quiet };
+    assert_eq!(wanted(&record, job_event, false), (false, true));
+    assert_eq!(
+        wanted(&record, quiet, true),
+        (false, true),
+        "a job last cycle"
+    );
+
+    record.domain.state = "paused";
+    record.domain.reason = "ioerror";
+    assert_eq!(wanted(&record, quiet, false), (true, false));
+    record.domain.reason = "dump";
+    assert_eq!(wanted(&record, quiet, false), (false, true));
+    record.domain.reason = "user";
+    assert_eq!(wanted(&record, quiet, false), (false, false));
+
+    record.domain.state = "running";
+    let control = |state| {
+        Some(ControlRecord {
+            state,
+            since_ms: 1000,
+            reason: None,
+        })
+    };
+    record.collect.control = control("job");
+    assert_eq!(
+        wanted(&record, quiet, false),
+        (false, true),
+        "skipped as busy"
+    );
+    // A stopped or hung QEMU: no call can answer, whatever else says a job.
+    for state in ["occupied", "error"] {
+        record.collect.control = control(state);
+        assert_eq!(wanted(&record, job_event, true), (false, false), "{state}");
+    }
+    record.collect.control = None;
+    record.domain.id = None;
+    assert_eq!(wanted(&record, job_event, true), (false, false), "inactive");
+}

@@ -276,6 +276,26 @@ class Verdicts(e2e.Suite):
                 f"{rec[0]['domain']['reason']}; Prometheus series {len(prom)}; dump of {got[0]} bytes; "
                 f"job null again after")
 
+    def flapping(self):
+        """Three suspend/resume pairs within one cycle (one virsh): `transitions` counts
+        the six lifecycle events and DomainStateFlapping fires."""
+        a = self.a
+        last = a.last_seq()
+        wait_until("a fresh cycle", 30, lambda: a.last_seq() > last, interval=0.02)
+        # One virsh, six commands: the events fall within one cycle.
+        run(["virsh", "-q", "-c", e2e.URI, "; ".join(["suspend v3", "resume v3"] * 3)])
+        done = time.time()
+
+        def flapped():
+            return [r for r in a.records(name="v3") if (r["domain"]["transitions"] or 0) > 3]
+
+        rec = wait_until("a record with more than 3 transitions", 30, flapped)[0]
+        total = sum(r["domain"]["transitions"] or 0 for r in a.records(name="v3") if r["seq"] > last)
+        assert total == 6, f"{total} transitions counted for 6 events"
+        delay = self.alert_delay("DomainStateFlapping", max(done, written_at(a, rec)), self.budget(), domain="v3")
+        return (f"transitions {rec['domain']['transitions']} in cycle {rec['seq']} (6 over the cycles); "
+                f"DomainStateFlapping at the receiver {delay:.1f} s after that record")
+
     def panic(self):
         a = self.a
 
@@ -432,6 +452,7 @@ def main():
         v.check("host totals and QEMU overhead vs virsh nodeinfo and /proc", v.host_and_overhead)
         v.check("ENOSPC pause: reason ioerror, vdb no_space, DomainPausedOnIOError", v.enospc)
         v.check("dump job: progress between domjobinfo readings", v.dump_job)
+        v.check("flapping: 6 lifecycle events in a cycle, DomainStateFlapping", v.flapping)
         v.check("guest panic: crashed event, crashes 1, DomainCrashed", v.panic)
         v.check("every dashboard query on real guests", v.dashboard)
         v.check("stopped QEMU: DomainMonitorStuck", v.stuck)

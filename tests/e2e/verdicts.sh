@@ -1,6 +1,6 @@
 #!/bin/bash
 # verdicts.sh: the verdicts on the real bed (docs/e2e.md, "Verdicts"): a guest paused by
-# ENOSPC, a dump job's progress, a guest panic, a stopped QEMU, the host's totals and
+# ENOSPC, a dump job's progress, flapping, a guest panic, a stopped QEMU, the host's totals and
 # QEMU's overhead, and a stopped agent, each in the records and as an alert of
 # contrib/prometheus/virtdiag-alerts.yml reaching an Alertmanager webhook through a real
 # Prometheus fed by the agent's textfile (all on 127.0.0.1).

@@ -342,8 +342,10 @@ impl Domains {
                 .filter(|_| record.collect.interval_s.is_some()),
             stuck: known.stuck_since.is_some() && bounded.abandoned() > 0,
         };
+        let missing_before = record.collect.missing.len();
         let spent = verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
         costs.per_domain += spent.libvirt;
+        costs.missing_fields += record.collect.missing.len() - missing_before;
         if spent.timed_out {
             known.stuck_since = Some(Instant::now());
         }

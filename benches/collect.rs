@@ -134,7 +134,11 @@ fn bench_size(domains: usize, cycles: usize) {
         assert_eq!(snapshot.records.len(), domains);
         // What the collector thread does with every cycle: the JSON lines.
         let started = Instant::now();
-        let latest = Latest::serialize(snapshot.seq, snapshot.records.clone());
+        let latest = Latest::serialize(
+            snapshot.seq,
+            snapshot.records.clone(),
+            snapshot.cycle.node.clone(),
+        );
         json.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = latest.lines_arc().len();
         // Each view, built only in cycles after a client (or the textfile) asked for it.

@@ -11,15 +11,7 @@ use virtdiag::collect::{Collector, CollectorConfig, DomainFilter, Snapshot};
 use virtdiag::record::{DomainRecord, Source};
 use virtdiag::views::legacy;
 
-fn collector(uri: &str) -> Collector {
-    Collector::new(CollectorConfig {
-        uri: uri.to_string(),
-        read_only: false,
-        host: "test-host".into(),
-        filter: DomainFilter::default(),
-        groups: virtdiag::collect::stats::Group::all_bits(),
-    })
-}
+use common::collector;
 
 fn validate_snapshot(snapshot: &Snapshot) {
     for record in &snapshot.records {

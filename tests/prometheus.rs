@@ -10,14 +10,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::agent::{workdir, Agent};
+use common::promstack::{self, http_get, wait_for};
 
 /// `virtdiag once --format prometheus` on `uri`.
 fn once(uri: &str) -> String {
@@ -104,6 +104,10 @@ fn promtool_accepts_the_demo_host_odd_names_and_1000_domains() {
     let demo = once(&common::demo_uri());
     promtool_check(&demo);
     assert!(demo.contains("virtdiag_domain_openstack_info{domain=\"instance-0000002a\""));
+    // The host's series, from the same cycle (the test driver's node: 16 CPUs).
+    assert!(demo.contains("\nvirtdiag_node_cpus 16\n"), "{demo}");
+    assert!(demo.contains("\nvirtdiag_node_domains{state=\"paused\"} 1\n"));
+    assert!(demo.contains("virtdiag_domain_state_info{domain=\"instance-0000002a\""));
 
     let dir = workdir("prometheus-odd");
     let odd = once(&odd_host(&dir));
@@ -120,69 +124,6 @@ fn promtool_accepts_the_demo_host_odd_names_and_1000_domains() {
         .filter(|l| l.starts_with("virtdiag_domain_info_state{"))
         .count();
     assert_eq!(domains, 1000);
-}
-
-/// A process started by a test, stopped by its pid when dropped.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Process {
-    fn start(name: &'static str, dir: &Path, args: &[String]) -> Process {
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(name)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name}: {e} (tests/run.sh installs it)"));
-        Process { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET path` from 127.0.0.1:port: the body of a 200 answer, or None.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    (head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200")).then(|| body.to_string())
-}
-
-/// Polls `probe` every 100 ms until it gives a value, or panics after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The agent's `metrics` answer, up to its `# EOF`.
@@ -223,17 +164,7 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
     assert_eq!(std::fs::metadata(&textfile).unwrap().mode() & 0o777, 0o644);
     promtool_check(&std::fs::read_to_string(&textfile).unwrap());
 
-    let node_port = free_port();
-    let node = Process::start(
-        "prometheus-node-exporter",
-        &dir,
-        &[
-            format!("--web.listen-address=127.0.0.1:{node_port}"),
-            "--collector.disable-defaults".into(),
-            "--collector.textfile".into(),
-            format!("--collector.textfile.directory={}", textdir.display()),
-        ],
-    );
+    let (node, node_port) = promstack::node_exporter(&dir, &textdir);
     let scraped = wait_for("node_exporter's /metrics", Duration::from_secs(10), || {
         http_get(node_port, "/metrics")
     });
@@ -249,26 +180,7 @@ fn node_exporter_serves_the_textfile_and_prometheus_joins_cpu_with_openstack_inf
 
     // A Prometheus server scrapes node_exporter; PromQL joins each domain's CPU rate
     // with its OpenStack metadata.
-    let prom_port = free_port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-             scrape_configs:\n  - job_name: node\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{node_port}']\n"
-        ),
-    )
-    .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &dir,
-        &[
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-            format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        ],
-    );
+    let (prometheus, prom_port) = promstack::prometheus(&dir, node_port, &[]);
     let query = "rate(virtdiag_domain_info_cpu_time_seconds_total[10s])%20*%20on(domain,uuid)%20\
                  group_left(instance_name,project_name)%20virtdiag_domain_openstack_info";
     let result = wait_for(

@@ -11,16 +11,17 @@ section() { echo; echo "== $* ($((SECONDS - started)) s)"; }
 
 section "dependencies"
 bash contrib/ensure-deps.sh libvirt-dev pkg-config socat rsyslog logrotate util-linux
-# promtool, prometheus and node_exporter for tests/prometheus.rs, which runs its own on
+# promtool, prometheus and node_exporter for tests/prometheus.rs (and promtool for the
+# alert rules' tests, tests/alerts.rs; Alertmanager for tests/e2e/verdicts.sh), which run their own on
 # loopback ports. A policy-rc.d keeps the packages' services from starting (they would
 # listen on every address); only one created here is removed.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
 	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
-	bash contrib/ensure-deps.sh prometheus prometheus-node-exporter || { rm -f "$policy"; exit 1; }
+	bash contrib/ensure-deps.sh prometheus prometheus-node-exporter prometheus-alertmanager || { rm -f "$policy"; exit 1; }
 	rm -f "$policy"
 else
-	bash contrib/ensure-deps.sh prometheus prometheus-node-exporter
+	bash contrib/ensure-deps.sh prometheus prometheus-node-exporter prometheus-alertmanager
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
@@ -54,6 +55,8 @@ cargo test --test top -- --ignored 2>&1
 
 section "end to end: real libvirtd, QEMU guests"
 bash tests/e2e/run.sh
+section "verdicts on the real bed: ENOSPC, dump job, panic, stuck QEMU, agent down, alerts"
+bash tests/e2e/verdicts.sh
 
 section "packaging"
 bash packaging/install-deps.sh

@@ -219,6 +219,17 @@ fn top_in_tmux_sorts_filters_redraws_and_always_restores_the_terminal() {
     // Redraws each cycle.
     let first = cycle_seq(&screen).expect("a cycle number in the header");
     tmux.wait_for("a later cycle", |s| cycle_seq(s).is_some_and(|n| n > first));
+    // Under the header, the host line of the latest cycle: the demo host's guests by
+    // state and the test driver's node (16 CPUs).
+    let host = tmux.wait_for("the host line", |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains(" | vCPU "))
+    });
+    let line = host.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with("2 running, 1 paused, 1 off, 0 crashed | vCPU "),
+        "{host}"
+    );
+    assert!(line.contains("/16 ("), "{host}");
 
     // Sort by name (key 1), then again for the reverse order; by vCPUs (key 3).
     tmux.keys(&["1"]);

@@ -80,12 +80,16 @@ pub fn build_record(
             id: sample.id,
             state: state_name(state),
             reason: reason_name(state, raw.reason.unwrap_or(0)),
+            // The verdicts (collect/verdicts.rs) fill these and the other verdict fields.
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: sample.inventory.nova.clone(),
         cpu,
         memory,
         disks: disk_records(raw, sample.inventory, sample.base, previous.as_ref()),
         nics: nic_records(raw, sample.inventory, sample.base, previous.as_ref()),
+        job: None,
         opt_in: opt_in::opt_in_stats(raw, &collect.sources),
         collect,
     }
@@ -131,6 +135,7 @@ fn memory_stats(
             .last_update
             .filter(|&t| t > 0)
             .map(|t| now_unix_s as i64 - t as i64),
+        guest_stats: None,
     });
     MemoryStats {
         max_kib,

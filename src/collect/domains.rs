@@ -16,7 +16,7 @@ use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::sources::{group_sources, inactive_sources};
 use super::stats::{Group, RawStats};
-use super::{ms, names, stuck, Costs, DomainFilter};
+use super::{ms, names, stuck, verdicts, Costs, DomainFilter};
 use crate::libvirt::bulk::BulkRecord;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log::RateLimiter;
@@ -59,6 +59,7 @@ struct Known {
     /// The last sample of the running domain, with the instant of its `ts` (its
     /// `read_ms` count from there).
     last: Option<(Instant, Arc<DomainRecord>)>,
+    verdict: verdicts::Memory,
 }
 
 /// The facts of the cycle being collected.
@@ -77,6 +78,8 @@ pub(super) struct CycleContext<'a> {
     pub connection: &'a Connection,
     /// Where device aliases go, when events are on.
     pub events: Option<&'a EventRouter>,
+    /// What the events said per domain since the previous cycle; None without events.
+    pub tallies: Option<&'a HashMap<String, verdicts::EventTally>>,
 }
 
 pub(super) struct Domains {
@@ -120,6 +123,7 @@ impl Domains {
                 stuck_since: None,
                 unsupported: HashSet::new(),
                 last: Some((base, Arc::new(record))),
+                verdict: verdicts::Memory::default(),
             },
         );
     }
@@ -243,6 +247,7 @@ impl Domains {
                 stuck_since: None,
                 unsupported: HashSet::new(),
                 last: None,
+                verdict: verdicts::Memory::default(),
             });
             entry.id = id;
             entry.name = Arc::clone(&name);
@@ -309,6 +314,7 @@ impl Domains {
         costs.missing_fields += missing_fields.len();
 
         let known = self.known.get_mut(&key).expect("still known");
+        let last_record = known.last.as_ref().map(|(_, record)| Arc::clone(record));
         let previous = known.last.as_ref().map(|(base, record)| Previous {
             record,
             since: cycle.base.saturating_duration_since(*base),
@@ -332,7 +338,26 @@ impl Domains {
                 control,
             },
         };
-        let record = Arc::new(build_record(sample, &raw, previous));
+        let mut record = build_record(sample, &raw, previous);
+        let inputs = verdicts::Inputs {
+            domain: &domain,
+            inventory: &known.inventory,
+            tallies: cycle.tallies,
+            had_job: last_record.as_ref().is_some_and(|r| r.job.is_some()),
+            // Only a previous sample the rates used (the same run of the domain).
+            previous: last_record
+                .as_deref()
+                .filter(|_| record.collect.interval_s.is_some()),
+            stuck: known.stuck_since.is_some() && bounded.abandoned() > 0,
+        };
+        let missing_before = record.collect.missing.len();
+        let spent = verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
+        costs.per_domain += spent.libvirt;
+        costs.missing_fields += record.collect.missing.len() - missing_before;
+        if spent.timed_out {
+            known.stuck_since = Some(Instant::now());
+        }
+        let record = Arc::new(record);
         known.last = active.then(|| (cycle.base, Arc::clone(&record)));
         Ok(Some(record))
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::inventory::Inventory;
+use super::verdicts::EventTally;
 use crate::libvirt::domain_events::{DomainEvent, EventSink};
 
 /// Stands between libvirt's callbacks and the daemon's sink.
@@ -25,6 +26,8 @@ pub struct EventRouter {
     /// Each domain's devices by alias, from its inventory: device events name a device
     /// by its alias only.
     aliases: Mutex<HashMap<String, Vec<DeviceAlias>>>,
+    /// What the events said per domain UUID since the last cycle took them.
+    tallies: Mutex<HashMap<String, EventTally>>,
 }
 
 /// A device as its inventory knows it.
@@ -62,6 +65,7 @@ impl EventRouter {
             next,
             stale: Mutex::new(HashSet::new()),
             aliases: Mutex::new(HashMap::new()),
+            tallies: Mutex::new(HashMap::new()),
         }
     }
 
@@ -96,6 +100,11 @@ impl EventRouter {
         }
     }
 
+    /// Each domain's event tally since the last call, emptied.
+    pub fn take_tallies(&self) -> HashMap<String, EventTally> {
+        std::mem::take(&mut *self.tallies.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The UUIDs whose XML must be read again, emptied.
     pub fn take_stale(&self) -> HashSet<String> {
         std::mem::take(&mut *self.stale.lock().unwrap_or_else(|p| p.into_inner()))
@@ -120,6 +129,14 @@ impl EventSink for EventRouter {
     fn deliver(&self, mut event: DomainEvent) {
         if event.event != "block_threshold" {
             self.annotate(&mut event);
+        }
+        {
+            let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+            // Bounded by the domains on the host, as UUIDs repeat; past the bound an
+            // unknown UUID is not counted.
+            if tallies.len() < 100_000 || tallies.contains_key(&event.uuid) {
+                tallies.entry(event.uuid.clone()).or_default().add(&event);
+            }
         }
         if changes_inventory(&event) {
             let mut stale = self.stale.lock().unwrap_or_else(|p| p.into_inner());

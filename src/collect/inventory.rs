@@ -23,6 +23,9 @@ pub struct Inventory {
     pub disks: Vec<DiskInfo>,
     pub nics: Vec<NicInfo>,
     pub nova: Option<Arc<NovaInfo>>,
+    /// `<memballoon><stats period='N'/>`: how often the guest updates its balloon
+    /// statistics, in seconds (0: never); None when the XML does not say.
+    pub balloon_period_s: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -75,6 +78,11 @@ pub fn parse(xml: &str) -> Result<Inventory, roxmltree::Error> {
             match node.tag_name().name() {
                 "disk" => inventory.disks.push(disk_info(node)),
                 "interface" => inventory.nics.push(nic_info(node)),
+                "memballoon" => {
+                    inventory.balloon_period_s = child(node, "stats")
+                        .and_then(|stats| stats.attribute("period"))
+                        .and_then(|p| p.trim().parse().ok());
+                }
                 _ => {}
             }
         }

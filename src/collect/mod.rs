@@ -13,6 +13,7 @@ pub mod connection;
 mod domains;
 pub mod events;
 pub mod filter;
+pub mod host;
 pub mod inventory;
 pub mod names;
 pub mod per_domain;
@@ -20,6 +21,7 @@ mod session;
 mod sources;
 pub mod stats;
 mod stuck;
+pub mod verdicts;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,6 +81,8 @@ pub struct Collector {
     reconnected: bool,
     /// Chosen groups the driver refused, already logged (`VIR_DOMAIN_STATS_*` bits).
     refusals_logged: u32,
+    /// The host's totals between cycles (the cycle line's `node`).
+    node: host::HostState,
 }
 
 /// Time spent inside libvirt during one cycle.
@@ -89,6 +93,8 @@ struct Costs {
     identity: Duration,
     per_domain: Duration,
     inventory: Duration,
+    /// The three node calls.
+    node: Duration,
     inventory_fetches: usize,
     missing_fields: usize,
     churned: usize,
@@ -111,6 +117,7 @@ impl Collector {
             connections_opened: 0,
             reconnected: false,
             refusals_logged: 0,
+            node: host::HostState::default(),
         }
     }
 
@@ -153,7 +160,10 @@ impl Collector {
 
         if self.connection.is_none() {
             match self.open() {
-                Ok(connection) => self.connection = Some(connection),
+                Ok(connection) => {
+                    self.connection = Some(connection);
+                    self.node.reconnected();
+                }
                 Err(error) => {
                     let advice = crate::libvirt::errors::connect_advice(&self.uri, &error);
                     let reason = format!("{error}; {advice}");
@@ -167,9 +177,10 @@ impl Collector {
 
         let mut costs = Costs::default();
         match self.collect_domains(&ts, base, &mut costs) {
-            Ok(records) => {
+            Ok((records, node)) => {
                 self.failed_cycles = 0;
-                let cycle = self.cycle_record(&ts, started, &costs, &records, None);
+                let mut cycle = self.cycle_record(&ts, started, &costs, &records, None);
+                cycle.node = Some(self.node.record(&node, &records));
                 Snapshot {
                     seq: self.seq,
                     records,
@@ -231,13 +242,14 @@ impl Collector {
         ts: &Arc<str>,
         base: Instant,
         costs: &mut Costs,
-    ) -> Result<Vec<Arc<DomainRecord>>, LibvirtError> {
+    ) -> Result<(Vec<Arc<DomainRecord>>, host::NodeSample), LibvirtError> {
         let call_started = Instant::now();
         let bulk = self.bulk()?;
         let connection = self.connection.as_ref().expect("connected");
         let bulk_done = Instant::now();
         costs.bulk = bulk_done - call_started;
 
+        let tallies = self.events.as_ref().map(|events| events.take_tallies());
         let context = CycleContext {
             ts,
             ts_unix_s: clock::unix_seconds_now(),
@@ -249,6 +261,7 @@ impl Collector {
             filter_needs_inventory: self.config.filter.needs_display_names(),
             connection,
             events: self.events.as_deref(),
+            tallies: tallies.as_ref(),
         };
         let mut records = Vec::with_capacity(bulk.len());
         self.domains.begin_cycle();
@@ -266,7 +279,10 @@ impl Collector {
         costs.bulk += free_started.elapsed();
         records.sort_unstable_by(|a, b| a.domain.name.cmp(&b.domain.name));
         costs.churned += self.domains.end_cycle();
-        Ok(records)
+        let connection = self.connection.as_ref().expect("connected");
+        let (node, spent) = self.node.sample(&connection.conn)?;
+        costs.node = spent;
+        Ok((records, node))
     }
 
     fn cycle_record(
@@ -278,7 +294,7 @@ impl Collector {
         error: Option<String>,
     ) -> CycleRecord {
         let duration = started.elapsed();
-        let libvirt = costs.bulk + costs.identity + costs.per_domain + costs.inventory;
+        let libvirt = costs.bulk + costs.identity + costs.per_domain + costs.inventory + costs.node;
         let paths = match &self.connection {
             Some(c) => sources::paths(c),
             None => GroupSources::default(),
@@ -312,6 +328,7 @@ impl Collector {
             skipped_ticks: 0,
             spool_lost_lines: 0,
             spool_dropped_cycles: 0,
+            node: None,
         }
     }
 }

@@ -83,7 +83,8 @@ pub fn run(args: OnceArgs) -> Result<()> {
             out.extend_from_slice(human::text_safe(&text).as_bytes());
         }),
         Format::Prometheus => {
-            prometheus::exposition(records, &prometheus::Health::from_cycle(&snapshot.cycle))
+            let health = prometheus::Health::from_cycle(&snapshot.cycle);
+            prometheus::exposition(records, snapshot.cycle.node.as_ref(), &health)
         }
     };
     if terminal && !for_a_person {

@@ -4,8 +4,10 @@
 //! (ratatui's hook). `model` holds what is shown, `feed` the socket, this file the
 //! terminal: keys and drawing.
 
+mod column;
 mod feed;
 pub mod model;
+pub mod verdict;
 
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
@@ -112,8 +114,10 @@ fn apply(view: &mut View, update: Update, now: Instant) {
     match update {
         Update::Status(status) => {
             let host = view.cycle.host.take();
+            let node = view.cycle.node.take();
             view.cycle = Cycle {
                 host,
+                node,
                 ..Cycle::from_status(&status, now)
             };
             view.feed_error = None;
@@ -210,14 +214,15 @@ fn on_key(view: &mut View, prompt: &mut Option<String>, key: KeyEvent, width: u1
 
 fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
     let [header, keys, table, footer] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    frame.render_widget(Paragraph::new(view.header(now)).style(bold), header);
+    let lines = vec![Line::from(view.header(now)), Line::from(view.host_line())];
+    frame.render_widget(Paragraph::new(lines).style(bold), header);
     let order = if view.descending { "v" } else { "^" };
     let filter = view.filter.as_deref().map(printable);
     frame.render_widget(
@@ -239,13 +244,18 @@ fn draw(frame: &mut Frame, view: &View, prompt: Option<&str>, now: Instant) {
         Cell::from(aligned(c, c.title())).style(style)
     });
     let rows = view.visible().into_iter().map(|row| {
-        TableRow::new(
+        let cells = TableRow::new(
             Column::ALL
                 .iter()
                 .zip(row.cells())
                 .filter(|(c, _)| columns.contains(c))
                 .map(|(c, text)| Cell::from(aligned(*c, &text))),
-        )
+        );
+        // A row with a verdict stands out; its state cell says which.
+        match row.verdict {
+            Some(_) => cells.style(Style::default().add_modifier(Modifier::REVERSED)),
+            None => cells,
+        }
     });
     let widths = columns.iter().map(|c| match c.width() {
         Some(w) => Constraint::Length(w),

@@ -143,6 +143,8 @@ impl EventLines {
                 id: event.id,
                 state,
                 reason,
+                transitions: None,
+                crashes: None,
             },
             known.and_then(|r| r.nova.clone()),
             event.event,

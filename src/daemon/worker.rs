@@ -207,7 +207,11 @@ fn run(mut collector: Collector, mut interval: Duration, channels: &Channels<'_>
             }
         }
         snapshot.cycle.skipped_ticks = skipped_ticks;
-        let latest = Latest::serialize(snapshot.seq, snapshot.records.clone());
+        let latest = Latest::serialize(
+            snapshot.seq,
+            snapshot.records.clone(),
+            snapshot.cycle.node.clone(),
+        );
         // The views asked for since the last cycle are built here, off the loop.
         for view in channels.wanted.take() {
             latest.build(view);

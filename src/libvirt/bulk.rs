@@ -88,7 +88,7 @@ pub fn decode_param(param: &sys::virTypedParameter) -> Option<(&str, ParamValue<
 }
 
 /// The field name of a typed parameter: the bytes of the fixed array up to its NUL.
-fn field_name(field: &[c_char]) -> Option<&str> {
+pub(crate) fn field_name(field: &[c_char]) -> Option<&str> {
     // SAFETY: c_char and u8 have the same size and alignment; the slice covers exactly the
     // borrowed array.
     let bytes = unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), field.len()) };

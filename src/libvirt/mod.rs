@@ -7,13 +7,18 @@
 //!   events need it).
 //! - [`domain_events`]: domain event callbacks, registered on a connection and decoded.
 //! - [`control`]: `virDomainGetControlInfo`, why a domain's monitor does not answer.
+//! - [`domain_checks`]: `virDomainGetDiskErrors` and `virDomainGetJobStats`, asked only
+//!   when a verdict needs them.
+//! - [`node`]: the host's CPU and memory totals.
 //! - [`errors`]: classification of libvirt errors into what the collector does with them.
 
 pub mod bulk;
 pub mod control;
+pub mod domain_checks;
 pub mod domain_events;
 pub mod errors;
 pub mod events;
+pub mod node;
 pub mod vcpus;
 
 pub use errors::{ErrorClass, LibvirtError};

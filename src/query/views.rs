@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::answers::{end_line, line, Payload};
 use super::protocol::Format;
-use crate::record::{DomainIdentity, DomainRecord};
+use crate::record::{DomainIdentity, DomainRecord, NodeRecord};
 use crate::views::{legacy, nova, prometheus};
 
 /// A view built on demand (the JSON lines are always there).
@@ -113,6 +113,8 @@ struct CycleViews {
     json: Lines,
     /// Lowercase UUID to index: events find their domain's record here.
     by_uuid: HashMap<String, usize>,
+    /// The host's totals at this cycle, for the Prometheus view.
+    node: Option<NodeRecord>,
     legacy: OnceLock<Lines>,
     nova: OnceLock<Lines>,
     list: OnceLock<Arc<Vec<u8>>>,
@@ -149,8 +151,9 @@ impl Latest {
         }))
     }
 
-    /// Serializes every record's JSON line (the collector thread, once a cycle).
-    pub fn serialize(seq: u64, records: Vec<Arc<DomainRecord>>) -> Self {
+    /// Serializes every record's JSON line (the collector thread, once a cycle); `node`
+    /// is the host's totals, for the Prometheus view.
+    pub fn serialize(seq: u64, records: Vec<Arc<DomainRecord>>, node: Option<NodeRecord>) -> Self {
         // A 4-vCPU, 2-disk, 2-NIC domain's line is about 2.7 KiB: one allocation.
         let lines = {
             let mut lines = Lines::default();
@@ -163,7 +166,11 @@ impl Latest {
             lines.bytes = Arc::new(bytes);
             lines
         };
-        Self::new(seq, records, lines.bytes, lines.spans)
+        let mut latest = Self::new(seq, records, lines.bytes, lines.spans);
+        if let Some(cycle) = Arc::get_mut(&mut latest.0) {
+            cycle.node = node;
+        }
+        latest
     }
 
     pub fn seq(&self) -> u64 {
@@ -213,6 +220,7 @@ impl Latest {
             View::Metrics => Arc::clone(cycle.metrics.get_or_init(|| {
                 let mut out = Vec::with_capacity(cycle.records.len() * 8192);
                 prometheus::write_domains(&cycle.records, &mut out);
+                prometheus::write_node(cycle.node.as_ref(), &mut out);
                 Arc::new(out)
             })),
         }

@@ -67,6 +67,8 @@ pub fn from_bytes(text: &[u8]) -> Option<DomainRecord> {
             id: line.domain.id,
             state: "unknown",
             reason: "unknown",
+            transitions: None,
+            crashes: None,
         },
         nova: None,
         cpu,
@@ -119,6 +121,7 @@ pub fn from_bytes(text: &[u8]) -> Option<DomainRecord> {
                 read_ms: plausible(n.read_ms),
             })
             .collect(),
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: Default::default(),

@@ -8,10 +8,7 @@
 use std::sync::Arc;
 
 use super::opt_in::write_chosen;
-use super::{
-    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainRecord, MemoryStats, NicRecord,
-    NovaInfo, Source,
-};
+use super::{BalloonRecord, CollectInfo, CpuStats, DomainRecord, MemoryStats, NovaInfo, Source};
 
 /// Appends `record` as one JSON line (with its newline) to `out`.
 pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
@@ -36,6 +33,11 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
     w.str(d.state);
     w.raw(b",\"reason\":");
     w.str(d.reason);
+    w.chosen_u64(
+        b",\"transitions\":",
+        d.transitions.map(|t| t.map(u64::from)),
+    );
+    w.chosen_u64(b",\"crashes\":", d.crashes);
     w.raw(b"},\"nova\":");
     match &record.nova {
         Some(nova) => w.nova(nova),
@@ -62,7 +64,11 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
         }
         w.nic(nic);
     }
-    w.raw(b"]");
+    w.raw(b"],\"job\":");
+    match &record.job {
+        Some(job) => w.job(job),
+        None => w.raw(b"null"),
+    }
     record.opt_in.write_json(w.out);
     w.raw(b",\"collect\":");
     w.collect(&record.collect);
@@ -99,6 +105,14 @@ impl Writer<'_> {
         match value {
             Some(v) => self.u64(v),
             None => self.raw(b"null"),
+        }
+    }
+
+    /// A key and its value, or nothing when the key is absent (`Chosen`).
+    fn chosen_u64(&mut self, key: &[u8], value: Option<Option<u64>>) {
+        if let Some(value) = value {
+            self.raw(key);
+            self.opt_u64(value);
         }
     }
 
@@ -189,6 +203,8 @@ impl Writer<'_> {
         self.opt_u64(c.haltpoll_fail_ns);
         self.raw(b",\"utilisation_pct\":");
         self.opt_f64(c.utilisation_pct);
+        self.raw(b",\"overhead_pct\":");
+        self.opt_f64(c.overhead_pct);
         self.raw(b",\"vcpus\":[");
         for (i, v) in c.vcpus.iter().enumerate() {
             self.raw(if i > 0 { b",{\"id\":" } else { b"{\"id\":" });
@@ -256,96 +272,8 @@ impl Writer<'_> {
             Some(age) => self.raw(itoa::Buffer::new().format(age).as_bytes()),
             None => self.raw(b"null"),
         }
-        self.raw(b"}");
-    }
-
-    fn disk(&mut self, d: &DiskRecord) {
-        self.raw(b"{\"dev\":");
-        self.opt_arc(&d.dev);
-        self.raw(b",\"bus\":");
-        self.opt_arc(&d.bus);
-        self.raw(b",\"device\":");
-        self.opt_arc(&d.device);
-        self.raw(b",\"source_type\":");
-        self.opt_arc(&d.source_type);
-        self.raw(b",\"path\":");
-        self.opt_arc(&d.path);
-        let counters: [(&[u8], Option<u64>); 13] = [
-            (b",\"read_requests\":", d.read_requests),
-            (b",\"read_bytes\":", d.read_bytes),
-            (b",\"write_requests\":", d.write_requests),
-            (b",\"write_bytes\":", d.write_bytes),
-            (b",\"errors\":", d.errors),
-            (b",\"read_time_ns\":", d.read_time_ns),
-            (b",\"write_time_ns\":", d.write_time_ns),
-            (b",\"flush_requests\":", d.flush_requests),
-            (b",\"flush_time_ns\":", d.flush_time_ns),
-            (b",\"allocation_bytes\":", d.allocation_bytes),
-            (b",\"capacity_bytes\":", d.capacity_bytes),
-            (b",\"physical_bytes\":", d.physical_bytes),
-            (b",\"threshold_bytes\":", d.threshold_bytes),
-        ];
-        for (key, value) in counters {
-            self.raw(key);
-            self.opt_u64(value);
-        }
-        let rates: [(&[u8], Option<f64>); 12] = [
-            (b",\"read_bytes_per_s\":", d.read_bytes_per_s),
-            (b",\"write_bytes_per_s\":", d.write_bytes_per_s),
-            (b",\"read_ops_per_s\":", d.read_ops_per_s),
-            (b",\"write_ops_per_s\":", d.write_ops_per_s),
-            (b",\"flush_ops_per_s\":", d.flush_ops_per_s),
-            (b",\"read_latency_ms\":", d.read_latency_ms),
-            (b",\"write_latency_ms\":", d.write_latency_ms),
-            (b",\"flush_latency_ms\":", d.flush_latency_ms),
-            (b",\"fill_pct\":", d.fill_pct),
-            (b",\"growth_bytes_per_s\":", d.growth_bytes_per_s),
-            (b",\"full_in_s\":", d.full_in_s),
-            (b",\"read_ms\":", d.read_ms),
-        ];
-        for (key, value) in rates {
-            self.raw(key);
-            self.opt_f64(value);
-        }
-        self.raw(b"}");
-    }
-
-    fn nic(&mut self, n: &NicRecord) {
-        self.raw(b"{\"dev\":");
-        self.opt_arc(&n.dev);
-        self.raw(b",\"mac\":");
-        self.opt_arc(&n.mac);
-        self.raw(b",\"model\":");
-        self.opt_arc(&n.model);
-        self.raw(b",\"type\":");
-        self.opt_arc(&n.kind);
-        self.raw(b",\"source\":");
-        self.opt_arc(&n.source);
-        let counters: [(&[u8], Option<u64>); 8] = [
-            (b",\"rx_bytes\":", n.rx_bytes),
-            (b",\"rx_packets\":", n.rx_packets),
-            (b",\"rx_errors\":", n.rx_errors),
-            (b",\"rx_drop\":", n.rx_drop),
-            (b",\"tx_bytes\":", n.tx_bytes),
-            (b",\"tx_packets\":", n.tx_packets),
-            (b",\"tx_errors\":", n.tx_errors),
-            (b",\"tx_drop\":", n.tx_drop),
-        ];
-        for (key, value) in counters {
-            self.raw(key);
-            self.opt_u64(value);
-        }
-        let rates: [(&[u8], Option<f64>); 5] = [
-            (b",\"rx_bytes_per_s\":", n.rx_bytes_per_s),
-            (b",\"tx_bytes_per_s\":", n.tx_bytes_per_s),
-            (b",\"rx_packets_per_s\":", n.rx_packets_per_s),
-            (b",\"tx_packets_per_s\":", n.tx_packets_per_s),
-            (b",\"read_ms\":", n.read_ms),
-        ];
-        for (key, value) in rates {
-            self.raw(key);
-            self.opt_f64(value);
-        }
+        self.raw(b",\"guest_stats\":");
+        self.opt_str(b.guest_stats);
         self.raw(b"}");
     }
 
@@ -411,6 +339,8 @@ impl Writer<'_> {
         self.raw(b"}");
     }
 }
+
+mod devices;
 
 #[cfg(test)]
 mod tests;

@@ -13,8 +13,10 @@ pub mod baseline;
 pub mod event;
 pub mod json;
 pub mod opt_in;
+mod verdict;
 
 use self::opt_in::{BandwidthMonitorRecord, CacheMonitorRecord, Chosen, OptInStats};
+pub use self::verdict::{DomainStates, JobRecord, NodeRecord};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -32,6 +34,9 @@ pub struct DomainRecord {
     pub memory: MemoryStats,
     pub disks: Vec<DiskRecord>,
     pub nics: Vec<NicRecord>,
+    /// The job running on the domain (a migration, save, dump, backup...); null when
+    /// there is none or it was not asked (docs/record.md says when it is).
+    pub job: Option<JobRecord>,
     /// The opt-in groups (`kvm`, `perf`, `iothreads`, `dirtyrate`): absent unless chosen.
     #[serde(flatten)]
     pub opt_in: OptInStats,
@@ -46,6 +51,14 @@ pub struct DomainIdentity {
     pub id: Option<u32>,
     pub state: &'static str,
     pub reason: &'static str,
+    /// Lifecycle events of the domain since the previous cycle (above 1: flapping);
+    /// null when the agent does not receive events (`once`). Absent in event lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transitions: Chosen<u32>,
+    /// `crashed` lifecycle events (a guest panic) seen since the agent started; null
+    /// without events. Absent in event lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crashes: Chosen<u64>,
 }
 
 /// OpenStack Nova's metadata from the domain XML.
@@ -69,6 +82,9 @@ pub struct CpuStats {
     pub haltpoll_fail_ns: Option<u64>,
     /// 100 = one host CPU fully busy; up to 100 x vCPUs.
     pub utilisation_pct: Option<f64>,
+    /// CPU time spent outside the vCPUs (emulator and I/O threads): Δ(`time_ns`) −
+    /// ΣΔ(vCPU `time_ns`) over the interval, in the unit of `utilisation_pct`.
+    pub overhead_pct: Option<f64>,
     pub vcpus: Vec<VcpuRecord>,
     /// When `time_ns` was read, in ms after the record's `ts`: the moment the bulk call
     /// or the per-domain call that gave it returned. Rates are computed over these.
@@ -126,6 +142,10 @@ pub struct BalloonRecord {
     pub last_update_unix_s: Option<u64>,
     /// Seconds between that update and this record's `ts`.
     pub last_update_age_s: Option<i64>,
+    /// Whether the guest's statistics come: `ok`, `off` (no stats period set, so only
+    /// the host-side fields) or `stale` (last update older than three periods, or than
+    /// the interval when the period is unknown).
+    pub guest_stats: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -168,6 +188,10 @@ pub struct DiskRecord {
     pub full_in_s: Option<f64>,
     /// When these counters were read, in ms after the record's `ts`.
     pub read_ms: Option<f64>,
+    /// `unspecified` or `no_space` from `virDomainGetDiskErrors`, asked only for a
+    /// domain paused by an I/O error or with an I/O-error event since the previous
+    /// cycle; null otherwise.
+    pub error: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -302,6 +326,10 @@ pub struct CycleRecord {
     /// Whole cycles dropped since the previous cycle line because the spool writer fell
     /// behind (daemon only).
     pub spool_dropped_cycles: u64,
+    /// The host around the guests (`virNodeGetInfo`, `virNodeGetCPUStats`,
+    /// `virNodeGetMemoryStats`); null when disconnected. Named `node` as libvirt names
+    /// these calls, since `host` is the host name of every line.
+    pub node: Option<NodeRecord>,
 }
 
 /// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.

@@ -63,6 +63,8 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             id: Some(3),
             state: "running",
             reason: "booted",
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: Some(Arc::new(NovaInfo {
             instance: Some("web \"1\"".into()),
@@ -115,6 +117,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             nic(Some("tap1"), "fa:16:3e:00:00:01", 10_000),
             nic(None, "fa:16:3e:00:00:02", 500),
         ],
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),

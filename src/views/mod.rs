@@ -6,4 +6,4 @@ pub mod prometheus;
 pub mod table;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;

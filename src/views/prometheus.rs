@@ -14,7 +14,7 @@ use std::borrow::Borrow;
 mod families;
 
 pub use self::families::*;
-use crate::record::DomainRecord;
+use crate::record::{DomainRecord, NodeRecord};
 
 /// The content type of this exposition, for an HTTP front.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -54,6 +54,16 @@ pub fn write_domains(records: &[impl Borrow<DomainRecord>], out: &mut Vec<u8>) {
                 Value::Int(1),
             );
         }
+    }
+    header(out, STATE_INFO.name, Kind::Gauge, STATE_INFO.help);
+    for (record, id) in domains() {
+        sample(
+            out,
+            STATE_INFO.name,
+            id,
+            &(STATE_INFO.labels)(record),
+            Value::Int(1),
+        );
     }
     for family in &VCPU {
         header(out, family.name, family.kind, family.help);
@@ -122,6 +132,37 @@ fn devices<'a, T: 'a>(
     }
 }
 
+/// The host's families (the cycle line's `node`); headers only when there is none.
+pub fn write_node(node: Option<&NodeRecord>, out: &mut Vec<u8>) {
+    for family in &NODE {
+        header(out, family.name, family.kind, family.help);
+        if let Some(value) = node.and_then(|n| (family.value)(n)) {
+            sample(out, family.name, &[], &[], value);
+        }
+    }
+    let (name, help) = NODE_DOMAINS;
+    header(out, name, Kind::Gauge, help);
+    if let Some(n) = node {
+        let d = &n.domains;
+        let states = [
+            ("running", d.running),
+            ("paused", d.paused),
+            ("shutoff", d.shutoff),
+            ("crashed", d.crashed),
+            ("other", d.other),
+        ];
+        for (state, count) in states {
+            sample(
+                out,
+                name,
+                &[],
+                &[("state", Some(state))],
+                Value::Int(count as u64),
+            );
+        }
+    }
+}
+
 /// The agent's own families.
 pub fn write_health(health: &Health, out: &mut Vec<u8>) {
     for family in &HEALTH {
@@ -132,10 +173,15 @@ pub fn write_health(health: &Health, out: &mut Vec<u8>) {
     }
 }
 
-/// A whole exposition: the domains, then the agent's health.
-pub fn exposition(records: &[impl Borrow<DomainRecord>], health: &Health) -> Vec<u8> {
+/// A whole exposition: the domains, the host, then the agent's health.
+pub fn exposition(
+    records: &[impl Borrow<DomainRecord>],
+    node: Option<&NodeRecord>,
+    health: &Health,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(records.len() * 8192 + 2048);
     write_domains(records, &mut out);
+    write_node(node, &mut out);
     write_health(health, &mut out);
     out
 }

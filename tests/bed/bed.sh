@@ -13,11 +13,15 @@
 #   guest                build (or reuse) the guest kernel + initramfs in $VIRTDIAG_BED/guest
 #   up                   start the private libvirtd + virtlogd and wait until they answer
 #   setup                install + guest + up (install and guest run in parallel)
-#   vm NAME IDX [--nova] [--busy]
+#   vm NAME IDX [--nova] [--busy] [--enospc SECONDS] [--panic SECONDS]
 #                        boot one guest (128 MiB, 1 vCPU, vda+vdb, an empty IDE CD-ROM hdc, NIC with tap NAME-t0, balloon
 #                        stats every 5 s, serial console in vm/NAME.console) and wait for it;
 #                        IDX (0-255) fixes its MAC and UUID; --nova adds Nova instance metadata;
-#                        --busy makes the guest spin one vCPU in a loop
+#                        --busy makes the guest spin one vCPU in a loop; --enospc N puts vdb on a
+#                        4 MiB tmpfs that the guest fills N seconds after boot (QEMU pauses it:
+#                        reason ioerror);
+#                        --panic N adds a pvpanic device, on_crash preserve, and panics the guest
+#                        N seconds after boot (libvirt: crashed, panicked)
 #   dense N              boot guests dense-001 .. dense-N (N 1-255; those running are kept): KVM,
 #                        32 MiB, 1 vCPU, no OS (SeaBIOS finds nothing to boot and halts the vCPU:
 #                        about 0.6 % of a core each), a 1 MiB raw vda, a NIC with tap dense-NNN-t0,
@@ -71,7 +75,7 @@ QEMU=/usr/bin/qemu-system-x86_64
 PKGS=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config socat jq cpio iproute2)
 # Guest kernel modules, in load order (missing ones must be built into the kernel).
 MODS=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
-      failover net_failover virtio_net virtio_balloon)
+      failover net_failover virtio_net virtio_balloon pvpanic pvpanic-mmio)
 
 log() { echo "bed: $*" >&2; }
 die() { echo "bed: error: $*" >&2; exit 1; }
@@ -241,6 +245,13 @@ while [ -z "$PEER" ] && [ $n -lt 10 ]; do
   n=$((n+1))
 done
 echo "BEDGUEST up idx=$IDX ll=$LL peer=${PEER:-none} uptime=$(cut -d' ' -f1 /proc/uptime) net_at=$T_NET"
+# bed.fill=N: N seconds after the marker, write vdb as fast as it goes (a disk on a small tmpfs
+# fills and QEMU pauses the guest).
+F=$(arg fill)
+[ -n "$F" ] && [ "$F" != 0 ] && { (sleep "$F"; while :; do dd if=/dev/zero of=/dev/vdb bs=1M oflag=direct 2>/dev/null; done) & }
+# bed.panic=N: panic N seconds after the marker (a pvpanic device tells QEMU, and libvirt says crashed).
+P=$(arg panic)
+[ -n "$P" ] && [ "$P" != 0 ] && { (sleep "$P"; echo "BEDGUEST panicking"; echo c > /proc/sysrq-trigger) & }
 i=0
 while :; do
   dd if=/dev/vda of=/dev/null bs=64k count=16 skip=$((i % 200)) iflag=direct 2>/dev/null
@@ -259,7 +270,9 @@ guest_fetch() {
   chmod 755 "$BED" "$GUEST"
   # apt-get download fetches as user _apt when it can write the target folder.
   if getent passwd _apt >/dev/null; then chown _apt "$dl"; fi
-  if [[ ! -s $GUEST/vmlinuz || ! -s $GUEST/busybox || ! -s $GUEST/mod/order ]]; then
+  # A cache made for another module list is fetched again.
+  if [[ ! -s $GUEST/vmlinuz || ! -s $GUEST/busybox || ! -s $GUEST/mod/order ||
+        "$(cat "$GUEST/MODS" 2>/dev/null)" != "${MODS[*]}" ]]; then
     if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
       log "guest: apt lists do not know linux-image-cloud-amd64: apt-get update"
       apt-get update -q >/dev/null
@@ -275,7 +288,7 @@ guest_fetch() {
     # Only the kernel image, the virtio modules and modules.builtin: much faster than dpkg-deb -x.
     dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards --no-wildcards-match-slash \
       './boot/vmlinuz-*' './lib/modules/*/modules.builtin' \
-      --wildcards-match-slash '*/virtio*.ko*' '*/failover.ko*' '*/net_failover.ko*'
+      --wildcards-match-slash '*/virtio*.ko*' '*/failover.ko*' '*/net_failover.ko*' '*/pvpanic*.ko*'
     dpkg-deb --fsys-tarfile "$bdeb" | tar -x -C "$tmp" ./bin/busybox
     rm -f "$GUEST"/mod/*
     : >"$GUEST/mod/order.new"
@@ -300,6 +313,7 @@ guest_fetch() {
     mv "$GUEST/busybox.new" "$GUEST/busybox"
     mv "$GUEST/mod/order.new" "$GUEST/mod/order"
     echo "$(basename "$kdeb") $(basename "$bdeb")" >"$GUEST/SOURCE"
+    echo "${MODS[*]}" >"$GUEST/MODS"
     rm -rf "$tmp" "$dl"
   fi
 }
@@ -544,12 +558,13 @@ nova_metadata() {
 EOF
 }
 
-# disk_xml NAME LETTER DEV: the raw virtio disk $VMD/NAME-LETTER.img as DEV (no host cache).
+# disk_xml NAME LETTER DEV [CACHE [DIR]]: the raw virtio disk DIR/NAME-LETTER.img as DEV
+# (default: no host cache, in $VMD).
 disk_xml() {
   cat <<EOF
     <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source file='$VMD/$1-$2.img'/>
+      <driver name='qemu' type='raw' cache='${4:-none}'/>
+      <source file='${5:-$VMD}/$1-$2.img'/>
       <target dev='$3' bus='virtio'/>
     </disk>
 EOF
@@ -572,7 +587,7 @@ EOF
 }
 
 domain_xml() {
-  local name=$1 idx=$2 nova=$3 busy=$4
+  local name=$1 idx=$2 nova=$3 busy=$4 enospc=${5:-0} panic=${6:-0}
   cat <<EOF
 <domain type='qemu'>
   <name>$name</name>
@@ -585,14 +600,15 @@ $( ((nova)) && nova_metadata "$name" "$idx")
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$GUEST/vmlinuz</kernel>
     <initrd>$GUEST/initrd.gz</initrd>
-    <cmdline>console=ttyS0 loglevel=4 panic=0 bed.idx=$idx bed.busy=$busy</cmdline>
+    <cmdline>console=ttyS0 loglevel=4 panic=0 bed.idx=$idx bed.busy=$busy bed.fill=$enospc bed.panic=$panic</cmdline>
   </os>
   <features><acpi/></features>
-  <on_crash>destroy</on_crash>
+  <on_crash>$( ((panic)) && echo preserve || echo destroy)</on_crash>
   <devices>
     <emulator>$QEMU</emulator>
 $(disk_xml "$name" a vda)
-$(disk_xml "$name" b vdb)
+$( if ((enospc)); then disk_xml "$name" b vdb writeback "$VMD/$name-tmpfs"; else disk_xml "$name" b vdb; fi)
+$( ((panic)) && echo "    <panic model='isa'/>")
     <disk type='file' device='cdrom'>
       <driver name='qemu' type='raw'/>
       <target dev='hdc' bus='ide'/>
@@ -614,13 +630,21 @@ EOF
 guest_up() { grep -q '^BEDGUEST up' "$1" 2>/dev/null || grep -q 'BEDGUEST error' "$1" 2>/dev/null; }
 
 cmd_vm() {
-  local name=${1:-} idx=${2:-} nova=0 busy=0 tap con start state
+  local name=${1:-} idx=${2:-} nova=0 busy=0 enospc=0 panic=0 tap con start state
   [[ -n $name && -n $idx ]] || { usage >&2; exit 2; }
   shift 2
   while (($#)); do
     case $1 in
       --nova) nova=1 ;;
       --busy) busy=1 ;;
+      --enospc)
+        enospc=${2:-}
+        [[ $enospc =~ ^[1-9][0-9]{0,3}$ ]] || die "vm: --enospc takes the seconds after boot (1-9999)"
+        shift ;;
+      --panic)
+        panic=${2:-}
+        [[ $panic =~ ^[1-9][0-9]{0,3}$ ]] || die "vm: --panic takes the seconds after boot (1-9999)"
+        shift ;;
       *) die "vm: unknown option $1" ;;
     esac
     shift
@@ -643,7 +667,14 @@ cmd_vm() {
   start=$SECONDS
   mkdir -p "$VMD"
   truncate -s 16M "$VMD/$name-a.img" "$VMD/$name-b.img"
-  domain_xml "$name" "$idx" "$nova" "$busy" >"$VMD/$name.xml"
+  if ((enospc)); then
+    # vdb on a 4 MiB tmpfs: the guest's writes fill it and QEMU (werror=enospc) pauses it.
+    mkdir -p "$VMD/$name-tmpfs"
+    mountpoint -q "$VMD/$name-tmpfs" || mount -t tmpfs -o size=4m,mode=0755 tmpfs "$VMD/$name-tmpfs"
+    truncate -s 16M "$VMD/$name-tmpfs/$name-b.img"
+    chown libvirt-qemu:kvm "$VMD/$name-tmpfs/$name-b.img" 2>/dev/null || true
+  fi
+  domain_xml "$name" "$idx" "$nova" "$busy" "$enospc" "$panic" >"$VMD/$name.xml"
   rm -f "$con"
   vsh create "$VMD/$name.xml" >/dev/null
   # Host end of the tap: IPv6 link-local only (no address is added; the kernel makes the fe80::
@@ -796,6 +827,12 @@ cmd_down() {
     [[ -e $x ]] || continue
     d=$(basename "$x" .xml)-t0
     [[ -e /sys/class/net/$d ]] && ip link del "$d" 2>/dev/null && log "removed leftover tap $d"
+  done
+  # The small tmpfs of --enospc guests.
+  for x in "$VMD"/*-tmpfs; do
+    [[ -d $x ]] || continue
+    if mountpoint -q "$x"; then umount "$x" || { log "cannot unmount $x"; rc=1; }; fi
+    rmdir "$x" 2>/dev/null || true
   done
   rm -f "$RUN"/* "$PIDD"/* "$VMD"/*.img
   ((rc == 0)) && log "down: nothing of the bed is running (logs kept in $LOGD, consoles in $VMD)"

@@ -11,6 +11,7 @@ pub mod agent;
 pub mod fake;
 pub mod fixture;
 pub mod procfs;
+pub mod promstack;
 pub mod siege;
 
 /// The repository root.
@@ -30,6 +31,17 @@ pub fn demo_uri() -> String {
 pub fn fixture_uri(count: usize) -> String {
     let path = fixture::write(Path::new(env!("CARGO_TARGET_TMPDIR")), count);
     format!("test://{}", path.display())
+}
+
+/// A collector on `uri` with every statistics group and no filter.
+pub fn collector(uri: &str) -> virtdiag::collect::Collector {
+    virtdiag::collect::Collector::new(virtdiag::collect::CollectorConfig {
+        uri: uri.to_string(),
+        read_only: false,
+        host: "test-host".into(),
+        filter: virtdiag::collect::DomainFilter::default(),
+        groups: virtdiag::collect::stats::Group::all_bits(),
+    })
 }
 
 /// The compiled record schema (`docs/record.schema.json`).

@@ -10,42 +10,9 @@
 # Environment: as tests/bed/bed.sh (VIRTDIAG_BED, BED_*_TIMEOUT), VIRTDIAG_BIN.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-BEDSH=$ROOT/tests/bed/bed.sh
-eval "$("$BEDSH" env)"
-: "${VIRTDIAG_BED:?}"
-
-if [[ $("$BEDSH" status) == *$'\n'"libvirtd: running"* ]]; then
-  echo "e2e: the bed in $VIRTDIAG_BED is up; the suite will not take it down: run '$BEDSH down' first"
-  exit 2
-fi
-
-# Agents the suite started (run from the copy in $VIRTDIAG_BED/e2e), by PID.
-stop_agents() {
-  local p exe
-  for p in /proc/[0-9]*; do
-    exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    [[ $exe == "$VIRTDIAG_BED/e2e/virtdiag" && "$(cat "$p/comm" 2>/dev/null)" == virtdiag ]] || continue
-    kill -TERM "${p#/proc/}" 2>/dev/null && echo "e2e: stopped a leftover agent (pid ${p#/proc/})"
-  done
-  return 0
-}
-
-teardown() {
-  local rc=$?
-  trap - EXIT
-  stop_agents
-  "$BEDSH" down >/dev/null 2>&1 || { echo "e2e: bed down failed"; "$BEDSH" status || true; rc=1; }
-  exit "$rc"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
-
-command -v python3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-minimal
-if [[ -z ${VIRTDIAG_BIN:-} ]]; then
-  (cd "$ROOT" && cargo build --quiet --bin virtdiag)
-fi
+SUITE=e2e
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 t0=$SECONDS
 "$BEDSH" setup
@@ -56,6 +23,4 @@ p2=$!
 wait "$p1"
 wait "$p2"
 echo "e2e: bed with two guests ready in $((SECONDS - t0)) s"
-# The JSON Schema check of event lines.
-python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 python3 "$HERE/e2e.py"

@@ -75,6 +75,7 @@ pub(super) fn cpu_stats(
             cpu_elapsed,
             100.0 * vcpu_count as f64,
         ),
+        overhead_pct: None,
         vcpus,
         read_ms,
         vcpus_read_ms,

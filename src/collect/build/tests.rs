@@ -24,6 +24,7 @@ fn inventory() -> Inventory {
             ..Default::default()
         }],
         nova: None,
+        ..Default::default()
     }
 }
 

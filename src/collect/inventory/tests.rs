@@ -248,3 +248,19 @@ fn metadata_of_another_namespace_is_not_nova() {
 fn malformed_xml_is_an_error() {
     assert!(parse("<domain><devices></domain>").is_err());
 }
+
+#[test]
+fn reads_the_balloon_stats_period() {
+    let xml = |balloon: &str| format!("<domain><devices>{balloon}</devices></domain>");
+    let period = |balloon: &str| parse(&xml(balloon)).unwrap().balloon_period_s;
+    assert_eq!(
+        period("<memballoon model='virtio'><stats period='5'/></memballoon>"),
+        Some(5)
+    );
+    assert_eq!(
+        period("<memballoon model='virtio'><stats period='0'/></memballoon>"),
+        Some(0)
+    );
+    assert_eq!(period("<memballoon model='virtio'/>"), None);
+    assert_eq!(period(""), None);
+}

@@ -16,6 +16,8 @@ const LABEL_WIDTH: std::ops::RangeInclusive<usize> = 10..=18;
 pub fn render(record: &Value) -> String {
     let mut view = View::default();
     identity(&mut view, record);
+    lifecycle(&mut view, &record["domain"]);
+    job(&mut view, &record["job"]);
     nova(&mut view, &record["nova"]);
     cpu(&mut view, &record["cpu"]);
     memory(&mut view, &record["memory"]);
@@ -104,6 +106,59 @@ fn identity(view: &mut View, record: &Value) {
     );
 }
 
+/// The lifecycle events the agent counted, when there were any.
+fn lifecycle(view: &mut View, domain: &Value) {
+    let transitions = domain["transitions"].as_u64().unwrap_or(0);
+    let crashes = domain["crashes"].as_u64().unwrap_or(0);
+    if transitions == 0 && crashes == 0 {
+        return;
+    }
+    view.line(
+        "lifecycle",
+        &format!(
+            "{transitions} state changes since the previous cycle, {crashes} crashes since \
+             the agent started"
+        ),
+    );
+}
+
+/// The job in progress (`virsh domjobinfo`), when there is one.
+fn job(view: &mut View, job: &Value) {
+    if !job.is_object() {
+        return;
+    }
+    let ms = |key: &str| figure(&job[key], |ms| duration(ms / 1000.0));
+    view.line(
+        "job",
+        &format!(
+            "{}: {} % done, {} of {} ({} left); {} elapsed, {} to go",
+            text(&job["operation"]),
+            figure(&job["progress_pct"], percent),
+            bytes(&job["data_processed_bytes"]),
+            bytes(&job["data_total_bytes"]),
+            bytes(&job["data_remaining_bytes"]),
+            ms("elapsed_ms"),
+            ms("remaining_ms")
+        ),
+    );
+    if job["memory_iteration"].is_u64() || job["memory_bytes_per_s"].is_u64() {
+        let count = |key: &str| {
+            job[key]
+                .as_u64()
+                .map_or_else(|| "-".into(), |n| n.to_string())
+        };
+        view.line(
+            "  memory",
+            &format!(
+                "{} MB/s, {} pages/s dirtied, pass {}",
+                figure(&job["memory_bytes_per_s"], megabytes),
+                count("memory_dirty_rate_pages_per_s"),
+                count("memory_iteration")
+            ),
+        );
+    }
+}
+
 fn nova(view: &mut View, nova: &Value) {
     if !nova.is_object() {
         return;
@@ -129,9 +184,13 @@ fn cpu(view: &mut View, cpu: &Value) {
     view.line(
         "cpu",
         &format!(
-            "{vcpus} vCPUs, {} % (100 % is one host CPU), {} used in all",
+            "{vcpus} vCPUs, {} % (100 % is one host CPU), {} used in all{}",
             figure(&cpu["utilisation_pct"], percent),
-            figure(&cpu["time_ns"], |ns| duration(ns / 1e9))
+            figure(&cpu["time_ns"], |ns| duration(ns / 1e9)),
+            cpu["overhead_pct"]
+                .as_f64()
+                .map(|o| format!(", {} % outside the vCPUs", percent(o)))
+                .unwrap_or_default()
         ),
     );
     for vcpu in cpu["vcpus"].as_array().into_iter().flatten() {
@@ -180,6 +239,14 @@ fn memory(view: &mut View, memory: &Value) {
                     .map_or_else(|| "-".into(), |n| n.to_string())
             ),
         );
+        match balloon["guest_stats"].as_str() {
+            Some("off") => view.line(
+                "  guest stats",
+                "off: no statistics period set (virsh dommemstat --period)",
+            ),
+            Some("stale") => view.line("  guest stats", "stale: the guest stopped updating them"),
+            _ => {}
+        }
     }
 }
 
@@ -216,6 +283,16 @@ fn disk(view: &mut View, disk: &Value) {
                 .map_or_else(|| "-".into(), |n| n.to_string())
         ),
     );
+    if let Some(error) = disk["error"].as_str() {
+        let meaning = match error {
+            "no_space" => "no space left where the image lives",
+            _ => "an I/O error",
+        };
+        view.line(
+            "  error",
+            &format!("{error}: {meaning} (virsh domblkerror)"),
+        );
+    }
 }
 
 fn nic(view: &mut View, nic: &Value) {
@@ -288,51 +365,4 @@ fn collection(view: &mut View, collect: &Value) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn groups_every_part_of_the_record() {
-        let record = json!({"kind": "domain", "ts": "2026-11-30T01:30:12.284Z", "host": "vm",
-            "seq": 2, "domain": {"name": "instance-0000002a", "uuid": "6c0c", "id": 1,
-                "state": "running", "reason": "booted"},
-            "nova": {"instance": "web-1", "flavor": "m1.small", "project_name": "webshop",
-                "project_id": "1f2e", "user_name": null, "user_id": "8a4f"},
-            "cpu": {"time_ns": 90_000_000_000u64, "utilisation_pct": 99.994,
-                "vcpus": [{"id": 0, "state": "running", "utilisation_pct": 50.0,
-                    "steal_pct": null}]},
-            "memory": {"max_kib": 2_097_152, "current_kib": 2_097_152, "used_kib": 1_048_576,
-                "balloon": null},
-            "disks": [{"dev": "vda", "bus": "virtio", "device": "disk", "path": "/d/disk",
-                "read_bytes_per_s": 50_002.2, "read_ops_per_s": 99_999.7,
-                "write_bytes_per_s": null, "write_ops_per_s": null, "errors": 0,
-                "allocation_bytes": 1_073_741_824u64, "capacity_bytes": 2_147_483_648u64,
-                "fill_pct": 50.0}],
-            "nics": [{"dev": "tap\u{1b}1", "mac": "fa:16:3e:5a:00:01", "model": "virtio",
-                "type": "bridge", "source": "br-int", "rx_bytes_per_s": 99_999.7,
-                "rx_packets_per_s": 9_998.5, "tx_bytes_per_s": 1.0, "tx_packets_per_s": 0.1,
-                "rx_errors": 0, "tx_errors": 0, "rx_drop": 2, "tx_drop": 0}],
-            "collect": {"sources": {"state": "bulk", "cpu": "per-domain"}, "interval_s": 10.02,
-                "duration_ms": 0.098, "missing": [{"field": "nics[eth1]",
-                "reason": "not supported by the driver"}], "control": null}});
-        let text = render(&record);
-        let expected = [
-            "domain        instance-0000002a (running, reason booted), id 1",
-            "uuid          6c0c",
-            "sampled       2026-11-30T01:30:12.284Z on vm, cycle 2",
-            "nova          web-1, flavor m1.small, project webshop (1f2e), user 8a4f",
-            "cpu           1 vCPUs, 100.0 % (100 % is one host CPU), 1 min 30 s used in all",
-            "  vcpu 0      running, 50.0 %, steal - %",
-            "memory        1.0 GiB used of 2.0 GiB max (50.0 %), 2.0 GiB current",
-            "disk vda      virtio disk /d/disk: read 0.05 MB/s 100000 ops/s, write - MB/s - \
-             ops/s; 1.0 GiB allocated of 2.0 GiB (50.0 % full); 0 errors",
-            "nic tap\\x1b1  fa:16:3e:5a:00:01 virtio bridge on br-int: rx 0.10 MB/s 9998 \
-             packets/s, tx 0.00 MB/s 0 packets/s; errors rx 0 tx 0, drops rx 2 tx 0",
-            "collection    took 0.1 ms, 10.02 s since the previous sample; cpu per-domain, \
-             state bulk",
-            "  missing     nics[eth1]: not supported by the driver",
-        ];
-        assert_eq!(text, expected.join("\n") + "\n");
-    }
-}
+mod tests;

@@ -2,13 +2,14 @@
 //! header of the latest cycle, the sort order and the name filter, and the compact
 //! units of each cell. Pure, so every rule here is unit-tested.
 
-use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
+
+pub use super::column::Column;
 
 /// One domain, as a row: the figures of its latest record, rates summed over devices.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +30,8 @@ pub struct Row {
     pub disk_write_iops: Option<f64>,
     pub net_rx_bps: Option<f64>,
     pub net_tx_bps: Option<f64>,
+    /// What marks the row, shown in place of its state (`super::verdict`).
+    pub verdict: Option<String>,
 }
 
 impl Row {
@@ -39,7 +42,7 @@ impl Row {
         }
         let domain = &record["domain"];
         let text = |v: &Value| v.as_str().map(str::to_string);
-        Some(Row {
+        let mut row = Row {
             name: text(&domain["name"])?,
             display: text(&record["nova"]["instance"]),
             state: text(&domain["state"]).unwrap_or_else(|| "-".into()),
@@ -62,7 +65,10 @@ impl Row {
             disk_write_iops: sum(&record["disks"], "write_ops_per_s"),
             net_rx_bps: sum(&record["nics"], "rx_bytes_per_s"),
             net_tx_bps: sum(&record["nics"], "tx_bytes_per_s"),
-        })
+            verdict: None,
+        };
+        row.verdict = super::verdict::verdict(record, row.steal_pct);
+        Some(row)
     }
 
     /// The cells, in [`Column::ALL`] order, as the table prints them.
@@ -83,7 +89,7 @@ impl Row {
         };
         [
             printable(&self.name),
-            printable(&self.state),
+            printable(self.verdict.as_deref().unwrap_or(&self.state)),
             self.vcpus.map_or_else(dash, |v| v.to_string()),
             self.cpu_pct.map_or_else(dash, |v| format!("{v:.1}")),
             self.steal_pct.map_or_else(dash, |v| format!("{v:.1}")),
@@ -138,127 +144,6 @@ pub fn count(value: f64) -> String {
     }
 }
 
-/// The table's columns, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    Name,
-    State,
-    Vcpus,
-    Cpu,
-    Steal,
-    Memory,
-    DiskRead,
-    DiskWrite,
-    Iops,
-    NetRx,
-    NetTx,
-}
-
-impl Column {
-    pub const ALL: [Column; 11] = [
-        Column::Name,
-        Column::State,
-        Column::Vcpus,
-        Column::Cpu,
-        Column::Steal,
-        Column::Memory,
-        Column::DiskRead,
-        Column::DiskWrite,
-        Column::Iops,
-        Column::NetRx,
-        Column::NetTx,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Column::Name => "NAME",
-            Column::State => "STATE",
-            Column::Vcpus => "VCPU",
-            Column::Cpu => "CPU%",
-            Column::Steal => "STL%",
-            Column::Memory => "MEM USED/MAX",
-            Column::DiskRead => "RD/s",
-            Column::DiskWrite => "WR/s",
-            Column::Iops => "IOPS R/W",
-            Column::NetRx => "RX/s",
-            Column::NetTx => "TX/s",
-        }
-    }
-
-    /// The column's width in cells; `None` for the name, which takes what is left.
-    pub fn width(self) -> Option<u16> {
-        match self {
-            Column::Name => None,
-            Column::State => Some(7),
-            Column::Vcpus => Some(4),
-            Column::Cpu | Column::Steal => Some(5),
-            Column::Memory => Some(12),
-            Column::DiskRead | Column::DiskWrite | Column::NetRx | Column::NetTx => Some(5),
-            Column::Iops => Some(9),
-        }
-    }
-
-    /// The columns shown in a terminal `width` cells wide: steal only from 86, so
-    /// that the name keeps 13 cells in 80.
-    pub fn visible(width: u16) -> Vec<Column> {
-        Column::ALL
-            .into_iter()
-            .filter(|c| *c != Column::Steal || width >= 86)
-            .collect()
-    }
-
-    fn index(self) -> usize {
-        Column::ALL.iter().position(|c| *c == self).unwrap_or(0)
-    }
-
-    /// The next column to the right (`forward`) or left, wrapping around.
-    pub fn step(self, forward: bool) -> Column {
-        let n = Column::ALL.len();
-        let i = self.index();
-        Column::ALL[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }]
-    }
-
-    /// Whether the first sort on this column puts the largest first (figures) or
-    /// the smallest (text).
-    pub fn largest_first(self) -> bool {
-        !matches!(self, Column::Name | Column::State)
-    }
-
-    /// Orders two rows by this column; a missing figure sorts as the smallest.
-    fn compare(self, a: &Row, b: &Row) -> Ordering {
-        let figure = |x: Option<f64>, y: Option<f64>| match (x, y) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            (x, y) => x.is_some().cmp(&y.is_some()),
-        };
-        let add = |x: Option<f64>, y: Option<f64>| match (x, y) {
-            (None, None) => None,
-            (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
-        };
-        let int = |v: Option<u64>| v.map(|v| v as f64);
-        match self {
-            Column::Name => a.name.cmp(&b.name),
-            Column::State => a.state.cmp(&b.state),
-            Column::Vcpus => a.vcpus.cmp(&b.vcpus),
-            Column::Cpu => figure(a.cpu_pct, b.cpu_pct),
-            Column::Steal => figure(a.steal_pct, b.steal_pct),
-            Column::Memory => figure(int(a.mem_used_kib), int(b.mem_used_kib))
-                .then(figure(int(a.mem_max_kib), int(b.mem_max_kib))),
-            Column::DiskRead => figure(a.disk_read_bps, b.disk_read_bps),
-            Column::DiskWrite => figure(a.disk_write_bps, b.disk_write_bps),
-            Column::Iops => figure(
-                add(a.disk_read_iops, a.disk_write_iops),
-                add(b.disk_read_iops, b.disk_write_iops),
-            ),
-            Column::NetRx => figure(a.net_rx_bps, b.net_rx_bps),
-            Column::NetTx => figure(a.net_tx_bps, b.net_tx_bps),
-        }
-    }
-}
-
 /// The latest cycle as the header shows it.
 #[derive(Debug, Clone, Default)]
 pub struct Cycle {
@@ -269,6 +154,8 @@ pub struct Cycle {
     pub duration_ms: Option<f64>,
     /// When the cycle started, on this process's clock (from its age when received).
     pub started: Option<Instant>,
+    /// The host line (`super::verdict::host_line`), from the latest cycle line.
+    pub node: Option<String>,
 }
 
 impl Cycle {
@@ -284,6 +171,7 @@ impl Cycle {
             started: line["duration_ms"]
                 .as_f64()
                 .and_then(|ms| now.checked_sub(Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
+            node: super::verdict::host_line(&line["node"]),
         }
     }
 
@@ -303,6 +191,7 @@ impl Cycle {
                 let age = age.max(0.0) + last["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0;
                 now.checked_sub(Duration::from_secs_f64(age))
             }),
+            node: None,
         }
     }
 }
@@ -375,6 +264,16 @@ impl View {
             order.then_with(|| a.name.cmp(&b.name))
         });
         rows
+    }
+
+    /// The header's second line: the host around the guests, once a cycle line said.
+    pub fn host_line(&self) -> String {
+        let line = self
+            .cycle
+            .node
+            .as_deref()
+            .unwrap_or("host totals at the next cycle");
+        printable(line)
     }
 
     /// The header's first line: host, cycle, its age and duration, libvirt.

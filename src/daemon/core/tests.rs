@@ -55,6 +55,7 @@ fn latest(seq: u64) -> Latest {
             record("web", "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11", Some(1)),
             record("db", "0b8e6a52-7d14-4c3a-9e21-5f6a7b8c9d01", Some(2)),
         ],
+        None,
     )
 }
 

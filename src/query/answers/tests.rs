@@ -19,6 +19,8 @@ pub(crate) fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecor
             id,
             state: "running",
             reason: "booted",
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: None,
         cpu: None,
@@ -31,6 +33,7 @@ pub(crate) fn record(name: &str, uuid: &str, id: Option<u32>) -> Arc<DomainRecor
         },
         disks: vec![],
         nics: vec![],
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),

@@ -20,6 +20,8 @@ fn full_record() -> DomainRecord {
             id: Some(u32::MAX),
             state: "running",
             reason: "booted",
+            transitions: Some(Some(3)),
+            crashes: Some(Some(1)),
         },
         nova: Some(Arc::new(NovaInfo {
             instance: Some("web-1".into()),
@@ -34,6 +36,7 @@ fn full_record() -> DomainRecord {
             user_ns: None,
             system_ns: Some(0),
             utilisation_pct: Some(3.25),
+            overhead_pct: Some(0.125),
             vcpus: vec![
                 VcpuRecord {
                     id: 0,
@@ -65,6 +68,7 @@ fn full_record() -> DomainRecord {
                 rss_kib: Some(2),
                 last_update_unix_s: Some(1_795_461_650),
                 last_update_age_s: Some(-3),
+                guest_stats: Some("stale"),
                 ..Default::default()
             }),
             bandwidth_monitors: None,
@@ -86,6 +90,7 @@ fn full_record() -> DomainRecord {
                 read_ops_per_s: None,
                 write_ops_per_s: Some(1e20),
                 read_ms: Some(0.001),
+                error: Some("no_space"),
                 ..Default::default()
             },
             DiskRecord {
@@ -126,6 +131,18 @@ fn full_record() -> DomainRecord {
             tx_packets_per_s: Some(0.333),
             read_ms: Some(2.125),
         }],
+        job: Some(JobRecord {
+            operation: "migration_out",
+            elapsed_ms: Some(12_000),
+            remaining_ms: None,
+            data_total_bytes: Some(1 << 30),
+            data_processed_bytes: Some(1 << 29),
+            data_remaining_bytes: Some(1 << 29),
+            progress_pct: Some(50.0),
+            memory_bytes_per_s: Some(0),
+            memory_dirty_rate_pages_per_s: None,
+            memory_iteration: Some(u64::MAX),
+        }),
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources {
@@ -180,6 +197,9 @@ fn an_inactive_record_matches_serde() {
     record.collect.missing.clear();
     record.collect.interval_s = None;
     record.domain.id = None;
+    record.domain.transitions = Some(None);
+    record.domain.crashes = None;
+    record.job = None;
     let (fast, reference) = both(&record);
     assert_eq!(fast, reference);
 }

@@ -35,6 +35,8 @@ fn record() -> DomainRecord {
             id: Some(1),
             state: "running",
             reason: "booted",
+            transitions: Some(None),
+            crashes: Some(None),
         },
         nova: None,
         cpu: Some(CpuStats {
@@ -83,6 +85,7 @@ fn record() -> DomainRecord {
             tx_packets_per_s: None,
             read_ms: None,
         }],
+        job: None,
         opt_in: Default::default(),
         collect: CollectInfo {
             sources: GroupSources::default(),

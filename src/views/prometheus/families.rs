@@ -3,7 +3,13 @@
 //! `_info` series that carry metadata. docs/prometheus.md lists them, and a test keeps
 //! the two in step.
 
-use crate::record::{CycleRecord, DiskRecord, DomainRecord, NicRecord, VcpuRecord};
+use crate::record::{DomainRecord, VcpuRecord};
+
+mod devices;
+mod host;
+
+pub use self::devices::*;
+pub use self::host::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -98,7 +104,7 @@ fn code(states: &[&str], state: &str) -> Option<Value> {
 }
 
 /// One series per domain.
-pub const DOMAIN: [Family<DomainRecord>; 20] = [
+pub const DOMAIN: [Family<DomainRecord>; 34] = [
     gauge(
         "virtdiag_domain_info_state",
         "Domain state, libvirt's numbering: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
@@ -204,7 +210,97 @@ pub const DOMAIN: [Family<DomainRecord>; 20] = [
         "Fields of the domain that could not be read in the latest cycle.",
         |r| Some(Value::Int(r.collect.missing.len() as u64)),
     ),
+    gauge(
+        "virtdiag_domain_lifecycle_transitions",
+        "Lifecycle events of the domain since the previous cycle (above 1: flapping).",
+        |r| int(r.domain.transitions.flatten().map(u64::from)),
+    ),
+    counter(
+        "virtdiag_domain_crashes_total",
+        "Crashed lifecycle events (guest panics) seen since the agent started.",
+        |r| int(r.domain.crashes.flatten()),
+    ),
+    gauge(
+        "virtdiag_domain_control_state",
+        "State of the domain's monitor when statistics were dropped, libvirt's numbering: 0 ok, 1 job, 2 occupied, 3 error.",
+        |r| r.collect.control.as_ref().and_then(|c| code(&CONTROL_STATES, c.state)),
+    ),
+    gauge(
+        "virtdiag_domain_control_duration_seconds",
+        "How long the domain's monitor has been in that state.",
+        |r| r.collect.control.as_ref().map(|c| Value::Float(c.since_ms as f64 / 1000.0)),
+    ),
+    gauge(
+        "virtdiag_domain_memory_stats_guest_stats",
+        "Whether the guest's balloon statistics come: 0 ok, 1 off (no stats period set), 2 stale.",
+        |r| {
+            let status = r.memory.balloon.as_ref()?.guest_stats?;
+            code(&GUEST_STATS, status)
+        },
+    ),
+    gauge(
+        "virtdiag_domain_job_info_operation",
+        "The running job's operation, libvirt's numbering: 0 unknown, 1 start, 2 save, 3 restore, 4 migration in, 5 migration out, 6 snapshot, 7 snapshot revert, 8 dump, 9 backup, 10 snapshot delete.",
+        |r| code(&JOB_OPERATIONS, r.job.as_ref()?.operation),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_time_elapsed_seconds",
+        "Time since the running job started.",
+        |r| millis(job(r, |j| j.elapsed_ms)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_time_remaining_seconds",
+        "libvirt's estimate of the running job's time left.",
+        |r| millis(job(r, |j| j.remaining_ms)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_total_bytes",
+        "All data the running job moves.",
+        |r| int(job(r, |j| j.data_total_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_processed_bytes",
+        "Data the running job has moved.",
+        |r| int(job(r, |j| j.data_processed_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_data_remaining_bytes",
+        "Data the running job has still to move.",
+        |r| int(job(r, |j| j.data_remaining_bytes)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_transfer_rate_bytes",
+        "A migration's memory transfer rate, bytes per second, as libvirt reports it.",
+        |r| int(job(r, |j| j.memory_bytes_per_s)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_dirty_rate_pages",
+        "The guest's page dirtying rate during a migration, pages per second.",
+        |r| int(job(r, |j| j.memory_dirty_rate_pages_per_s)),
+    ),
+    gauge(
+        "virtdiag_domain_job_info_memory_iteration",
+        "A migration's pass over the guest's memory.",
+        |r| int(job(r, |j| j.memory_iteration)),
+    ),
 ];
+
+/// libvirt's `virDomainControlState` numbering.
+const CONTROL_STATES: [&str; 4] = ["ok", "job", "occupied", "error"];
+
+/// `memory.balloon.guest_stats`, numbered.
+const GUEST_STATS: [&str; 3] = ["ok", "off", "stale"];
+
+use crate::collect::verdicts::JOB_OPERATIONS;
+
+fn job(r: &DomainRecord, field: fn(&crate::record::JobRecord) -> Option<u64>) -> Option<u64> {
+    r.job.as_ref().and_then(field)
+}
+
+/// Milliseconds, as seconds.
+fn millis(v: Option<u64>) -> Option<Value> {
+    v.map(|ms| Value::Float(ms as f64 / 1000.0))
+}
 
 fn balloon(
     r: &DomainRecord,
@@ -237,114 +333,6 @@ pub const VCPU: [Family<VcpuRecord>; 4] = [
     ),
 ];
 
-/// One series per disk with a target device, labelled `target_device`.
-pub const DISK: [Family<DiskRecord>; 12] = [
-    counter(
-        "virtdiag_domain_block_stats_read_bytes_total",
-        "Bytes read from the disk.",
-        |d| int(d.read_bytes),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_read_requests_total",
-        "Read requests to the disk.",
-        |d| int(d.read_requests),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_write_bytes_total",
-        "Bytes written to the disk.",
-        |d| int(d.write_bytes),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_write_requests_total",
-        "Write requests to the disk.",
-        |d| int(d.write_requests),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_errors_total",
-        "Errors on the disk (QEMU does not count them: no series).",
-        |d| int(d.errors),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_read_time_seconds_total",
-        "Time spent on completed reads.",
-        |d| nanos(d.read_time_ns),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_write_time_seconds_total",
-        "Time spent on completed writes.",
-        |d| nanos(d.write_time_ns),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_flush_requests_total",
-        "Flush requests to the disk.",
-        |d| int(d.flush_requests),
-    ),
-    counter(
-        "virtdiag_domain_block_stats_flush_time_seconds_total",
-        "Time spent on completed flushes.",
-        |d| nanos(d.flush_time_ns),
-    ),
-    gauge(
-        "virtdiag_domain_block_stats_allocation_bytes",
-        "Bytes the image uses on the host.",
-        |d| int(d.allocation_bytes),
-    ),
-    gauge(
-        "virtdiag_domain_block_stats_capacity_bytes",
-        "Virtual size of the disk, as the guest sees it.",
-        |d| int(d.capacity_bytes),
-    ),
-    gauge(
-        "virtdiag_domain_block_stats_physicalsize_bytes",
-        "Size of the image or device on the host.",
-        |d| int(d.physical_bytes),
-    ),
-];
-
-/// One series per NIC, labelled `target_device` (the host device, else the MAC).
-pub const NIC: [Family<NicRecord>; 8] = [
-    counter(
-        "virtdiag_domain_interface_stats_receive_bytes_total",
-        "Bytes received by the guest on the interface.",
-        |n| int(n.rx_bytes),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_receive_packets_total",
-        "Packets received by the guest on the interface.",
-        |n| int(n.rx_packets),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_receive_errors_total",
-        "Receive errors on the interface.",
-        |n| int(n.rx_errors),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_receive_drops_total",
-        "Received packets dropped on the interface.",
-        |n| int(n.rx_drop),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_transmit_bytes_total",
-        "Bytes sent by the guest on the interface.",
-        |n| int(n.tx_bytes),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_transmit_packets_total",
-        "Packets sent by the guest on the interface.",
-        |n| int(n.tx_packets),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_transmit_errors_total",
-        "Transmit errors on the interface.",
-        |n| int(n.tx_errors),
-    ),
-    counter(
-        "virtdiag_domain_interface_stats_transmit_drops_total",
-        "Sent packets dropped on the interface.",
-        |n| int(n.tx_drop),
-    ),
-];
-
 /// Labels and their values; a missing value is written as an empty string.
 pub type Labels<'a> = Vec<(&'static str, Option<&'a str>)>;
 
@@ -371,130 +359,8 @@ pub const OPENSTACK_INFO: Info<DomainRecord> = Info {
     },
 };
 
-pub const DISK_INFO: Info<DiskRecord> = Info {
-    name: "virtdiag_domain_block_stats_info",
-    help: "A disk of the domain: bus, device kind, source type and path.",
-    labels: |d| {
-        vec![
-            ("target_bus", d.bus.as_deref()),
-            ("device", d.device.as_deref()),
-            ("disk_type", d.source_type.as_deref()),
-            ("source_file", d.path.as_deref()),
-        ]
-    },
+pub const STATE_INFO: Info<DomainRecord> = Info {
+    name: "virtdiag_domain_state_info",
+    help: "The domain's state and libvirt's reason for it (paused by ioerror, crashed by panicked, ...); every domain.",
+    labels: |r| vec![("state", Some(r.domain.state)), ("reason", Some(r.domain.reason))],
 };
-
-pub const NIC_INFO: Info<NicRecord> = Info {
-    name: "virtdiag_domain_interface_stats_info",
-    help: "A network interface of the domain: type, source, MAC and model.",
-    labels: |n| {
-        vec![
-            ("interface_type", n.kind.as_deref()),
-            ("source_bridge", n.source.as_deref()),
-            ("mac_address", n.mac.as_deref()),
-            ("model_type", n.model.as_deref()),
-        ]
-    },
-};
-
-/// The agent's own health, as the loop knows it; `None` omits a series (`once` has no
-/// spool and no age).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Health {
-    pub up: bool,
-    pub cycles: Option<u64>,
-    pub cycle_duration_seconds: Option<f64>,
-    pub last_cycle_timestamp_seconds: Option<f64>,
-    /// When the latest cycle that reached libvirt started.
-    pub last_success_timestamp_seconds: Option<f64>,
-    pub domains: Option<u64>,
-    pub abandoned_calls: Option<u64>,
-    pub skipped_ticks: Option<u64>,
-    pub spool_lost_lines: Option<u64>,
-    pub textfile_errors: Option<u64>,
-    pub snapshot_age_seconds: Option<f64>,
-}
-
-impl Health {
-    /// What a cycle line tells: everything but the spool's losses and the age.
-    pub fn from_cycle(cycle: &CycleRecord) -> Self {
-        Health {
-            up: cycle.connected,
-            cycles: None,
-            cycle_duration_seconds: Some(cycle.duration_ms / 1000.0),
-            last_cycle_timestamp_seconds: crate::clock::parse_rfc3339(&cycle.ts),
-            last_success_timestamp_seconds: crate::clock::parse_rfc3339(&cycle.ts)
-                .filter(|_| cycle.connected),
-            domains: Some(cycle.domains as u64),
-            abandoned_calls: Some(cycle.abandoned_calls as u64),
-            skipped_ticks: Some(cycle.skipped_ticks),
-            spool_lost_lines: None,
-            textfile_errors: None,
-            snapshot_age_seconds: None,
-        }
-    }
-}
-
-fn float(v: Option<f64>) -> Option<Value> {
-    v.filter(|x| x.is_finite()).map(Value::Float)
-}
-
-/// The agent's series, without labels.
-pub const HEALTH: [Family<Health>; 11] = [
-    gauge(
-        "virtdiag_up",
-        "Whether libvirt was reachable at the latest cycle.",
-        |h| Some(Value::Int(u64::from(h.up))),
-    ),
-    counter(
-        "virtdiag_cycles_total",
-        "Cycles run since the agent started.",
-        |h| int(h.cycles),
-    ),
-    gauge(
-        "virtdiag_cycle_duration_seconds",
-        "Duration of the latest cycle.",
-        |h| float(h.cycle_duration_seconds),
-    ),
-    gauge(
-        "virtdiag_last_cycle_timestamp_seconds",
-        "When the latest cycle started (Unix time).",
-        |h| float(h.last_cycle_timestamp_seconds),
-    ),
-    gauge(
-        "virtdiag_last_success_timestamp_seconds",
-        "When the latest cycle that reached libvirt started (Unix time): the age of the \
-         domain series, which are not published while libvirt is unreachable.",
-        |h| float(h.last_success_timestamp_seconds),
-    ),
-    gauge(
-        "virtdiag_domains",
-        "Domains in the latest cycle.",
-        |h| int(h.domains),
-    ),
-    gauge(
-        "virtdiag_abandoned_calls",
-        "libvirt calls that overran their time bound and are still running.",
-        |h| int(h.abandoned_calls),
-    ),
-    counter(
-        "virtdiag_skipped_ticks_total",
-        "Ticks skipped because a cycle overran its interval.",
-        |h| int(h.skipped_ticks),
-    ),
-    counter(
-        "virtdiag_spool_lost_lines_total",
-        "Spool lines lost since the agent started: write errors, refused paths, cycles dropped by a writer behind.",
-        |h| int(h.spool_lost_lines),
-    ),
-    counter(
-        "virtdiag_textfile_errors_total",
-        "Writes of prometheus.textfile that failed since the agent started.",
-        |h| int(h.textfile_errors),
-    ),
-    gauge(
-        "virtdiag_snapshot_age_seconds",
-        "Age of the latest snapshot when this exposition was made.",
-        |h| float(h.snapshot_age_seconds),
-    ),
-];

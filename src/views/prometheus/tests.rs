@@ -20,6 +20,7 @@ fn samples<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
 #[test]
 fn every_family_has_one_help_and_one_type_and_follows_the_conventions() {
     let mut health = Vec::new();
+    write_node(None, &mut health);
     write_health(&Health::default(), &mut health);
     let all = text(&[record("a", "u-a")]) + std::str::from_utf8(&health).unwrap();
     let mut seen = HashSet::new();
@@ -47,7 +48,7 @@ fn every_family_has_one_help_and_one_type_and_follows_the_conventions() {
 }
 
 fn family_count() -> usize {
-    DOMAIN.len() + VCPU.len() + DISK.len() + NIC.len() + 3 + HEALTH.len()
+    DOMAIN.len() + VCPU.len() + DISK.len() + NIC.len() + 4 + NODE.len() + 1 + HEALTH.len()
 }
 
 #[test]
@@ -111,8 +112,8 @@ fn a_null_omits_the_series() {
     let series: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(
         series.len(),
-        3,
-        "state, maximum memory, missing fields: {series:?}"
+        4,
+        "state, maximum memory, missing fields, state info: {series:?}"
     );
 }
 
@@ -134,7 +135,7 @@ fn series_per_domain_as_documented() {
     // reporting 7 statistics.
     let t = text(&[record("a", "u-a")]);
     let series = t.lines().filter(|l| !l.starts_with('#')).count();
-    let domain = 5 + 7 + 1; // info, balloon statistics, missing fields
+    let domain = 5 + 7 + 1 + 1; // info, balloon statistics, missing fields, state info
     let per_vcpu = 2; // state and time: the fixture has no delay or wait
     let per_disk = 1 + 4; // info + counters QEMU fills (errors are null)
     let per_nic = 1 + NIC.len();
@@ -155,7 +156,14 @@ fn docs_prometheus_md_lists_every_family_and_the_cardinality() {
         .chain(DISK.iter().map(|f| f.name))
         .chain(NIC.iter().map(|f| f.name))
         .chain(HEALTH.iter().map(|f| f.name))
-        .chain([OPENSTACK_INFO.name, DISK_INFO.name, NIC_INFO.name]);
+        .chain(NODE.iter().map(|f| f.name))
+        .chain([
+            OPENSTACK_INFO.name,
+            STATE_INFO.name,
+            DISK_INFO.name,
+            NIC_INFO.name,
+            NODE_DOMAINS.0,
+        ]);
     for name in names {
         assert!(
             doc.contains(&format!("| `{name}` |")),
@@ -163,14 +171,15 @@ fn docs_prometheus_md_lists_every_family_and_the_cardinality() {
         );
     }
     let cardinality = format!(
-        "**{}** ({} domain families, plus 1 OpenStack info for a\nNova instance) + **{}** per vCPU + **{}** per disk (info + {} families) + **{}** per NIC\n(info + {} counters); plus the agent's {}.",
-        DOMAIN.len() + 1,
+        "**{}** ({} domain families and the state info, plus 1 OpenStack info for a\nNova instance) + **{}** per vCPU + **{}** per disk (info + {} families) + **{}** per NIC\n(info + {} counters); plus the host's {} and the agent's {}.",
+        DOMAIN.len() + 2,
         DOMAIN.len(),
         VCPU.len(),
         DISK.len() + 1,
         DISK.len(),
         NIC.len() + 1,
         NIC.len(),
+        NODE.len() + 5,
         HEALTH.len()
     );
     assert!(
@@ -196,4 +205,88 @@ fn health_omits_what_is_unknown() {
         series,
         ["virtdiag_up 1", "virtdiag_cycle_duration_seconds 0.25"]
     );
+}
+
+#[test]
+fn verdicts_have_series_only_when_there_is_a_verdict() {
+    let mut r = record("a", "u-a");
+    let quiet = text(std::slice::from_ref(&r));
+    for name in [
+        "virtdiag_domain_lifecycle_transitions",
+        "virtdiag_domain_crashes_total",
+        "virtdiag_domain_control_state",
+        "virtdiag_domain_job_info_operation",
+        "virtdiag_domain_block_error_code",
+    ] {
+        assert!(samples(&quiet, name).is_empty(), "{name}");
+    }
+    assert_eq!(
+        samples(&quiet, "virtdiag_domain_state_info"),
+        ["virtdiag_domain_state_info{domain=\"a\",uuid=\"u-a\",state=\"running\",reason=\"booted\"} 1"]
+    );
+    r.domain.state = "paused";
+    r.domain.reason = "ioerror";
+    r.domain.transitions = Some(Some(3));
+    r.domain.crashes = Some(Some(1));
+    r.disks[0].error = Some("no_space");
+    r.memory.balloon.as_mut().unwrap().guest_stats = Some("off");
+    r.collect.control = Some(crate::record::ControlRecord {
+        state: "occupied",
+        since_ms: 42_500,
+        reason: None,
+    });
+    r.job = Some(crate::record::JobRecord {
+        operation: "dump",
+        elapsed_ms: Some(1500),
+        data_total_bytes: Some(100),
+        data_processed_bytes: Some(40),
+        ..Default::default()
+    });
+    let t = text(&[r]);
+    let one = |name: &str| samples(&t, name)[0].rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(one("virtdiag_domain_lifecycle_transitions"), "3");
+    assert_eq!(one("virtdiag_domain_crashes_total"), "1");
+    assert_eq!(one("virtdiag_domain_control_state"), "2");
+    assert_eq!(one("virtdiag_domain_control_duration_seconds"), "42.5");
+    assert_eq!(one("virtdiag_domain_memory_stats_guest_stats"), "1");
+    assert_eq!(one("virtdiag_domain_job_info_operation"), "8");
+    assert_eq!(one("virtdiag_domain_job_info_time_elapsed_seconds"), "1.5");
+    assert_eq!(one("virtdiag_domain_job_info_data_processed_bytes"), "40");
+    assert!(samples(&t, "virtdiag_domain_job_info_time_remaining_seconds").is_empty());
+    let error = samples(&t, "virtdiag_domain_block_error_code");
+    assert_eq!(error.len(), 1);
+    assert!(error[0].contains("target_device=\"vda\"") && error[0].ends_with(" 2"));
+    assert!(samples(&t, "virtdiag_domain_state_info")[0].contains("reason=\"ioerror\""));
+}
+
+#[test]
+fn the_host_series_come_from_the_node_record() {
+    let mut out = Vec::new();
+    let node = crate::record::NodeRecord {
+        cpus: Some(4),
+        memory_kib: Some(1024),
+        memory_free_kib: None,
+        cpu_utilisation_pct: Some(200.0),
+        domains: crate::record::DomainStates {
+            running: 3,
+            paused: 1,
+            ..Default::default()
+        },
+        vcpus_running: 6,
+        vcpu_overcommit: Some(1.5),
+        memory_max_kib_running: 2048,
+        memory_overcommit: Some(2.0),
+    };
+    write_node(Some(&node), &mut out);
+    let t = String::from_utf8(out).unwrap();
+    let one = |name: &str| samples(&t, name)[0].rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(one("virtdiag_node_cpus"), "4");
+    assert_eq!(one("virtdiag_node_memory_bytes"), "1048576");
+    assert!(samples(&t, "virtdiag_node_memory_free_bytes").is_empty());
+    assert_eq!(one("virtdiag_node_cpu_utilisation_ratio"), "0.5");
+    assert_eq!(one("virtdiag_node_vcpu_overcommit_ratio"), "1.5");
+    assert_eq!(one("virtdiag_node_memory_max_running_bytes"), "2097152");
+    let domains = samples(&t, "virtdiag_node_domains");
+    assert_eq!(domains.len(), 5);
+    assert!(domains.contains(&"virtdiag_node_domains{state=\"paused\"} 1"));
 }

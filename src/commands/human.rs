@@ -186,13 +186,45 @@ fn status(s: &Value) -> String {
     ));
     let clients = &s["clients"];
     out.push(format!(
-        "clients     {} connected of {}, {} watching; {} refused, {} dropped",
+        "clients     {} connected of {}, {} watching; {} refused, {} dropped; answers in \
+         flight {} of {}",
         n(&clients["connected"]),
         n(&clients["max"]),
         n(&clients["watching"]),
         n(&clients["refused"]),
-        n(&clients["dropped"])
+        n(&clients["dropped"]),
+        size(n(&clients["bytes_in_flight"])),
+        size(n(&clients["budget_bytes"]))
     ));
+    let textfile = &s["textfile"];
+    if let Some(path) = textfile["path"].as_str().filter(|p| !p.is_empty()) {
+        out.push(format!(
+            "textfile    {path}: {} written, {} errors ({} in a row){}",
+            n(&textfile["written"]),
+            n(&textfile["errors"]),
+            n(&textfile["consecutive_errors"]),
+            textfile["last_error"]
+                .as_str()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if n(&s["log"]["dropped"]) > 0 {
+        out.push(format!(
+            "log         {} lines dropped while the log's reader did not keep up",
+            n(&s["log"]["dropped"])
+        ));
+    }
+    let restart: Vec<&str> = s["restart_needed"]
+        .as_array()
+        .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !restart.is_empty() {
+        out.push(format!(
+            "restart     needed for {} (changed by a reload; the running values stay)",
+            restart.join(", ")
+        ));
+    }
     let events = &s["events"];
     out.push(format!(
         "events      {} received, {} written, {} dropped, {} suppressed",
@@ -239,8 +271,14 @@ mod tests {
                 "age_s": 2.5},
             "spool": {"path": "/var/log/virtdiag/diagnostics.ndjson", "bytes": 5_000_000,
                 "lines_written": 1860, "lines_lost": 0, "rotations": 1, "last_error": null},
-            "clients": {"connected": 1, "watching": 0, "max": 64, "refused": 0, "dropped": 0},
-            "events": {"received": 3, "written": 3, "dropped": 0, "suppressed": 0}});
+            "clients": {"connected": 1, "watching": 0, "max": 64, "refused": 0, "dropped": 0,
+                "bytes_in_flight": 1_048_576, "budget_bytes": 33_554_432},
+            "events": {"received": 3, "written": 3, "dropped": 0, "suppressed": 0},
+            "textfile": {"path": "/var/lib/prometheus/node-exporter/virtdiag.prom",
+                "written": 5, "errors": 2, "consecutive_errors": 2,
+                "last_error": "Operation not permitted"},
+            "log": {"written": 40, "dropped": 0},
+            "restart_needed": ["socket.path"]});
         let text = render(&line).unwrap();
         assert!(
             text.starts_with("agent       virtdiag 0.1.0, pid 7, up 1 h 2 min\n"),
@@ -255,6 +293,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("; failed: disconnected\n"), "{text}");
+        assert!(
+            text.contains("answers in flight 1.0 MiB of 32 MiB\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "textfile    /var/lib/prometheus/node-exporter/virtdiag.prom: 5 written, 2 \
+                 errors (2 in a row); last error: Operation not permitted\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("log  "),
+            "nothing dropped, nothing said: {text}"
+        );
+        assert!(
+            text.contains("restart     needed for socket.path"),
+            "{text}"
+        );
         assert!(
             text.contains("diagnostics.ndjson: 4.8 MiB, 1860 lines written, 0 lost"),
             "{text}"

@@ -325,9 +325,7 @@ impl Daemon {
     fn take_handovers(&mut self, now: Instant) {
         self.take_cycles(now);
         let (events, received, dropped) = self.events.take();
-        if !events.is_empty() || received > 0 {
-            self.handle(Input::Events(events.into(), received, dropped), now);
-        }
+        self.handle(Input::Events(events.into(), received, dropped), now);
         for (seq, view) in self.builder.take_built() {
             self.handle(Input::Built(seq, view), now);
         }

@@ -83,11 +83,14 @@ struct Lines {
 }
 
 impl Lines {
+    /// Each record's line by `write`, in one buffer; `line_hint` bytes per record are
+    /// reserved up front.
     fn build(
         records: &[Arc<DomainRecord>],
+        line_hint: usize,
         mut write: impl FnMut(&DomainRecord, &mut Vec<u8>),
     ) -> Self {
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(records.len() * line_hint);
         let mut spans = Vec::with_capacity(records.len());
         for record in records {
             let start = bytes.len();
@@ -134,6 +137,31 @@ impl Latest {
         lines: Arc<Vec<u8>>,
         spans: Vec<Range<usize>>,
     ) -> Self {
+        Self::from_lines(
+            seq,
+            records,
+            Lines {
+                bytes: lines,
+                spans,
+            },
+            None,
+        )
+    }
+
+    /// Serializes every record's JSON line (the collector thread, once a cycle); `node`
+    /// is the host's totals, for the Prometheus view.
+    pub fn serialize(seq: u64, records: Vec<Arc<DomainRecord>>, node: Option<NodeRecord>) -> Self {
+        // A 4-vCPU, 2-disk, 2-NIC domain's line is about 2.7 KiB: one allocation.
+        let json = Lines::build(&records, 3072, crate::record::json::write_domain_line);
+        Self::from_lines(seq, records, json, node)
+    }
+
+    fn from_lines(
+        seq: u64,
+        records: Vec<Arc<DomainRecord>>,
+        json: Lines,
+        node: Option<NodeRecord>,
+    ) -> Self {
         let by_uuid = records
             .iter()
             .enumerate()
@@ -142,35 +170,11 @@ impl Latest {
         Self(Arc::new(CycleViews {
             seq,
             records,
-            json: Lines {
-                bytes: lines,
-                spans,
-            },
+            json,
             by_uuid,
+            node,
             ..CycleViews::default()
         }))
-    }
-
-    /// Serializes every record's JSON line (the collector thread, once a cycle); `node`
-    /// is the host's totals, for the Prometheus view.
-    pub fn serialize(seq: u64, records: Vec<Arc<DomainRecord>>, node: Option<NodeRecord>) -> Self {
-        // A 4-vCPU, 2-disk, 2-NIC domain's line is about 2.7 KiB: one allocation.
-        let lines = {
-            let mut lines = Lines::default();
-            let mut bytes = Vec::with_capacity(records.len() * 3072);
-            for record in &records {
-                let start = bytes.len();
-                crate::record::json::write_domain_line(record, &mut bytes);
-                lines.spans.push(start..bytes.len());
-            }
-            lines.bytes = Arc::new(bytes);
-            lines
-        };
-        let mut latest = Self::new(seq, records, lines.bytes, lines.spans);
-        if let Some(cycle) = Arc::get_mut(&mut latest.0) {
-            cycle.node = node;
-        }
-        latest
     }
 
     pub fn seq(&self) -> u64 {
@@ -207,13 +211,13 @@ impl Latest {
             View::Legacy => Arc::clone(
                 &cycle
                     .legacy
-                    .get_or_init(|| Lines::build(&cycle.records, legacy_line))
+                    .get_or_init(|| Lines::build(&cycle.records, 1024, legacy_line))
                     .bytes,
             ),
             View::Nova => Arc::clone(
                 &cycle
                     .nova
-                    .get_or_init(|| Lines::build(&cycle.records, nova_line))
+                    .get_or_init(|| Lines::build(&cycle.records, 1024, nova_line))
                     .bytes,
             ),
             View::List => Arc::clone(cycle.list.get_or_init(|| Arc::new(self.list_document()))),

@@ -241,16 +241,20 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
     }
 
-    #[test]
-    fn the_cycle_line_before_ends_the_baseline_even_with_the_same_seq() {
-        let text = [domain(4, "old"), cycle(4), domain(4, "new"), cycle(4)].concat();
-        let names: Vec<String> = parse(text.as_bytes())
-            .last_cycle
+    /// The names of the domains in the tail's baseline.
+    fn baseline_names(tail: Tail) -> Vec<String> {
+        tail.last_cycle
             .unwrap()
             .records
             .iter()
             .map(|r| r.domain.name.to_string())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_cycle_line_before_ends_the_baseline_even_with_the_same_seq() {
+        let text = [domain(4, "old"), cycle(4), domain(4, "new"), cycle(4)].concat();
+        let names = baseline_names(parse(text.as_bytes()));
         assert_eq!(names, ["new"]);
     }
 
@@ -289,13 +293,7 @@ mod tests {
         let text = [domain(5, "a"), huge, domain(5, "b"), cycle(5)].concat();
         let tail = parse(text.as_bytes());
         assert_eq!((tail.passed_over, tail.left_out), (1, 1));
-        let names: Vec<String> = tail
-            .last_cycle
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.domain.name.to_string())
-            .collect();
+        let names = baseline_names(tail);
         assert_eq!(names, ["a", "b"]);
     }
 }

@@ -23,11 +23,10 @@ impl Core {
                 return;
             }
             Request::Metrics => {
+                let latest = self.latest.clone();
                 if self.domains_published() {
-                    let latest = self.latest.clone();
                     self.when_built(latest, View::Metrics, Then::Metrics(token), world);
                 } else {
-                    let latest = self.latest.clone();
                     let payload = self.metrics(&latest, world);
                     self.effects.push(Effect::Send(token, payload));
                 }

@@ -152,6 +152,9 @@ impl Connection {
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            // The agent closed while our bytes sat unread on its side (it died, or was
+            // restarted): the same as an end of stream, and judged the same way after.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => self.ended = true,
             Err(e) => return Err(self.broken(format!("reading failed: {e}"))),
         }
         Ok(())

@@ -393,7 +393,13 @@ fn the_sequence_survives_the_spool_moved_away() {
     let mut agent = Agent::start(&dir, &config(30.0));
     agent.wait_cycles(1);
     agent.signal(10); // SIGUSR1: one more cycle
-    agent.wait_cycles(2);
+                      // Written, not only counted: the spool writer may still hold the cycle's lines, and
+                      // lines written after the SIGHUP below go to the new file, as they should.
+    agent.wait_until(
+        "two cycle lines in the spool",
+        Duration::from_secs(30),
+        |a| a.cycle_seqs().len() >= 2,
+    );
     let last = *agent.cycle_seqs().last().unwrap();
     std::fs::rename(&agent.spool, dir.join("moved-away.ndjson")).unwrap();
     agent.signal(1);

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
+use crate::record::DomainRecord;
 
 pub use super::column::Column;
 
@@ -35,6 +36,32 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row of one domain record.
+    pub fn from_domain(record: &DomainRecord) -> Row {
+        let vcpus = record.cpu.as_ref().map_or(&[][..], |c| c.vcpus.as_slice());
+        let steals = || vcpus.iter().filter_map(|v| v.steal_pct);
+        let steal_pct = sum(steals()).map(|total| total / steals().count().max(1) as f64);
+        let disks = &record.disks;
+        let nics = &record.nics;
+        Row {
+            name: record.domain.name.to_string(),
+            display: record.nova.as_ref().and_then(|n| n.instance.clone()),
+            state: record.domain.state.to_string(),
+            vcpus: (!vcpus.is_empty()).then_some(vcpus.len() as u64),
+            cpu_pct: record.cpu.as_ref().and_then(|c| c.utilisation_pct),
+            steal_pct,
+            mem_used_kib: record.memory.used_kib,
+            mem_max_kib: record.memory.max_kib,
+            disk_read_bps: sum(disks.iter().filter_map(|d| d.read_bytes_per_s)),
+            disk_write_bps: sum(disks.iter().filter_map(|d| d.write_bytes_per_s)),
+            disk_read_iops: sum(disks.iter().filter_map(|d| d.read_ops_per_s)),
+            disk_write_iops: sum(disks.iter().filter_map(|d| d.write_ops_per_s)),
+            net_rx_bps: sum(nics.iter().filter_map(|n| n.rx_bytes_per_s)),
+            net_tx_bps: sum(nics.iter().filter_map(|n| n.tx_bytes_per_s)),
+            verdict: super::verdict::verdict(record, steal_pct),
+        }
+    }
+
     /// The row of one `kind: "domain"` record; `None` for any other line.
     pub fn from_record(record: &Value) -> Option<Row> {
         if record.get("kind").and_then(Value::as_str) != Some("domain") {
@@ -51,7 +78,7 @@ impl Row {
                 .filter(|v| !v.is_empty())
                 .map(|v| v.len() as u64),
             cpu_pct: record["cpu"]["utilisation_pct"].as_f64(),
-            steal_pct: sum(&record["cpu"]["vcpus"], "steal_pct").map(|total| {
+            steal_pct: sum_of(&record["cpu"]["vcpus"], "steal_pct").map(|total| {
                 let with = record["cpu"]["vcpus"].as_array().map_or(0, |v| {
                     v.iter().filter(|c| c["steal_pct"].is_number()).count()
                 });
@@ -59,15 +86,15 @@ impl Row {
             }),
             mem_used_kib: record["memory"]["used_kib"].as_u64(),
             mem_max_kib: record["memory"]["max_kib"].as_u64(),
-            disk_read_bps: sum(&record["disks"], "read_bytes_per_s"),
-            disk_write_bps: sum(&record["disks"], "write_bytes_per_s"),
-            disk_read_iops: sum(&record["disks"], "read_ops_per_s"),
-            disk_write_iops: sum(&record["disks"], "write_ops_per_s"),
-            net_rx_bps: sum(&record["nics"], "rx_bytes_per_s"),
-            net_tx_bps: sum(&record["nics"], "tx_bytes_per_s"),
+            disk_read_bps: sum_of(&record["disks"], "read_bytes_per_s"),
+            disk_write_bps: sum_of(&record["disks"], "write_bytes_per_s"),
+            disk_read_iops: sum_of(&record["disks"], "read_ops_per_s"),
+            disk_write_iops: sum_of(&record["disks"], "write_ops_per_s"),
+            net_rx_bps: sum_of(&record["nics"], "rx_bytes_per_s"),
+            net_tx_bps: sum_of(&record["nics"], "tx_bytes_per_s"),
             verdict: None,
         };
-        row.verdict = super::verdict::verdict(record, row.steal_pct);
+        row.verdict = super::verdict::verdict_of_line(record, row.steal_pct);
         Some(row)
     }
 
@@ -103,8 +130,13 @@ impl Row {
     }
 }
 
+/// The sum of `values`, `None` when there is none.
+fn sum(values: impl Iterator<Item = f64>) -> Option<f64> {
+    values.fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+}
+
 /// The sum of `field` over `devices`, `None` when no device has a value.
-fn sum(devices: &Value, field: &str) -> Option<f64> {
+fn sum_of(devices: &Value, field: &str) -> Option<f64> {
     devices
         .as_array()?
         .iter()
@@ -171,7 +203,7 @@ impl Cycle {
             started: line["duration_ms"]
                 .as_f64()
                 .and_then(|ms| now.checked_sub(Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
-            node: super::verdict::host_line(&line["node"]),
+            node: super::verdict::host_line_of(&line["node"]),
         }
     }
 

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::model::bytes;
+use crate::record::{DomainIdentity, DomainRecord, NodeRecord};
 
 /// The steal share above which a row is marked: `VcpuStealHigh`'s threshold
 /// (contrib/prometheus/virtdiag-alerts.yml; tests/alerts.rs keeps the two equal).
@@ -13,7 +14,46 @@ pub const STEAL_ALERT_PCT: f64 = 10.0;
 
 /// The word that replaces a marked row's state, or `None` for a row with nothing to
 /// say. Problems are in capitals; a job is its operation and progress (`mig42%`).
-pub fn verdict(record: &Value, steal_pct: Option<f64>) -> Option<String> {
+pub fn verdict(record: &DomainRecord, steal_pct: Option<f64>) -> Option<String> {
+    let DomainIdentity { state, reason, .. } = &record.domain;
+    if *state == "crashed" || (*state == "shutoff" && *reason == "crashed") {
+        return Some("CRASHED".into());
+    }
+    if *reason == "ioerror" || record.disks.iter().any(|d| d.error.is_some()) {
+        return Some("IOERROR".into());
+    }
+    let control = record.collect.control.as_ref().map(|c| c.state);
+    if matches!(control, Some("occupied" | "error")) {
+        return Some("STUCK".into());
+    }
+    if let Some(job) = &record.job {
+        return Some(job_word(job.operation, job.progress_pct));
+    }
+    if steal_pct.is_some_and(|s| s > STEAL_ALERT_PCT) {
+        return Some("STEAL".into());
+    }
+    None
+}
+
+/// A job as a row's verdict: its operation, short, and its progress (`mig42%`).
+fn job_word(operation: &str, progress_pct: Option<f64>) -> String {
+    let short = match operation {
+        "migration_out" | "migration_in" => "mig",
+        "dump" => "dump",
+        "save" => "save",
+        "restore" => "rest",
+        "backup" => "bkup",
+        "snapshot" | "snapshot_revert" | "snapshot_delete" => "snap",
+        _ => "job",
+    };
+    match progress_pct {
+        Some(pct) => format!("{short}{:.0}%", pct.clamp(0.0, 100.0).floor()),
+        None => short.to_string(),
+    }
+}
+
+/// [`verdict`] of a record read as JSON.
+pub fn verdict_of_line(record: &Value, steal_pct: Option<f64>) -> Option<String> {
     let domain = &record["domain"];
     let (state, reason) = (domain["state"].as_str(), domain["reason"].as_str());
     if state == Some("crashed") || (state == Some("shutoff") && reason == Some("crashed")) {
@@ -31,19 +71,7 @@ pub fn verdict(record: &Value, steal_pct: Option<f64>) -> Option<String> {
     }
     let job = &record["job"];
     if let Some(operation) = job["operation"].as_str() {
-        let short = match operation {
-            "migration_out" | "migration_in" => "mig",
-            "dump" => "dump",
-            "save" => "save",
-            "restore" => "rest",
-            "backup" => "bkup",
-            "snapshot" | "snapshot_revert" | "snapshot_delete" => "snap",
-            _ => "job",
-        };
-        return Some(match job["progress_pct"].as_f64() {
-            Some(pct) => format!("{short}{:.0}%", pct.clamp(0.0, 100.0).floor()),
-            None => short.to_string(),
-        });
+        return Some(job_word(operation, job["progress_pct"].as_f64()));
     }
     if steal_pct.is_some_and(|s| s > STEAL_ALERT_PCT) {
         return Some("STEAL".into());
@@ -51,8 +79,40 @@ pub fn verdict(record: &Value, steal_pct: Option<f64>) -> Option<String> {
     None
 }
 
+/// The host line from a cycle line's `node`.
+pub fn host_line(node: &NodeRecord) -> String {
+    let d = &node.domains;
+    let mut guests = format!(
+        "{} running, {} paused, {} off, {} crashed",
+        d.running, d.paused, d.shutoff, d.crashed
+    );
+    if d.other > 0 {
+        guests.push_str(&format!(", {} other", d.other));
+    }
+    let ratio = |r: Option<f64>| r.map_or_else(String::new, |r| format!(" ({r:.1}x)"));
+    let vcpus = format!(
+        "vCPU {}/{}{}",
+        node.vcpus_running,
+        node.cpus.map_or_else(|| "-".into(), |c| c.to_string()),
+        ratio(node.vcpu_overcommit)
+    );
+    let kib = |k: Option<u64>| k.map_or_else(|| "-".into(), |k| bytes(k as f64 * 1024.0));
+    let memory = format!(
+        "mem {}/{}{}",
+        kib(Some(node.memory_max_kib_running)),
+        kib(node.memory_kib),
+        ratio(node.memory_overcommit)
+    );
+    // 100 = one host CPU in the record; here, the share of all of them.
+    let cpu = match (node.cpu_utilisation_pct, node.cpus) {
+        (Some(pct), Some(cpus)) if cpus > 0 => format!("host CPU {:.0}%", pct / cpus as f64),
+        _ => "host CPU -".into(),
+    };
+    format!("{guests} | {vcpus} | {memory} | {cpu}")
+}
+
 /// The host line from a cycle line's `node`; `None` when the cycle has none.
-pub fn host_line(node: &Value) -> Option<String> {
+pub fn host_line_of(node: &Value) -> Option<String> {
     if !node.is_object() {
         return None;
     }
@@ -101,12 +161,14 @@ pub fn host_line(node: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::record::{ControlRecord, DomainStates, JobRecord};
+    use crate::views::fixture;
 
-    fn record(state: &str, reason: &str) -> Value {
-        json!({"kind": "domain", "domain": {"name": "vm", "state": state, "reason": reason},
-            "disks": [{"dev": "vda", "error": null}], "job": null,
-            "collect": {"control": null}})
+    fn record(state: &'static str, reason: &'static str) -> DomainRecord {
+        let mut record = fixture::record("vm", "u");
+        record.domain.state = state;
+        record.domain.reason = reason;
+        record
     }
 
     #[test]
@@ -126,16 +188,28 @@ mod tests {
             Some("IOERROR")
         );
         let mut error = record("running", "unpaused");
-        error["disks"][0]["error"] = json!("no_space");
+        error.disks[0].error = Some("no_space");
         assert_eq!(verdict(&error, None).as_deref(), Some("IOERROR"));
+        let control = |state| ControlRecord {
+            state,
+            since_ms: 40_000,
+            reason: None,
+        };
         let mut stuck = record("running", "booted");
-        stuck["collect"]["control"] = json!({"state": "occupied", "since_ms": 40000});
+        stuck.collect.control = Some(control("occupied"));
         assert_eq!(verdict(&stuck, None).as_deref(), Some("STUCK"));
         let mut busy = record("running", "booted");
-        busy["collect"]["control"] = json!({"state": "job", "since_ms": 4000});
-        busy["job"] = json!({"operation": "migration_out", "progress_pct": 42.7});
+        busy.collect.control = Some(control("job"));
+        busy.job = Some(JobRecord {
+            operation: "migration_out",
+            progress_pct: Some(42.7),
+            ..JobRecord::default()
+        });
         assert_eq!(verdict(&busy, None).as_deref(), Some("mig42%"));
-        busy["job"] = json!({"operation": "dump", "progress_pct": null});
+        busy.job = Some(JobRecord {
+            operation: "dump",
+            ..JobRecord::default()
+        });
         assert_eq!(verdict(&busy, None).as_deref(), Some("dump"));
         assert_eq!(
             verdict(&record("running", "booted"), Some(10.5)).as_deref(),
@@ -146,16 +220,35 @@ mod tests {
 
     #[test]
     fn the_host_line_says_guests_overcommit_and_host_cpu() {
-        let node = json!({"cpus": 16, "memory_kib": 16_777_216u64, "memory_free_kib": null,
-            "cpu_utilisation_pct": 400.0,
-            "domains": {"running": 3, "paused": 1, "shutoff": 2, "crashed": 0, "other": 0},
-            "vcpus_running": 24, "vcpu_overcommit": 1.5,
-            "memory_max_kib_running": 4_194_304u64, "memory_overcommit": 0.25});
+        let mut node = NodeRecord {
+            cpus: Some(16),
+            memory_kib: Some(16_777_216),
+            memory_free_kib: None,
+            cpu_utilisation_pct: Some(400.0),
+            domains: DomainStates {
+                running: 3,
+                paused: 1,
+                shutoff: 2,
+                crashed: 0,
+                other: 0,
+            },
+            vcpus_running: 24,
+            vcpu_overcommit: Some(1.5),
+            memory_max_kib_running: 4_194_304,
+            memory_overcommit: Some(0.25),
+        };
         assert_eq!(
-            host_line(&node).unwrap(),
+            host_line(&node),
             "3 running, 1 paused, 2 off, 0 crashed | vCPU 24/16 (1.5x) | mem 4.0G/16G (0.2x) \
              | host CPU 25%"
         );
-        assert_eq!(host_line(&Value::Null), None);
+        node.domains.other = 2;
+        node.cpus = None;
+        node.vcpu_overcommit = None;
+        assert_eq!(
+            host_line(&node),
+            "3 running, 1 paused, 2 off, 0 crashed, 2 other | vCPU 24/- | mem 4.0G/16G (0.2x) \
+             | host CPU -"
+        );
     }
 }

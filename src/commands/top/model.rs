@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
-use crate::record::DomainRecord;
+use crate::record::{CycleRecord, DomainRecord};
 
 pub use super::column::Column;
 
@@ -191,6 +191,22 @@ pub struct Cycle {
 }
 
 impl Cycle {
+    /// The header's facts from a cycle line received at `now`.
+    pub fn from_cycle(line: &CycleRecord, now: Instant) -> Cycle {
+        Cycle {
+            host: Some(line.host.to_string()),
+            seq: Some(line.seq),
+            connected: Some(line.connected),
+            error: line.error.clone(),
+            duration_ms: Some(line.duration_ms),
+            // The cycle line is sent when the cycle ends: it started its duration ago.
+            started: Duration::try_from_secs_f64(line.duration_ms / 1000.0)
+                .ok()
+                .and_then(|ago| now.checked_sub(ago)),
+            node: line.node.as_ref().map(super::verdict::host_line),
+        }
+    }
+
     /// The header's facts from a `kind: "cycle"` line received at `now`.
     pub fn from_cycle_line(line: &Value, now: Instant) -> Cycle {
         Cycle {

@@ -101,16 +101,16 @@ pub fn ops(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::DomainRecord;
+    use crate::record::{DomainRecord, DomainState};
     use crate::views::fixture;
 
     fn rows(records: &[DomainRecord]) -> Vec<Row> {
         records.iter().map(Row::from_domain).collect()
     }
 
-    fn record(name: &str, state: &'static str, display: Option<&str>) -> DomainRecord {
+    fn record(name: &str, state: &str, display: Option<&str>) -> DomainRecord {
         let mut record = fixture::record(name, "u");
-        record.domain.state = state;
+        record.domain.state = DomainState::from_name(state).unwrap();
         let nova = std::sync::Arc::make_mut(record.nova.as_mut().unwrap());
         nova.instance = display.map(str::to_string);
         let cpu = record.cpu.as_mut().unwrap();

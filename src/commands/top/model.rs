@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::collect::filter::Glob;
@@ -62,40 +63,11 @@ impl Row {
         }
     }
 
-    /// The row of one `kind: "domain"` record; `None` for any other line.
-    pub fn from_record(record: &Value) -> Option<Row> {
-        if record.get("kind").and_then(Value::as_str) != Some("domain") {
-            return None;
-        }
-        let domain = &record["domain"];
-        let text = |v: &Value| v.as_str().map(str::to_string);
-        let mut row = Row {
-            name: text(&domain["name"])?,
-            display: text(&record["nova"]["instance"]),
-            state: text(&domain["state"]).unwrap_or_else(|| "-".into()),
-            vcpus: record["cpu"]["vcpus"]
-                .as_array()
-                .filter(|v| !v.is_empty())
-                .map(|v| v.len() as u64),
-            cpu_pct: record["cpu"]["utilisation_pct"].as_f64(),
-            steal_pct: sum_of(&record["cpu"]["vcpus"], "steal_pct").map(|total| {
-                let with = record["cpu"]["vcpus"].as_array().map_or(0, |v| {
-                    v.iter().filter(|c| c["steal_pct"].is_number()).count()
-                });
-                total / with.max(1) as f64
-            }),
-            mem_used_kib: record["memory"]["used_kib"].as_u64(),
-            mem_max_kib: record["memory"]["max_kib"].as_u64(),
-            disk_read_bps: sum_of(&record["disks"], "read_bytes_per_s"),
-            disk_write_bps: sum_of(&record["disks"], "write_bytes_per_s"),
-            disk_read_iops: sum_of(&record["disks"], "read_ops_per_s"),
-            disk_write_iops: sum_of(&record["disks"], "write_ops_per_s"),
-            net_rx_bps: sum_of(&record["nics"], "rx_bytes_per_s"),
-            net_tx_bps: sum_of(&record["nics"], "tx_bytes_per_s"),
-            verdict: None,
-        };
-        row.verdict = super::verdict::verdict_of_line(record, row.steal_pct);
-        Some(row)
+    /// The row of an answered line that is a domain record; `None` for any other line
+    /// (and for a record this client cannot read).
+    pub fn from_record(line: &Value) -> Option<Row> {
+        let record = DomainRecord::deserialize(line).ok()?;
+        Some(Row::from_domain(&record))
     }
 
     /// The cells, in [`Column::ALL`] order, as the table prints them.
@@ -133,15 +105,6 @@ impl Row {
 /// The sum of `values`, `None` when there is none.
 fn sum(values: impl Iterator<Item = f64>) -> Option<f64> {
     values.fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
-}
-
-/// The sum of `field` over `devices`, `None` when no device has a value.
-fn sum_of(devices: &Value, field: &str) -> Option<f64> {
-    devices
-        .as_array()?
-        .iter()
-        .filter_map(|d| d[field].as_f64())
-        .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
 }
 
 fn dash() -> String {
@@ -207,20 +170,12 @@ impl Cycle {
         }
     }
 
-    /// The header's facts from a `kind: "cycle"` line received at `now`.
+    /// The header's facts from an answered cycle line received at `now`; nothing
+    /// known from a line this client cannot read.
     pub fn from_cycle_line(line: &Value, now: Instant) -> Cycle {
-        Cycle {
-            host: line["host"].as_str().map(str::to_string),
-            seq: line["seq"].as_u64(),
-            connected: line["connected"].as_bool(),
-            error: line["error"].as_str().map(str::to_string),
-            duration_ms: line["duration_ms"].as_f64(),
-            // The cycle line is sent when the cycle ends: it started its duration ago.
-            started: line["duration_ms"]
-                .as_f64()
-                .and_then(|ms| now.checked_sub(Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
-            node: super::verdict::host_line_of(&line["node"]),
-        }
+        CycleRecord::deserialize(line)
+            .map(|cycle| Cycle::from_cycle(&cycle, now))
+            .unwrap_or_default()
     }
 
     /// The header's facts from a `status` answer received at `now`.

@@ -3,10 +3,10 @@
 //! verdict that marks a row (crashed, paused on an I/O error, a stuck monitor, steal
 //! above the alert's threshold, a job in progress with its %). Pure.
 
-use serde_json::Value;
-
 use super::model::bytes;
-use crate::record::{DomainIdentity, DomainRecord, NodeRecord};
+use crate::record::{
+    ControlState, DomainRecord, DomainState, JobOperation, NodeRecord, StateReason,
+};
 
 /// The steal share above which a row is marked: `VcpuStealHigh`'s threshold
 /// (contrib/prometheus/virtdiag-alerts.yml; tests/alerts.rs keeps the two equal).
@@ -15,15 +15,17 @@ pub const STEAL_ALERT_PCT: f64 = 10.0;
 /// The word that replaces a marked row's state, or `None` for a row with nothing to
 /// say. Problems are in capitals; a job is its operation and progress (`mig42%`).
 pub fn verdict(record: &DomainRecord, steal_pct: Option<f64>) -> Option<String> {
-    let DomainIdentity { state, reason, .. } = &record.domain;
-    if *state == "crashed" || (*state == "shutoff" && *reason == "crashed") {
+    let (state, reason) = (record.domain.state, record.domain.reason);
+    if state == DomainState::Crashed
+        || (state == DomainState::Shutoff && reason == StateReason::Crashed)
+    {
         return Some("CRASHED".into());
     }
-    if *reason == "ioerror" || record.disks.iter().any(|d| d.error.is_some()) {
+    if reason == StateReason::Ioerror || record.disks.iter().any(|d| d.error.is_some()) {
         return Some("IOERROR".into());
     }
     let control = record.collect.control.as_ref().map(|c| c.state);
-    if matches!(control, Some("occupied" | "error")) {
+    if matches!(control, Some(ControlState::Occupied | ControlState::Error)) {
         return Some("STUCK".into());
     }
     if let Some(job) = &record.job {
@@ -36,47 +38,21 @@ pub fn verdict(record: &DomainRecord, steal_pct: Option<f64>) -> Option<String> 
 }
 
 /// A job as a row's verdict: its operation, short, and its progress (`mig42%`).
-fn job_word(operation: &str, progress_pct: Option<f64>) -> String {
+fn job_word(operation: JobOperation, progress_pct: Option<f64>) -> String {
+    use JobOperation::*;
     let short = match operation {
-        "migration_out" | "migration_in" => "mig",
-        "dump" => "dump",
-        "save" => "save",
-        "restore" => "rest",
-        "backup" => "bkup",
-        "snapshot" | "snapshot_revert" | "snapshot_delete" => "snap",
-        _ => "job",
+        MigrationOut | MigrationIn => "mig",
+        Dump => "dump",
+        Save => "save",
+        Restore => "rest",
+        Backup => "bkup",
+        Snapshot | SnapshotRevert | SnapshotDelete => "snap",
+        Start | Unknown => "job",
     };
     match progress_pct {
         Some(pct) => format!("{short}{:.0}%", pct.clamp(0.0, 100.0).floor()),
         None => short.to_string(),
     }
-}
-
-/// [`verdict`] of a record read as JSON.
-pub fn verdict_of_line(record: &Value, steal_pct: Option<f64>) -> Option<String> {
-    let domain = &record["domain"];
-    let (state, reason) = (domain["state"].as_str(), domain["reason"].as_str());
-    if state == Some("crashed") || (state == Some("shutoff") && reason == Some("crashed")) {
-        return Some("CRASHED".into());
-    }
-    let disk_error = record["disks"]
-        .as_array()
-        .is_some_and(|disks| disks.iter().any(|d| d["error"].is_string()));
-    if reason == Some("ioerror") || disk_error {
-        return Some("IOERROR".into());
-    }
-    let control = record["collect"]["control"]["state"].as_str();
-    if matches!(control, Some("occupied" | "error")) {
-        return Some("STUCK".into());
-    }
-    let job = &record["job"];
-    if let Some(operation) = job["operation"].as_str() {
-        return Some(job_word(operation, job["progress_pct"].as_f64()));
-    }
-    if steal_pct.is_some_and(|s| s > STEAL_ALERT_PCT) {
-        return Some("STEAL".into());
-    }
-    None
 }
 
 /// The host line from a cycle line's `node`.
@@ -111,63 +87,16 @@ pub fn host_line(node: &NodeRecord) -> String {
     format!("{guests} | {vcpus} | {memory} | {cpu}")
 }
 
-/// The host line from a cycle line's `node`; `None` when the cycle has none.
-pub fn host_line_of(node: &Value) -> Option<String> {
-    if !node.is_object() {
-        return None;
-    }
-    let count = |key: &str| node["domains"][key].as_u64().unwrap_or(0);
-    let mut guests = format!(
-        "{} running, {} paused, {} off, {} crashed",
-        count("running"),
-        count("paused"),
-        count("shutoff"),
-        count("crashed")
-    );
-    if count("other") > 0 {
-        guests.push_str(&format!(", {} other", count("other")));
-    }
-    let ratio = |key: &str| {
-        node[key]
-            .as_f64()
-            .map_or_else(String::new, |r| format!(" ({r:.1}x)"))
-    };
-    let cpus = node["cpus"].as_u64();
-    let vcpus = format!(
-        "vCPU {}/{}{}",
-        node["vcpus_running"].as_u64().unwrap_or(0),
-        cpus.map_or_else(|| "-".into(), |c| c.to_string()),
-        ratio("vcpu_overcommit")
-    );
-    let kib = |key: &str| {
-        node[key]
-            .as_u64()
-            .map_or_else(|| "-".into(), |k| bytes(k as f64 * 1024.0))
-    };
-    let memory = format!(
-        "mem {}/{}{}",
-        kib("memory_max_kib_running"),
-        kib("memory_kib"),
-        ratio("memory_overcommit")
-    );
-    // 100 = one host CPU in the record; here, the share of all of them.
-    let cpu = match (node["cpu_utilisation_pct"].as_f64(), cpus) {
-        (Some(pct), Some(cpus)) if cpus > 0 => format!("host CPU {:.0}%", pct / cpus as f64),
-        _ => "host CPU -".into(),
-    };
-    Some(format!("{guests} | {vcpus} | {memory} | {cpu}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ControlRecord, DomainStates, JobRecord};
+    use crate::record::{ControlRecord, DiskError, DomainStates, JobRecord};
     use crate::views::fixture;
 
-    fn record(state: &'static str, reason: &'static str) -> DomainRecord {
+    fn record(state: &str, reason: &str) -> DomainRecord {
         let mut record = fixture::record("vm", "u");
-        record.domain.state = state;
-        record.domain.reason = reason;
+        record.domain.state = DomainState::from_name(state).unwrap();
+        record.domain.reason = StateReason::from_name(reason).unwrap();
         record
     }
 
@@ -188,7 +117,7 @@ mod tests {
             Some("IOERROR")
         );
         let mut error = record("running", "unpaused");
-        error.disks[0].error = Some("no_space");
+        error.disks[0].error = Some(DiskError::NoSpace);
         assert_eq!(verdict(&error, None).as_deref(), Some("IOERROR"));
         let control = |state| ControlRecord {
             state,
@@ -196,18 +125,18 @@ mod tests {
             reason: None,
         };
         let mut stuck = record("running", "booted");
-        stuck.collect.control = Some(control("occupied"));
+        stuck.collect.control = Some(control(ControlState::Occupied));
         assert_eq!(verdict(&stuck, None).as_deref(), Some("STUCK"));
         let mut busy = record("running", "booted");
-        busy.collect.control = Some(control("job"));
+        busy.collect.control = Some(control(ControlState::Job));
         busy.job = Some(JobRecord {
-            operation: "migration_out",
+            operation: JobOperation::MigrationOut,
             progress_pct: Some(42.7),
             ..JobRecord::default()
         });
         assert_eq!(verdict(&busy, None).as_deref(), Some("mig42%"));
         busy.job = Some(JobRecord {
-            operation: "dump",
+            operation: JobOperation::Dump,
             ..JobRecord::default()
         });
         assert_eq!(verdict(&busy, None).as_deref(), Some("dump"));

@@ -1,7 +1,7 @@
 //! The rows, cells, sort order and filter of `top`, without a terminal.
 
 use super::*;
-use crate::record::VcpuRecord;
+use crate::record::{DomainState, VcpuRecord};
 use crate::views::fixture;
 use serde_json::json;
 
@@ -74,9 +74,30 @@ fn a_row_sums_devices_and_keeps_nulls() {
 }
 
 #[test]
+fn an_answered_line_is_read_as_its_record() {
+    let line = serde_json::to_value(record("a", Some(12.34), 2048.0)).unwrap();
+    assert_eq!(
+        Row::from_record(&line),
+        Some(Row::from_domain(&record("a", Some(12.34), 2048.0)))
+    );
+    let cycle = serde_json::to_value(CycleRecord {
+        kind: "cycle",
+        ..CycleRecord::default()
+    })
+    .unwrap();
+    assert_eq!(Row::from_record(&cycle), None, "not a domain record");
+    let cut = json!({"kind": "domain", "domain": {"name": "a", "state": "running"}});
+    assert_eq!(Row::from_record(&cut), None, "not a whole record");
+    let now = Instant::now();
+    let cycle = Cycle::from_cycle_line(&cycle, now);
+    assert_eq!((cycle.seq, cycle.connected), (Some(0), Some(false)));
+    assert_eq!(Cycle::from_cycle_line(&cut, now).seq, None);
+}
+
+#[test]
 fn an_inactive_domain_is_dashes() {
     let mut off = record("spare", None, 0.0);
-    off.domain.state = "shutoff";
+    off.domain.state = DomainState::Shutoff;
     off.cpu = None;
     off.memory.max_kib = None;
     off.memory.used_kib = None;

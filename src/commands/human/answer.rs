@@ -6,7 +6,7 @@
 //! Value table; anything else as JSON indented in its own key order. Pure.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{domain_view, help, host_table, pretty_json, render, text_safe};
 use crate::commands::top::model::Row;
@@ -123,13 +123,19 @@ pub fn one_line(raw: &str, value: &Value) -> String {
     if let Some(text) = render(value) {
         return text;
     }
-    if let (Some(name), Some(diagnostics)) = (
-        value.get("domain").and_then(Value::as_str),
-        value.get("diagnostics").and_then(Value::as_object),
-    ) {
-        return text_safe(&format!("Domain: {name}\n{}", table::render(diagnostics)));
+    if let Ok(legacy) = Legacy::deserialize(value) {
+        let table = table::render(&legacy.diagnostics);
+        return text_safe(&format!("Domain: {}\n{table}", legacy.domain));
     }
     pretty_json::render(raw)
+}
+
+/// A legacy record (`--format legacy`): the domain's name and its diagnostics by
+/// property.
+#[derive(Deserialize)]
+struct Legacy {
+    domain: String,
+    diagnostics: Map<String, Value>,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use super::columns;
 use crate::commands::escape::printable;
 use crate::commands::top::model::Row;
+use crate::record::DomainState;
 
 /// The table of these domains' rows (each from its record, [`Row::from_domain`]),
 /// then a line with the count and `footer`.
@@ -34,7 +35,7 @@ pub fn render(rows: &[Row], footer: &str) -> String {
                 cells.push(row.display.as_deref().map_or_else(dash, printable));
             }
             cells.extend([
-                printable(&row.state),
+                printable(row.state.as_str()),
                 row.vcpus.map_or_else(dash, |v| v.to_string()),
                 row.cpu_pct.map_or_else(dash, percent),
                 pair(
@@ -51,7 +52,10 @@ pub fn render(rows: &[Row], footer: &str) -> String {
         .collect();
     let right: Vec<usize> = (first_figure..titles.len()).collect();
     let mut out = columns(&titles, &cells, &right);
-    let running = rows.iter().filter(|row| row.state == "running").count();
+    let running = rows
+        .iter()
+        .filter(|row| row.state == DomainState::Running)
+        .count();
     out.push_str(&format!(
         "{} domains, {running} running{footer}\n",
         rows.len()
@@ -101,7 +105,7 @@ pub fn ops(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{DomainRecord, DomainState};
+    use crate::record::DomainRecord;
     use crate::views::fixture;
 
     fn rows(records: &[DomainRecord]) -> Vec<Row> {

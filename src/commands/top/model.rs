@@ -9,17 +9,17 @@ use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
-use crate::record::{CycleRecord, DomainRecord};
+use crate::record::{CycleRecord, DomainRecord, DomainState};
 
 pub use super::column::Column;
 
 /// One domain, as a row: the figures of its latest record, rates summed over devices.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub name: String,
     /// Nova's display name, when the domain has Nova metadata.
     pub display: Option<String>,
-    pub state: String,
+    pub state: DomainState,
     pub vcpus: Option<u64>,
     pub cpu_pct: Option<f64>,
     /// The mean of the vCPUs' steal %, over those that have one.
@@ -47,7 +47,7 @@ impl Row {
         Row {
             name: record.domain.name.to_string(),
             display: record.nova.as_ref().and_then(|n| n.instance.clone()),
-            state: record.domain.state.to_string(),
+            state: record.domain.state,
             vcpus: (!vcpus.is_empty()).then_some(vcpus.len() as u64),
             cpu_pct: record.cpu.as_ref().and_then(|c| c.utilisation_pct),
             steal_pct,
@@ -88,7 +88,7 @@ impl Row {
         };
         [
             printable(&self.name),
-            printable(self.verdict.as_deref().unwrap_or(&self.state)),
+            printable(self.verdict.as_deref().unwrap_or(self.state.as_str())),
             self.vcpus.map_or_else(dash, |v| v.to_string()),
             self.cpu_pct.map_or_else(dash, |v| format!("{v:.1}")),
             self.steal_pct.map_or_else(dash, |v| format!("{v:.1}")),
@@ -297,7 +297,11 @@ impl View {
             (Some(false), None) => "libvirt DISCONNECTED".to_string(),
             (None, _) => "libvirt ?".to_string(),
         };
-        let running = self.rows.iter().filter(|r| r.state == "running").count();
+        let running = self
+            .rows
+            .iter()
+            .filter(|r| r.state == DomainState::Running)
+            .count();
         format!(
             "{host}  {cycle}  {libvirt}  {} domains, {running} running",
             self.rows.len()

@@ -486,7 +486,7 @@ fn opt_in_values_validate() {
             poll_shrink: Some(0),
         }])),
         dirtyrate: Some(Some(DirtyRateRecord {
-            status: Some("measured"),
+            status: Some(virtdiag::record::DirtyRateStatus::Measured),
             start_unix_s: Some(1_796_002_140),
             period_s: Some(1),
             mode: Some("dirty-ring".into()),

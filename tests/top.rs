@@ -345,13 +345,26 @@ fn top_says_when_the_stream_falls_silent_and_escapes_names() {
     let dir = workdir("top-silent");
     // An agent that answers, sends one cycle, then falls silent: status says 0.25 s.
     let socket = common::fake::script(&dir, "silent-watch.sock", |request, stream| {
-        let domain = "{\"kind\":\"domain\",\"host\":\"vm\",\"domain\":{\"name\":\
-                      \"db\u{9b}2J\u{202e}x\",\"state\":\"running\"}}\n";
+        // A whole record (every field a record cannot leave out) and cycle line.
+        let domain = "{\"kind\":\"domain\",\"schema\":1,\"ts\":\"t\",\"host\":\"vm\",\"seq\":1,\
+                      \"domain\":{\"name\":\"db\u{9b}2J\u{202e}x\",\"uuid\":\"u\",\"id\":1,\
+                      \"state\":\"running\",\"reason\":\"booted\"},\"memory\":{},\"disks\":[],\
+                      \"nics\":[],\"collect\":{\"sources\":{\"state\":\"bulk\",\"cpu\":\"bulk\",\
+                      \"vcpus\":\"bulk\",\"balloon\":\"bulk\",\"disks\":\"bulk\",\"nics\":\"bulk\"},\
+                      \"duration_ms\":0.1,\"missing\":[]}}\n";
+        let cycle = serde_json::to_string(&virtdiag::record::CycleRecord {
+            kind: "cycle",
+            host: "vm".into(),
+            seq: 1,
+            connected: true,
+            ..Default::default()
+        })
+        .unwrap();
         let answer = match request {
             "status" => {
                 "{\"kind\":\"status\",\"connected\":true,\"interval_seconds\":0.25}\n".to_string()
             }
-            "watch" => format!("{domain}{{\"kind\":\"cycle\",\"seq\":1,\"connected\":true}}\n"),
+            "watch" => format!("{domain}{cycle}\n"),
             _ => format!("{domain}{{\"kind\":\"end\",\"count\":1}}\n"),
         };
         let _ = stream.write_all(answer.as_bytes());

@@ -11,15 +11,14 @@ mod cpu;
 mod opt_in;
 
 use super::inventory::Inventory;
-use super::names::{reason_name, state_name};
 use super::stats::{RawDisk, RawNic, RawStats};
 use crate::rates::{
     between_reads, change_per_second, fill_pct, full_in_s, latency_ms, ms_after, per_second,
     round3, within, MAX_BYTES_PER_S, MAX_EVENTS_PER_S,
 };
 use crate::record::{
-    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, MemoryStats,
-    Missing, NicRecord, SCHEMA_VERSION,
+    BalloonRecord, CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, DomainState,
+    MemoryStats, Missing, NicRecord, StateReason, SCHEMA_VERSION,
 };
 
 /// Everything about one domain's sample that is not a statistic.
@@ -78,8 +77,11 @@ pub fn build_record(
             name: sample.name,
             uuid: sample.uuid,
             id: sample.id,
-            state: state_name(state),
-            reason: reason_name(state, raw.reason.unwrap_or(0)),
+            state: DomainState::from_libvirt(state),
+            reason: StateReason::from_libvirt(
+                DomainState::from_libvirt(state),
+                raw.reason.unwrap_or(0),
+            ),
             // The verdicts (collect/verdicts.rs) fill these and the other verdict fields.
             transitions: Some(None),
             crashes: Some(None),

@@ -16,11 +16,11 @@ use super::inventory::{self, Inventory};
 use super::per_domain::{self, Call, Stop};
 use super::sources::{group_sources, inactive_sources};
 use super::stats::{Group, RawStats};
-use super::{ms, names, stuck, verdicts, Costs, DomainFilter};
+use super::{ms, stuck, verdicts, Costs, DomainFilter};
 use crate::libvirt::bulk::BulkRecord;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::log::RateLimiter;
-use crate::record::{CollectInfo, DomainRecord, GroupSources};
+use crate::record::{CollectInfo, DomainRecord, DomainState, GroupSources};
 use crate::{log_debug, log_warn};
 
 /// A domain's UUID as raw bytes: the key of everything remembered about it.
@@ -204,7 +204,9 @@ impl Domains {
             raw.apply_param(param, value);
         }
         raw.stamp_bulk(cycle.bulk_done);
-        let active = raw.state.map_or(id.is_some(), names::state_is_active);
+        let active = raw
+            .state
+            .map_or(id.is_some(), |s| DomainState::from_libvirt(s).is_active());
         let connection = cycle.connection;
 
         // Inventory: on first sight, a new id (restart) or a device count change.

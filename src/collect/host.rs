@@ -11,7 +11,7 @@ use virt::connect::Connect;
 
 use crate::libvirt::{node, ErrorClass, LibvirtError};
 use crate::rates::round3;
-use crate::record::{DomainRecord, DomainStates, NodeRecord};
+use crate::record::{DomainRecord, DomainState, DomainStates, NodeRecord};
 
 /// The host's CPU counters at one sample: time not idle and all time, over all CPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,15 +146,15 @@ pub fn node_record(
     for record in records {
         let record = record.as_ref();
         match record.domain.state {
-            "running" => {
+            DomainState::Running => {
                 domains.running += 1;
                 let vcpus = record.cpu.as_ref().map_or(0, |c| c.vcpus.len());
                 vcpus_running += vcpus as u64;
                 memory_max_kib_running += record.memory.max_kib.unwrap_or(0);
             }
-            "paused" => domains.paused += 1,
-            "shutoff" => domains.shutoff += 1,
-            "crashed" => domains.crashed += 1,
+            DomainState::Paused => domains.paused += 1,
+            DomainState::Shutoff => domains.shutoff += 1,
+            DomainState::Crashed => domains.crashed += 1,
             _ => domains.other += 1,
         }
     }

@@ -15,7 +15,6 @@ pub mod events;
 pub mod filter;
 pub mod host;
 pub mod inventory;
-pub mod names;
 pub mod per_domain;
 mod session;
 mod sources;

@@ -10,7 +10,7 @@ use super::connection::Connection;
 use super::inventory::Inventory;
 use super::stats::{Group, RawStats};
 use crate::libvirt::control::get_control_info;
-use crate::record::{ControlRecord, Missing};
+use crate::record::{ControlReason, ControlRecord, ControlState, Missing};
 
 /// The monitor-bound groups the bulk call should have filled for this running domain
 /// and did not.
@@ -40,31 +40,35 @@ pub fn name_the_monitor(
     dropped: &[&'static str],
     missing_fields: &mut Vec<Missing>,
 ) -> Option<ControlRecord> {
-    let control = get_control_info(domain).ok();
-    let why = match control {
-        Some(c) if c.state == "job" => {
+    let control = get_control_info(domain).ok().map(|info| {
+        let state = ControlState::from_libvirt(info.state);
+        ControlRecord {
+            state,
+            since_ms: info.since_ms,
+            reason: (state == ControlState::Error)
+                .then(|| ControlReason::from_libvirt(info.details)),
+        }
+    });
+    let why = match &control {
+        Some(c) if c.state == ControlState::Job => {
             format!("monitor busy (job) for {:.1} s", seconds(c.since_ms))
         }
-        Some(c) if c.state == "occupied" => {
+        Some(c) if c.state == ControlState::Occupied => {
             format!(
                 "monitor occupied by a call for {:.1} s",
                 seconds(c.since_ms)
             )
         }
-        Some(c) if c.state == "error" => {
-            format!("monitor error ({})", c.error_reason.unwrap_or("unknown"))
+        Some(c) if c.state == ControlState::Error => {
+            let reason = c.reason.unwrap_or(ControlReason::Unknown);
+            format!("monitor error ({reason})")
         }
         Some(_) => "not returned by the bulk call; the monitor is free now".to_string(),
         None => "not returned by the bulk call; the control state is unknown".to_string(),
     };
     missing_fields.retain(|m| !dropped.contains(&m.field.as_str()));
     missing_fields.extend(dropped.iter().map(|field| missing(*field, why.clone())));
-    let control = control?;
-    Some(ControlRecord {
-        state: control.state,
-        since_ms: control.since_ms,
-        reason: control.error_reason,
-    })
+    control
 }
 
 fn seconds(ms: u64) -> f64 {

@@ -23,7 +23,10 @@ use crate::libvirt::domain_checks::{self, RawJob};
 use crate::libvirt::domain_events::DomainEvent;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::rates::round3;
-use crate::record::{DomainRecord, JobRecord};
+use crate::record::{
+    ControlState, DiskError, DomainRecord, DomainState, GuestStats, JobOperation, JobRecord,
+    StateReason,
+};
 
 /// What the events said about one domain since the previous cycle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,7 +74,13 @@ impl EventTally {
 
 /// Pause reasons that mean a job holds the guest (libvirt pauses it for a non-live dump,
 /// a save, a snapshot or a migration's last phase): seen in the state, at no cost.
-const JOB_PAUSE_REASONS: &[&str] = &["migration", "save", "dump", "snapshot", "postcopy"];
+const JOB_PAUSE_REASONS: &[StateReason] = &[
+    StateReason::Migration,
+    StateReason::Save,
+    StateReason::Dump,
+    StateReason::Snapshot,
+    StateReason::Postcopy,
+];
 
 /// What is remembered about a domain's verdicts between cycles.
 #[derive(Debug, Clone, Copy, Default)]
@@ -187,25 +196,17 @@ fn note_failure(
 /// the module's doc.
 pub fn wanted(record: &DomainRecord, tally: EventTally, had_job: bool) -> (bool, bool) {
     let domain = &record.domain;
-    let errors = (domain.state == "paused" && domain.reason == "ioerror") || tally.io_error;
-    let paused_by_job = domain.state == "paused" && JOB_PAUSE_REASONS.contains(&domain.reason);
+    let paused = domain.state == DomainState::Paused;
+    let errors = (paused && domain.reason == StateReason::Ioerror) || tally.io_error;
+    let paused_by_job = paused && JOB_PAUSE_REASONS.contains(&domain.reason);
     // A monitor that is occupied or in error answers no call: asking would only leave
     // one more call behind. Busy with a job (`job`), it is the job that is wanted.
     let control = record.collect.control.as_ref().map(|c| c.state);
-    let monitor_stuck = matches!(control, Some("occupied" | "error"));
+    let monitor_stuck = matches!(control, Some(ControlState::Occupied | ControlState::Error));
     let job = domain.id.is_some()
         && !monitor_stuck
-        && (control == Some("job") || tally.job || had_job || paused_by_job);
+        && (control == Some(ControlState::Job) || tally.job || had_job || paused_by_job);
     (errors, job)
-}
-
-/// libvirt's disk error code as the record names it.
-pub fn disk_error_name(code: i32) -> Option<&'static str> {
-    match code {
-        1 => Some("unspecified"),
-        2 => Some("no_space"),
-        _ => None,
-    }
 }
 
 fn apply_disk_errors(record: &mut DomainRecord, errors: &[(String, i32)]) {
@@ -215,25 +216,21 @@ fn apply_disk_errors(record: &mut DomainRecord, errors: &[(String, i32)]) {
             .iter_mut()
             .find(|d| d.dev.as_deref() == Some(dev.as_str()))
         {
-            disk.error = disk_error_name(*code);
+            disk.error = DiskError::from_libvirt(*code);
         }
     }
 }
 
 /// `virDomainJobOperation` names, by number.
-pub const JOB_OPERATIONS: [&str; 11] = [
-    "unknown",
-    "start",
-    "save",
-    "restore",
-    "migration_in",
-    "migration_out",
-    "snapshot",
-    "snapshot_revert",
-    "dump",
-    "backup",
-    "snapshot_delete",
-];
+pub const JOB_OPERATIONS: [&str; 11] = {
+    let mut names = [""; 11];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = JobOperation::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// The job as the record says it; None when there is none (type 0) or it has ended.
 pub fn job_record(job: &RawJob) -> Option<JobRecord> {
@@ -242,9 +239,7 @@ pub fn job_record(job: &RawJob) -> Option<JobRecord> {
     }
     let operation = job
         .get("operation")
-        .and_then(|o| JOB_OPERATIONS.get(usize::try_from(o).ok()?))
-        .copied()
-        .unwrap_or("unknown");
+        .map_or(JobOperation::Unknown, JobOperation::from_libvirt);
     // libvirt's data is memory plus disks; a dump or a save reports only the memory.
     let data = |kind: &str| {
         job.get(&format!("data_{kind}")).or_else(|| {
@@ -306,7 +301,7 @@ pub fn guest_stats(
     balloon: &crate::record::BalloonRecord,
     period_s: Option<u32>,
     interval_s: Option<f64>,
-) -> &'static str {
+) -> GuestStats {
     let guest_fields = [
         balloon.unused_kib,
         balloon.available_kib,
@@ -314,15 +309,15 @@ pub fn guest_stats(
         balloon.last_update_unix_s,
     ];
     if period_s == Some(0) || guest_fields.iter().all(Option::is_none) {
-        return "off";
+        return GuestStats::Off;
     }
     let limit_s = match period_s {
         Some(period) => Some(3.0 * f64::from(period)),
         None => interval_s,
     };
     match (balloon.last_update_age_s, limit_s) {
-        (Some(age), Some(limit)) if age as f64 > limit => "stale",
-        _ => "ok",
+        (Some(age), Some(limit)) if age as f64 > limit => GuestStats::Stale,
+        _ => GuestStats::Ok,
     }
 }
 

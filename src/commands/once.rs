@@ -56,11 +56,7 @@ pub fn run(args: OnceArgs) -> Result<()> {
     let format = args.format.unwrap_or(Format::Json);
     let out = match format {
         Format::Json if for_a_person => {
-            let rows: Vec<Row> = records
-                .iter()
-                .filter_map(|r| serde_json::to_value(&**r).ok())
-                .filter_map(|v| Row::from_record(&v))
-                .collect();
+            let rows: Vec<Row> = records.iter().map(|r| Row::from_domain(r)).collect();
             let footer = format!(
                 ", cycle {} on {}, {} s between the samples",
                 snapshot.seq, snapshot.cycle.host, args.sample_interval

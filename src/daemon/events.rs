@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::libvirt::domain_events::{DomainEvent, EventSink};
 use crate::query::answers::{self, Latest};
 use crate::record::event::{lifecycle_state, EventRecord};
-use crate::record::DomainIdentity;
+use crate::record::{DomainIdentity, DomainState, StateReason};
 
 /// Events waiting for the loop, at most.
 pub const MAX_QUEUED: usize = 4096;
@@ -129,7 +129,7 @@ impl EventLines {
         let mut fields = event.fields;
         let (state, reason) = lifecycle_state(&fields)
             .filter(|_| event.event == "lifecycle")
-            .or_else(|| known.map(|r| (r.domain.state, r.domain.reason)))
+            .or_else(|| known.map(|r| (r.domain.state.as_str(), r.domain.reason.as_str())))
             .unwrap_or(("unknown", "unknown"));
         if suppressed > 0 {
             fields.insert("suppressed".into(), Value::from(suppressed));
@@ -141,8 +141,8 @@ impl EventLines {
                 name: Arc::from(event.name),
                 uuid: Arc::from(event.uuid),
                 id: event.id,
-                state,
-                reason,
+                state: DomainState::from_name(state).unwrap_or(DomainState::Unknown),
+                reason: StateReason::from_name(reason).unwrap_or(StateReason::Unknown),
                 transitions: None,
                 crashes: None,
             },

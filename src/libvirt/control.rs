@@ -7,13 +7,14 @@ use virt::sys;
 
 use super::LibvirtError;
 
-/// The state of a domain's control interface.
+/// The state of a domain's control interface, in libvirt's numbers (the collector
+/// names them: [`crate::record::ControlState`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ControlInfo {
-    /// `ok`, `job`, `occupied` or `error`.
-    pub state: &'static str,
-    /// For `error`: `none`, `unknown`, `monitor` or `internal`.
-    pub error_reason: Option<&'static str>,
+    /// `virDomainControlState`.
+    pub state: u32,
+    /// `virDomainControlErrorReason`, meaningful in the error state.
+    pub details: u32,
     /// How long the domain has been in this state, in milliseconds (0 for `ok`).
     pub since_ms: u64,
 }
@@ -29,20 +30,9 @@ pub fn get_control_info(domain: &Domain) -> Result<ControlInfo, LibvirtError> {
     if unsafe { sys::virDomainGetControlInfo(domain.as_ptr(), &mut info, 0) } < 0 {
         return Err(LibvirtError::last());
     }
-    const STATES: [&str; 4] = ["ok", "job", "occupied", "error"];
-    const REASONS: [&str; 4] = ["none", "unknown", "monitor", "internal"];
-    let state = STATES
-        .get(info.state as usize)
-        .copied()
-        .unwrap_or("unknown");
     Ok(ControlInfo {
-        state,
-        error_reason: (state == "error").then(|| {
-            REASONS
-                .get(info.details as usize)
-                .copied()
-                .unwrap_or("unknown")
-        }),
+        state: info.state,
+        details: info.details,
         since_ms: info.stateTime,
     })
 }

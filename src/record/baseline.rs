@@ -19,8 +19,8 @@ use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{
-    CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, MemoryStats, NicRecord,
-    VcpuRecord, SCHEMA_VERSION,
+    CollectInfo, CpuStats, DiskRecord, DomainIdentity, DomainRecord, DomainState, MemoryStats,
+    NicRecord, StateReason, VcpuRecord, SCHEMA_VERSION,
 };
 
 /// A read time (`read_ms`) a baseline may claim, at most: an hour after its `ts`.
@@ -65,8 +65,8 @@ pub fn from_bytes(text: &[u8]) -> Option<DomainRecord> {
             name: line.domain.name,
             uuid: line.domain.uuid,
             id: line.domain.id,
-            state: "unknown",
-            reason: "unknown",
+            state: DomainState::Unknown,
+            reason: StateReason::Unknown,
             transitions: None,
             crashes: None,
         },
@@ -295,6 +295,53 @@ mod tests {
         assert_eq!(record2.cpu.unwrap().read_ms, None);
         assert_eq!(record.nics[0].mac.as_deref(), Some("52:54:00:00:00:01"));
         assert!(size(&record) > size_of::<DomainRecord>());
+    }
+
+    /// The baseline reads the lines the record's own serializer writes: a field renamed
+    /// in the record without the baseline would fail here, not silently lose rates.
+    #[test]
+    fn a_written_record_gives_back_what_rates_are_computed_from() {
+        let written = crate::record::json::tests::full_record();
+        let record = from_bytes(&serde_json::to_vec(&written).unwrap()).unwrap();
+        assert_eq!(
+            (record.seq, &record.domain.uuid),
+            (written.seq, &written.domain.uuid)
+        );
+        let (cpu, was) = (record.cpu.unwrap(), written.cpu.unwrap());
+        assert_eq!((cpu.time_ns, cpu.read_ms), (was.time_ns, was.read_ms));
+        let times = |c: &CpuStats| {
+            c.vcpus
+                .iter()
+                .map(|v| (v.id, v.time_ns, v.delay_ns))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(times(&cpu), times(&was));
+        for (disk, was) in record.disks.iter().zip(&written.disks) {
+            assert_eq!(disk.dev, was.dev);
+            assert_eq!(
+                (
+                    disk.read_bytes,
+                    disk.write_requests,
+                    disk.flush_time_ns,
+                    disk.allocation_bytes
+                ),
+                (
+                    was.read_bytes,
+                    was.write_requests,
+                    was.flush_time_ns,
+                    was.allocation_bytes
+                )
+            );
+        }
+        for (nic, was) in record.nics.iter().zip(&written.nics) {
+            assert_eq!((&nic.dev, &nic.mac), (&was.dev, &was.mac));
+            assert_eq!(
+                (nic.rx_bytes, nic.tx_packets),
+                (was.rx_bytes, was.tx_packets)
+            );
+        }
+        assert_eq!(record.disks.len(), written.disks.len());
+        assert_eq!(record.nics.len(), written.nics.len());
     }
 
     #[test]

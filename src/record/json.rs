@@ -30,9 +30,9 @@ pub fn write_domain_line(record: &DomainRecord, out: &mut Vec<u8>) {
     w.raw(b",\"id\":");
     w.opt_u64(d.id.map(u64::from));
     w.raw(b",\"state\":");
-    w.str(d.state);
+    w.str(d.state.as_str());
     w.raw(b",\"reason\":");
-    w.str(d.reason);
+    w.str(d.reason.as_str());
     w.chosen_u64(
         b",\"transitions\":",
         d.transitions.map(|t| t.map(u64::from)),
@@ -210,7 +210,7 @@ impl Writer<'_> {
             self.raw(if i > 0 { b",{\"id\":" } else { b"{\"id\":" });
             self.u64(u64::from(v.id));
             self.raw(b",\"state\":");
-            self.opt_str(v.state);
+            self.opt_str(v.state.map(|s| s.as_str()));
             self.raw(b",\"time_ns\":");
             self.opt_u64(v.time_ns);
             self.raw(b",\"delay_ns\":");
@@ -273,7 +273,7 @@ impl Writer<'_> {
             None => self.raw(b"null"),
         }
         self.raw(b",\"guest_stats\":");
-        self.opt_str(b.guest_stats);
+        self.opt_str(b.guest_stats.map(|s| s.as_str()));
         self.raw(b"}");
     }
 
@@ -325,12 +325,12 @@ impl Writer<'_> {
             None => self.raw(b"null"),
             Some(control) => {
                 self.raw(b"{\"state\":");
-                self.str(control.state);
+                self.str(control.state.as_str());
                 self.raw(b",\"since_ms\":");
                 self.u64(control.since_ms);
                 self.raw(b",\"reason\":");
                 match control.reason {
-                    Some(reason) => self.str(reason),
+                    Some(reason) => self.str(reason.as_str()),
                     None => self.raw(b"null"),
                 }
                 self.raw(b"}");
@@ -343,4 +343,4 @@ impl Writer<'_> {
 mod devices;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,23 +7,33 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod baseline;
+mod de;
 pub mod event;
 pub mod json;
+mod lines;
 pub mod opt_in;
 mod verdict;
+mod vocabulary;
 
+pub use self::lines::{AgentRecord, CycleRecord, AGENT_EVENTS};
 use self::opt_in::{BandwidthMonitorRecord, CacheMonitorRecord, Chosen, OptInStats};
 pub use self::verdict::{DomainStates, JobRecord, NodeRecord};
+pub use self::vocabulary::{
+    ControlReason, ControlState, DirtyRateStatus, DiskError, DomainState, GuestStats, JobOperation,
+    StateReason, VcpuState,
+};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One domain at one cycle.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DomainRecord {
-    pub kind: &'static str,
+    /// Always `domain`.
+    #[serde(deserialize_with = "de::domain_kind")]
+    pub kind: de::Word,
     pub schema: u32,
     pub ts: Arc<str>,
     pub host: Arc<str>,
@@ -43,26 +53,34 @@ pub struct DomainRecord {
     pub collect: CollectInfo,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DomainIdentity {
     pub name: Arc<str>,
     pub uuid: Arc<str>,
     /// The hypervisor's id while running; null when inactive.
     pub id: Option<u32>,
-    pub state: &'static str,
-    pub reason: &'static str,
+    pub state: DomainState,
+    pub reason: StateReason,
     /// Lifecycle events of the domain since the previous cycle (above 1: flapping);
     /// null when the agent does not receive events (`once`). Absent in event lines.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::chosen"
+    )]
     pub transitions: Chosen<u32>,
     /// `crashed` lifecycle events (a guest panic) seen since the agent started; null
     /// without events. Absent in event lines.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::chosen"
+    )]
     pub crashes: Chosen<u64>,
 }
 
 /// OpenStack Nova's metadata from the domain XML.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct NovaInfo {
     pub instance: Option<String>,
     pub flavor: Option<String>,
@@ -72,7 +90,7 @@ pub struct NovaInfo {
     pub user_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct CpuStats {
     pub time_ns: Option<u64>,
     pub user_ns: Option<u64>,
@@ -97,10 +115,10 @@ pub struct CpuStats {
     pub cache_monitors: Option<Vec<CacheMonitorRecord>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct VcpuRecord {
     pub id: u32,
-    pub state: Option<&'static str>,
+    pub state: Option<VcpuState>,
     pub time_ns: Option<u64>,
     /// Time runnable but not running: waiting for a host CPU (steal).
     pub delay_ns: Option<u64>,
@@ -112,7 +130,7 @@ pub struct VcpuRecord {
     pub steal_pct: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MemoryStats {
     pub max_kib: Option<u64>,
     pub current_kib: Option<u64>,
@@ -120,11 +138,15 @@ pub struct MemoryStats {
     pub used_kib: Option<u64>,
     pub balloon: Option<BalloonRecord>,
     /// resctrl memory bandwidth monitors (the opt-in `memory` group).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::chosen"
+    )]
     pub bandwidth_monitors: Chosen<Vec<BandwidthMonitorRecord>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct BalloonRecord {
     pub actual_kib: Option<u64>,
     pub unused_kib: Option<u64>,
@@ -145,10 +167,10 @@ pub struct BalloonRecord {
     /// Whether the guest's statistics come: `ok`, `off` (no stats period set, so only
     /// the host-side fields) or `stale` (last update older than three periods, or than
     /// the interval when the period is unknown).
-    pub guest_stats: Option<&'static str>,
+    pub guest_stats: Option<GuestStats>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct DiskRecord {
     pub dev: Option<Arc<str>>,
     pub bus: Option<Arc<str>>,
@@ -191,10 +213,10 @@ pub struct DiskRecord {
     /// `unspecified` or `no_space` from `virDomainGetDiskErrors`, asked only for a
     /// domain paused by an I/O error or with an I/O-error event since the previous
     /// cycle; null otherwise.
-    pub error: Option<&'static str>,
+    pub error: Option<DiskError>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NicRecord {
     pub dev: Option<Arc<str>>,
     pub mac: Option<Arc<str>>,
@@ -219,7 +241,7 @@ pub struct NicRecord {
 }
 
 /// Where each group of a record came from, and what could not be read.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CollectInfo {
     pub sources: GroupSources,
     /// Measured seconds since this domain's previous sample (the rates' interval);
@@ -234,18 +256,18 @@ pub struct CollectInfo {
 }
 
 /// Why a domain's statistics did not come: its control interface's state.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ControlRecord {
     /// `ok`, `job` (busy with a job), `occupied` (a call is waiting for the monitor) or
     /// `error`.
-    pub state: &'static str,
+    pub state: ControlState,
     /// How long it has been in that state, in milliseconds.
     pub since_ms: u64,
-    /// For `error`: `unknown`, `monitor` or `internal`; otherwise null.
-    pub reason: Option<&'static str>,
+    /// For `error`: `none`, `unknown`, `monitor` or `internal`; otherwise null.
+    pub reason: Option<ControlReason>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct GroupSources {
     pub state: Source,
     pub cpu: Source,
@@ -267,7 +289,7 @@ pub struct GroupSources {
 }
 
 /// How a group was filled.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// From the one bulk call of the cycle.
@@ -282,86 +304,11 @@ pub enum Source {
 }
 
 /// One field that could not be read this cycle.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Missing {
     pub field: String,
     pub reason: String,
 }
 
-/// One line per cycle: what the cycle did and what it cost.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct CycleRecord {
-    pub kind: &'static str,
-    pub schema: u32,
-    pub ts: Arc<str>,
-    pub host: Arc<str>,
-    pub seq: u64,
-    pub uri: Arc<str>,
-    pub connected: bool,
-    pub error: Option<String>,
-    pub domains: usize,
-    pub active: usize,
-    pub duration_ms: f64,
-    pub libvirt_ms: f64,
-    pub own_ms: f64,
-    pub bulk_ms: f64,
-    pub per_domain_ms: f64,
-    pub inventory_ms: f64,
-    /// How each group is collected on this connection.
-    pub paths: GroupSources,
-    pub inventory_fetches: usize,
-    pub missing_fields: usize,
-    pub churned_domains: usize,
-    /// libvirt calls left behind after overrunning the time bound, still running (a
-    /// hung guest or daemon).
-    pub abandoned_calls: usize,
-    /// Ticks skipped because a cycle overran (daemon only).
-    pub skipped_ticks: u64,
-    /// Domains whose monitor-bound groups were dropped this cycle (a busy or stuck
-    /// QEMU), each named by its record's `collect.control`.
-    pub stuck_domains: usize,
-    /// Spool lines lost since the previous cycle line: write errors, refused paths and
-    /// cycles dropped by a writer that fell behind (daemon only).
-    pub spool_lost_lines: u64,
-    /// Whole cycles dropped since the previous cycle line because the spool writer fell
-    /// behind (daemon only).
-    pub spool_dropped_cycles: u64,
-    /// The host around the guests (`virNodeGetInfo`, `virNodeGetCPUStats`,
-    /// `virNodeGetMemoryStats`); null when disconnected. Named `node` as libvirt names
-    /// these calls, since `host` is the host name of every line.
-    pub node: Option<NodeRecord>,
-}
-
-/// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AgentRecord {
-    pub kind: &'static str,
-    pub schema: u32,
-    pub ts: Arc<str>,
-    pub host: Arc<str>,
-    pub event: &'static str,
-    pub uri: Option<Arc<str>>,
-    pub message: String,
-    pub version: &'static str,
-}
-
-impl AgentRecord {
-    pub fn new(
-        ts: Arc<str>,
-        host: Arc<str>,
-        event: &'static str,
-        uri: Option<Arc<str>>,
-        message: String,
-    ) -> Self {
-        Self {
-            kind: "agent",
-            schema: SCHEMA_VERSION,
-            ts,
-            host,
-            event,
-            uri,
-            message,
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

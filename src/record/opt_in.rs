@@ -9,8 +9,12 @@
 
 use std::sync::Arc;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::de::chosen;
+use super::DirtyRateStatus;
 
 /// Absent (`None`: the group is not chosen), `null` (`Some(None)`: chosen, nothing
 /// reported) or a value.
@@ -63,9 +67,35 @@ impl<V: Serialize> Serialize for Named<V> {
     }
 }
 
+/// Reads an object of at most [`MAX_NAMED`] entries, in its order; the rest are
+/// dropped, as [`Named::push`] drops them.
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Named<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Entries<V> {
+            type Value = Named<V>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of values by name")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Named<V>, A::Error> {
+                let mut named = Named::default();
+                while let Some((name, value)) = map.next_entry::<std::borrow::Cow<'de, str>, V>()? {
+                    named.push(&name, value);
+                }
+                Ok(named)
+            }
+        }
+
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// One KVM statistic: a number (`sum`: cumulative, `cur`: instant, `max`: peak) or a
 /// flag (`blocking.cur`, `guest_mode.cur`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum KvmValue {
     Count(u64),
@@ -73,7 +103,7 @@ pub enum KvmValue {
 }
 
 /// The `vm` group (QMP `query-stats`, libvirt 8.9 and QEMU 7.1 or newer, KVM guests).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KvmRecord {
     /// Per-VM counters (`vm.<name>.<type>` without `vm.`); null when none came.
     pub vm: Option<Named<KvmValue>>,
@@ -82,7 +112,7 @@ pub struct KvmRecord {
     pub vcpus: Vec<KvmVcpuRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KvmVcpuRecord {
     pub id: u32,
     #[serde(flatten)]
@@ -90,7 +120,7 @@ pub struct KvmVcpuRecord {
 }
 
 /// One IOThread's adaptive polling (`iothread.<id>.*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct IothreadRecord {
     /// The IOThread's id in the domain XML (from 1).
     pub id: u32,
@@ -104,10 +134,10 @@ pub struct IothreadRecord {
 
 /// The last memory dirty-rate measurement (`dirtyrate.*`). Reading it measures nothing:
 /// a measurement is started by `virsh domdirtyrate-calc` (read-write connections only).
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DirtyRateRecord {
     /// `unstarted`, `measuring` or `measured`.
-    pub status: Option<&'static str>,
+    pub status: Option<DirtyRateStatus>,
     /// When the last measurement started (Unix seconds; 0 when none ever ran).
     pub start_unix_s: Option<i64>,
     /// How long it measured.
@@ -120,14 +150,14 @@ pub struct DirtyRateRecord {
     pub vcpus: Vec<DirtyRateVcpuRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DirtyRateVcpuRecord {
     pub id: u32,
     pub mib_per_s: Option<u64>,
 }
 
 /// A resctrl cache monitor (`cpu.cache.monitor.<M>.*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct CacheMonitorRecord {
     pub name: Option<Arc<str>>,
     /// The vCPUs it watches, as libvirt writes them (`0-1`).
@@ -135,7 +165,7 @@ pub struct CacheMonitorRecord {
     pub banks: Vec<CacheBankRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct CacheBankRecord {
     /// The host's cache id.
     pub id: Option<u64>,
@@ -144,14 +174,14 @@ pub struct CacheBankRecord {
 }
 
 /// A resctrl memory bandwidth monitor (`memory.bandwidth.monitor.<M>.*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct BandwidthMonitorRecord {
     pub name: Option<Arc<str>>,
     pub vcpus: Option<Arc<str>>,
     pub nodes: Vec<BandwidthNodeRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct BandwidthNodeRecord {
     /// The host's memory controller id.
     pub id: Option<u64>,
@@ -162,16 +192,32 @@ pub struct BandwidthNodeRecord {
 }
 
 /// The opt-in groups at the top level of a domain record.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct OptInStats {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "chosen"
+    )]
     pub kvm: Chosen<KvmRecord>,
     /// `perf.<event>` values by event name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "chosen"
+    )]
     pub perf: Chosen<Named<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "chosen"
+    )]
     pub iothreads: Chosen<Vec<IothreadRecord>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "chosen"
+    )]
     pub dirtyrate: Chosen<DirtyRateRecord>,
 }
 

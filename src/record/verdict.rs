@@ -1,15 +1,17 @@
 //! The verdicts' own objects: a domain's job, and the host's totals on the cycle line.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::JobOperation;
 
 /// A job in progress, from `virDomainGetJobStats`; a figure libvirt does not give for
 /// this kind of job is null.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct JobRecord {
     /// libvirt's name of the operation: `migration_out`, `migration_in`, `save`,
     /// `restore`, `dump`, `backup`, `snapshot`, `snapshot_revert`, `snapshot_delete`,
     /// `start` or `unknown`.
-    pub operation: &'static str,
+    pub operation: JobOperation,
     pub elapsed_ms: Option<u64>,
     pub remaining_ms: Option<u64>,
     pub data_total_bytes: Option<u64>,
@@ -23,7 +25,7 @@ pub struct JobRecord {
 }
 
 /// The host's totals and what its guests are promised.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct NodeRecord {
     pub cpus: Option<u32>,
     pub memory_kib: Option<u64>,
@@ -40,7 +42,7 @@ pub struct NodeRecord {
 }
 
 /// Domains of this cycle by state.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct DomainStates {
     pub running: usize,
     pub paused: usize,

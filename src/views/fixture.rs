@@ -46,7 +46,7 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
     };
     let vcpu = |id: u32, time_ns: u64| VcpuRecord {
         id,
-        state: Some("running"),
+        state: Some(VcpuState::Running),
         time_ns: Some(time_ns),
         utilisation_pct: Some(12.6),
         ..Default::default()
@@ -61,8 +61,8 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
             name: name.into(),
             uuid: uuid.into(),
             id: Some(3),
-            state: "running",
-            reason: "booted",
+            state: DomainState::Running,
+            reason: StateReason::Booted,
             transitions: Some(None),
             crashes: Some(None),
         },

@@ -142,7 +142,7 @@ pub fn diagnostics(record: &DomainRecord) -> Diagnostics {
         })
         .collect();
     Diagnostics {
-        state: power_state(record.domain.state),
+        state: power_state(record.domain.state.as_str()),
         driver: "libvirt",
         hypervisor: None,
         hypervisor_os: "linux",

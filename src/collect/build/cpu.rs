@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::opt_in;
 use super::{Inventory, Previous, RawStats};
-use crate::collect::names::vcpu_state_name;
 use crate::rates::{between_reads, ms_after, round3, utilisation_pct, within, MAX_VCPUS};
-use crate::record::{CpuStats, VcpuRecord};
+use crate::record::{CpuStats, VcpuRecord, VcpuState};
 
 /// Utilisation in percent of one host CPU over `elapsed`, at most `bound`.
 fn pct(prev: Option<u64>, cur: Option<u64>, elapsed: Option<Duration>, bound: f64) -> Option<f64> {
@@ -44,7 +43,7 @@ pub(super) fn cpu_stats(
             let prev = prev_cpu.and_then(|c| c.vcpus.iter().find(|p| p.id == v.id));
             VcpuRecord {
                 id: v.id,
-                state: v.state.map(vcpu_state_name),
+                state: v.state.map(VcpuState::from_libvirt),
                 time_ns: v.time_ns,
                 delay_ns: v.delay_ns,
                 wait_ns: v.wait_ns,

@@ -10,6 +10,7 @@ use crate::libvirt::bulk::ParamValue;
 use crate::record::opt_in::{
     BandwidthMonitorRecord, CacheMonitorRecord, DirtyRateRecord, IothreadRecord, KvmValue, Named,
 };
+use crate::record::DirtyRateStatus;
 
 /// What the opt-in groups returned for one domain this cycle.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,16 +38,6 @@ fn kvm_value(value: ParamValue<'_>) -> Option<KvmValue> {
     match value {
         ParamValue::Boolean(flag) => Some(KvmValue::Flag(flag)),
         other => other.as_u64().map(KvmValue::Count),
-    }
-}
-
-/// `virDomainDirtyRateStatus` by number.
-fn dirtyrate_status(value: i64) -> &'static str {
-    match value {
-        0 => "unstarted",
-        1 => "measuring",
-        2 => "measured",
-        _ => "unknown",
     }
 }
 
@@ -200,7 +191,7 @@ impl RawStats {
         self.mark(Group::Dirtyrate);
         let rate = &mut self.opt_in_mut().dirtyrate;
         match field {
-            "calc_status" => rate.status = value.as_i64().map(dirtyrate_status),
+            "calc_status" => rate.status = value.as_i64().map(DirtyRateStatus::from_libvirt),
             "calc_start_time" => rate.start_unix_s = value.as_i64(),
             "calc_period" => rate.period_s = value.as_i64(),
             "calc_mode" => rate.mode = text(value),

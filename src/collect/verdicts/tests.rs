@@ -88,7 +88,10 @@ fn a_job_becomes_a_record_with_progress_and_none_is_null() {
     assert_eq!(record.memory_iteration, Some(2));
 
     let dump = job_record(&job(2, &[("operation", 8), ("data_total", 0)])).unwrap();
-    assert_eq!((dump.operation, dump.progress_pct), ("dump", None));
+    assert_eq!(
+        (dump.operation, dump.progress_pct),
+        (JobOperation::Dump, None)
+    );
     // A memory-only dump reports memory_* only (libvirt 9.0, measured on the bed): data
     // is memory plus disks.
     let dump = job_record(&job(
@@ -175,10 +178,10 @@ fn guest_stats_are_off_without_guest_fields_and_stale_past_three_periods() {
 
 #[test]
 fn disk_error_codes_have_names() {
-    assert_eq!(disk_error_name(0), None);
-    assert_eq!(disk_error_name(1), Some("unspecified"));
-    assert_eq!(disk_error_name(2), Some("no_space"));
-    assert_eq!(disk_error_name(7), None);
+    assert_eq!(DiskError::from_libvirt(0), None);
+    assert_eq!(DiskError::from_libvirt(1), Some(DiskError::Unspecified));
+    assert_eq!(DiskError::from_libvirt(2), Some(DiskError::NoSpace));
+    assert_eq!(DiskError::from_libvirt(7), None);
 }
 
 #[test]
@@ -204,15 +207,15 @@ fn the_calls_are_asked_only_when_a_verdict_needs_them() {
         "a job last cycle"
     );
 
-    record.domain.state = "paused";
-    record.domain.reason = "ioerror";
+    record.domain.state = DomainState::Paused;
+    record.domain.reason = StateReason::Ioerror;
     assert_eq!(wanted(&record, quiet, false), (true, false));
-    record.domain.reason = "dump";
+    record.domain.reason = StateReason::Dump;
     assert_eq!(wanted(&record, quiet, false), (false, true));
-    record.domain.reason = "user";
+    record.domain.reason = StateReason::User;
     assert_eq!(wanted(&record, quiet, false), (false, false));
 
-    record.domain.state = "running";
+    record.domain.state = DomainState::Running;
     let control = |state| {
         Some(ControlRecord {
             state,
@@ -220,14 +223,14 @@ fn the_calls_are_asked_only_when_a_verdict_needs_them() {
             reason: None,
         })
     };
-    record.collect.control = control("job");
+    record.collect.control = control(ControlState::Job);
     assert_eq!(
         wanted(&record, quiet, false),
         (false, true),
         "skipped as busy"
     );
     // A stopped or hung QEMU: no call can answer, whatever else says a job.
-    for state in ["occupied", "error"] {
+    for state in [ControlState::Occupied, ControlState::Error] {
         record.collect.control = control(state);
         assert_eq!(wanted(&record, job_event, true), (false, false), "{state}");
     }

@@ -5,11 +5,13 @@
 //! columns; `list` and `status` in words; legacy records as the original Property |
 //! Value table; anything else as JSON indented in its own key order. Pure.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::{domain_view, help, host_table, pretty_json, render, text_safe};
 use crate::commands::top::model::Row;
 use crate::query::protocol::{Format, Request};
+use crate::record::{CycleRecord, DomainRecord};
 use crate::views::table;
 
 /// What is held back until the answer says it is complete.
@@ -23,7 +25,7 @@ pub struct Answer {
     /// records takes tens of times the memory), and the first record whole, for
     /// `get`.
     domains: Vec<Row>,
-    first: Option<Value>,
+    first: Option<DomainRecord>,
     help: Vec<Value>,
 }
 
@@ -49,35 +51,17 @@ impl Answer {
     /// the line is held.
     pub fn line(&mut self, raw: &str, value: &Value) -> String {
         match value["kind"].as_str() {
-            Some("domain") => {
-                if self.one_domain && self.first.is_none() {
-                    self.first = Some(value.clone());
-                }
-                self.domains.extend(Row::from_record(value));
-                String::new()
-            }
+            Some("domain") => self.domain(raw, value),
             Some("help") => {
                 self.help.push(value.clone());
                 String::new()
             }
             Some("end") if !self.help.is_empty() => help(&std::mem::take(&mut self.help)),
             Some("end") => self.domains(&format!(", cycle {}", value["seq"].as_u64().unwrap_or(0))),
-            Some("cycle") => {
-                let failed = value["error"]
-                    .as_str()
-                    .map(|e| format!("; FAILED: {e}"))
-                    .unwrap_or_default();
-                let footer = format!(
-                    ", cycle {} on {} at {}, took {:.1} ms{failed}",
-                    value["seq"].as_u64().unwrap_or(0),
-                    value["host"].as_str().unwrap_or("?"),
-                    value["ts"].as_str().unwrap_or("?"),
-                    value["duration_ms"].as_f64().unwrap_or(0.0)
-                );
-                let mut text = self.domains(&text_safe(&footer));
-                text.push('\n');
-                text
-            }
+            Some("cycle") => match CycleRecord::deserialize(value) {
+                Ok(cycle) => self.cycle(&cycle),
+                Err(_) => one_line(raw, value),
+            },
             _ if self.nova => pretty_json::render(raw),
             _ => one_line(raw, value),
         }
@@ -98,6 +82,35 @@ impl Answer {
         text
     }
 
+    /// Holds a domain record's row (and the record, for `get`); a record this client
+    /// cannot read is shown as it came.
+    fn domain(&mut self, raw: &str, value: &Value) -> String {
+        let Ok(record) = DomainRecord::deserialize(value) else {
+            return one_line(raw, value);
+        };
+        self.domains.push(Row::from_domain(&record));
+        if self.one_domain && self.first.is_none() {
+            self.first = Some(record);
+        }
+        String::new()
+    }
+
+    /// The table of the records held, closed by their cycle.
+    fn cycle(&mut self, cycle: &CycleRecord) -> String {
+        let failed = cycle
+            .error
+            .as_deref()
+            .map(|e| format!("; FAILED: {e}"))
+            .unwrap_or_default();
+        let footer = format!(
+            ", cycle {} on {} at {}, took {:.1} ms{failed}",
+            cycle.seq, cycle.host, cycle.ts, cycle.duration_ms
+        );
+        let mut text = self.domains(&text_safe(&footer));
+        text.push('\n');
+        text
+    }
+
     fn domains(&mut self, footer: &str) -> String {
         host_table::render(&std::mem::take(&mut self.domains), footer)
     }
@@ -110,13 +123,19 @@ pub fn one_line(raw: &str, value: &Value) -> String {
     if let Some(text) = render(value) {
         return text;
     }
-    if let (Some(name), Some(diagnostics)) = (
-        value.get("domain").and_then(Value::as_str),
-        value.get("diagnostics").and_then(Value::as_object),
-    ) {
-        return text_safe(&format!("Domain: {name}\n{}", table::render(diagnostics)));
+    if let Ok(legacy) = Legacy::deserialize(value) {
+        let table = table::render(&legacy.diagnostics);
+        return text_safe(&format!("Domain: {}\n{table}", legacy.domain));
     }
     pretty_json::render(raw)
+}
+
+/// A legacy record (`--format legacy`): the domain's name and its diagnostics by
+/// property.
+#[derive(Deserialize)]
+struct Legacy {
+    domain: String,
+    diagnostics: Map<String, Value>,
 }
 
 #[cfg(test)]
@@ -134,7 +153,9 @@ mod tests {
     }
 
     fn domain(name: &str) -> Value {
-        json!({"kind": "domain", "domain": {"name": name, "state": "running"}})
+        let mut record = crate::views::fixture::record(name, "u");
+        record.nova = None;
+        serde_json::to_value(record).unwrap()
     }
 
     #[test]
@@ -161,8 +182,16 @@ mod tests {
         }));
         assert!(feed(&mut get, &[domain("a")]).starts_with("domain      a (running"));
         let mut watch = Answer::new(None);
-        let cycle = json!({"kind": "cycle", "seq": 8, "host": "vm", "ts": "T",
-            "duration_ms": 1.25, "error": "disconnected"});
+        let cycle = serde_json::to_value(CycleRecord {
+            kind: "cycle",
+            seq: 8,
+            host: "vm".into(),
+            ts: "T".into(),
+            duration_ms: 1.25,
+            error: Some("disconnected".into()),
+            ..CycleRecord::default()
+        })
+        .unwrap();
         let text = feed(&mut watch, &[domain("a"), cycle.clone(), cycle]);
         assert_eq!(
             text.matches("cycle 8 on vm at T, took 1.2 ms; FAILED: disconnected\n\n")

@@ -3,31 +3,37 @@
 //! collection's health, with units (%, MiB and GiB, MB/s, ops/s). Figures the record
 //! leaves null show as `-`; every text from the record is made printable.
 
-use serde_json::Value;
-
 use super::host_table::{megabytes, ops, percent};
 use super::{duration, size};
 use crate::commands::escape::printable;
+use crate::record::{
+    CollectInfo, CpuStats, DiskError, DiskRecord, DomainRecord, GroupSources, GuestStats,
+    JobRecord, MemoryStats, NicRecord, NovaInfo, Source, VcpuState,
+};
 
 /// The narrowest and widest the labels' column is.
 const LABEL_WIDTH: std::ops::RangeInclusive<usize> = 10..=18;
 
-/// The grouped view of a `kind: "domain"` record.
-pub fn render(record: &Value) -> String {
+/// The grouped view of a domain record.
+pub fn render(record: &DomainRecord) -> String {
     let mut view = View::default();
     identity(&mut view, record);
-    lifecycle(&mut view, &record["domain"]);
-    job(&mut view, &record["job"]);
-    nova(&mut view, &record["nova"]);
-    cpu(&mut view, &record["cpu"]);
-    memory(&mut view, &record["memory"]);
-    for disk in record["disks"].as_array().into_iter().flatten() {
+    lifecycle(&mut view, record);
+    if let Some(job) = &record.job {
+        self::job(&mut view, job);
+    }
+    if let Some(nova) = &record.nova {
+        self::nova(&mut view, nova);
+    }
+    cpu(&mut view, record.cpu.as_ref());
+    memory(&mut view, &record.memory);
+    for disk in &record.disks {
         self::disk(&mut view, disk);
     }
-    for nic in record["nics"].as_array().into_iter().flatten() {
+    for nic in &record.nics {
         self::nic(&mut view, nic);
     }
-    collection(&mut view, &record["collect"]);
+    collection(&mut view, &record.collect);
     view.text()
 }
 
@@ -62,54 +68,49 @@ impl View {
     }
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().map_or_else(|| "-".into(), str::to_string)
+fn text(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_string()
 }
 
-fn figure(value: &Value, form: impl Fn(f64) -> String) -> String {
-    value.as_f64().map_or_else(|| "-".into(), form)
+fn figure(value: Option<f64>, form: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| "-".into(), form)
 }
 
-fn kib(value: &Value) -> String {
-    value
-        .as_u64()
-        .map_or_else(|| "-".into(), |k| size(k.saturating_mul(1024)))
+fn count(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".into(), |n| n.to_string())
 }
 
-fn bytes(value: &Value) -> String {
-    value.as_u64().map_or_else(|| "-".into(), size)
+fn kib(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".into(), |k| size(k.saturating_mul(1024)))
 }
 
-fn identity(view: &mut View, record: &Value) {
-    let domain = &record["domain"];
-    let id = domain["id"]
-        .as_u64()
+fn bytes(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".into(), size)
+}
+
+fn identity(view: &mut View, record: &DomainRecord) {
+    let domain = &record.domain;
+    let id = domain
+        .id
         .map_or_else(|| "not running".into(), |id| format!("id {id}"));
     view.line(
         "domain",
         &format!(
             "{} ({}, reason {}), {id}",
-            text(&domain["name"]),
-            text(&domain["state"]),
-            text(&domain["reason"])
+            domain.name, domain.state, domain.reason
         ),
     );
-    view.line("uuid", &text(&domain["uuid"]));
+    view.line("uuid", &domain.uuid);
     view.line(
         "sampled",
-        &format!(
-            "{} on {}, cycle {}",
-            text(&record["ts"]),
-            text(&record["host"]),
-            record["seq"].as_u64().unwrap_or(0)
-        ),
+        &format!("{} on {}, cycle {}", record.ts, record.host, record.seq),
     );
 }
 
 /// The lifecycle events the agent counted, when there were any.
-fn lifecycle(view: &mut View, domain: &Value) {
-    let transitions = domain["transitions"].as_u64().unwrap_or(0);
-    let crashes = domain["crashes"].as_u64().unwrap_or(0);
+fn lifecycle(view: &mut View, record: &DomainRecord) {
+    let transitions = record.domain.transitions.flatten().unwrap_or(0);
+    let crashes = record.domain.crashes.flatten().unwrap_or(0);
     if transitions == 0 && crashes == 0 {
         return;
     }
@@ -122,171 +123,162 @@ fn lifecycle(view: &mut View, domain: &Value) {
     );
 }
 
-/// The job in progress (`virsh domjobinfo`), when there is one.
-fn job(view: &mut View, job: &Value) {
-    if !job.is_object() {
-        return;
-    }
-    let ms = |key: &str| figure(&job[key], |ms| duration(ms / 1000.0));
+/// The job in progress (`virsh domjobinfo`).
+fn job(view: &mut View, job: &JobRecord) {
+    let ms = |ms: Option<u64>| figure(ms.map(|ms| ms as f64), |ms| duration(ms / 1000.0));
     view.line(
         "job",
         &format!(
             "{}: {} % done, {} of {} ({} left); {} elapsed, {} to go",
-            text(&job["operation"]),
-            figure(&job["progress_pct"], percent),
-            bytes(&job["data_processed_bytes"]),
-            bytes(&job["data_total_bytes"]),
-            bytes(&job["data_remaining_bytes"]),
-            ms("elapsed_ms"),
-            ms("remaining_ms")
+            job.operation,
+            figure(job.progress_pct, percent),
+            bytes(job.data_processed_bytes),
+            bytes(job.data_total_bytes),
+            bytes(job.data_remaining_bytes),
+            ms(job.elapsed_ms),
+            ms(job.remaining_ms)
         ),
     );
-    if job["memory_iteration"].is_u64() || job["memory_bytes_per_s"].is_u64() {
-        let count = |key: &str| {
-            job[key]
-                .as_u64()
-                .map_or_else(|| "-".into(), |n| n.to_string())
-        };
+    if job.memory_iteration.is_some() || job.memory_bytes_per_s.is_some() {
         view.line(
             "  memory",
             &format!(
                 "{} MB/s, {} pages/s dirtied, pass {}",
-                figure(&job["memory_bytes_per_s"], megabytes),
-                count("memory_dirty_rate_pages_per_s"),
-                count("memory_iteration")
+                figure(job.memory_bytes_per_s.map(|b| b as f64), megabytes),
+                count(job.memory_dirty_rate_pages_per_s),
+                count(job.memory_iteration)
             ),
         );
     }
 }
 
-fn nova(view: &mut View, nova: &Value) {
-    if !nova.is_object() {
-        return;
-    }
-    let named = |name: &Value, id: &Value| match (name.as_str(), id.as_str()) {
+fn nova(view: &mut View, nova: &NovaInfo) {
+    let named = |name: &Option<String>, id: &Option<String>| match (name, id) {
         (Some(name), Some(id)) => format!("{name} ({id})"),
-        (name, id) => name.or(id).unwrap_or("-").to_string(),
+        (name, id) => text(name.as_deref().or(id.as_deref())),
     };
     view.line(
         "nova",
         &format!(
             "{}, flavor {}, project {}, user {}",
-            text(&nova["instance"]),
-            text(&nova["flavor"]),
-            named(&nova["project_name"], &nova["project_id"]),
-            named(&nova["user_name"], &nova["user_id"])
+            text(nova.instance.as_deref()),
+            text(nova.flavor.as_deref()),
+            named(&nova.project_name, &nova.project_id),
+            named(&nova.user_name, &nova.user_id)
         ),
     );
 }
 
-fn cpu(view: &mut View, cpu: &Value) {
-    let vcpus = cpu["vcpus"].as_array().map_or(0, Vec::len);
+fn cpu(view: &mut View, cpu: Option<&CpuStats>) {
+    let vcpus = cpu.map_or(&[][..], |c| c.vcpus.as_slice());
     view.line(
         "cpu",
         &format!(
-            "{vcpus} vCPUs, {} % (100 % is one host CPU), {} used in all{}",
-            figure(&cpu["utilisation_pct"], percent),
-            figure(&cpu["time_ns"], |ns| duration(ns / 1e9)),
-            cpu["overhead_pct"]
-                .as_f64()
+            "{} vCPUs, {} % (100 % is one host CPU), {} used in all{}",
+            vcpus.len(),
+            figure(cpu.and_then(|c| c.utilisation_pct), percent),
+            figure(cpu.and_then(|c| c.time_ns).map(|ns| ns as f64), |ns| {
+                duration(ns / 1e9)
+            }),
+            cpu.and_then(|c| c.overhead_pct)
                 .map(|o| format!(", {} % outside the vCPUs", percent(o)))
                 .unwrap_or_default()
         ),
     );
-    for vcpu in cpu["vcpus"].as_array().into_iter().flatten() {
+    for vcpu in vcpus {
         view.line(
-            &format!("  vcpu {}", vcpu["id"].as_u64().unwrap_or(0)),
+            &format!("  vcpu {}", vcpu.id),
             &format!(
                 "{}, {} %, steal {} %",
-                text(&vcpu["state"]),
-                figure(&vcpu["utilisation_pct"], percent),
-                figure(&vcpu["steal_pct"], percent)
+                text(vcpu.state.map(VcpuState::as_str)),
+                figure(vcpu.utilisation_pct, percent),
+                figure(vcpu.steal_pct, percent)
             ),
         );
     }
 }
 
-fn memory(view: &mut View, memory: &Value) {
-    let share = match (memory["used_kib"].as_f64(), memory["max_kib"].as_f64()) {
-        (Some(used), Some(max)) if max > 0.0 => format!(" ({} %)", percent(100.0 * used / max)),
+fn memory(view: &mut View, memory: &MemoryStats) {
+    let share = match (memory.used_kib, memory.max_kib) {
+        (Some(used), Some(max)) if max > 0 => {
+            format!(" ({} %)", percent(100.0 * used as f64 / max as f64))
+        }
         _ => String::new(),
     };
     view.line(
         "memory",
         &format!(
             "{} used of {} max{share}, {} current",
-            kib(&memory["used_kib"]),
-            kib(&memory["max_kib"]),
-            kib(&memory["current_kib"])
+            kib(memory.used_kib),
+            kib(memory.max_kib),
+            kib(memory.current_kib)
         ),
     );
-    let balloon = &memory["balloon"];
-    if balloon.is_object() {
-        view.line(
-            "  balloon",
-            &format!(
-                "{} actual, {} unused, {} usable, {} rss, {} caches; swap in {} out {}; \
-                 {} major faults",
-                kib(&balloon["actual_kib"]),
-                kib(&balloon["unused_kib"]),
-                kib(&balloon["usable_kib"]),
-                kib(&balloon["rss_kib"]),
-                kib(&balloon["disk_caches_kib"]),
-                kib(&balloon["swap_in_kib"]),
-                kib(&balloon["swap_out_kib"]),
-                balloon["major_faults"]
-                    .as_u64()
-                    .map_or_else(|| "-".into(), |n| n.to_string())
-            ),
-        );
-        match balloon["guest_stats"].as_str() {
-            Some("off") => view.line(
-                "  guest stats",
-                "off: no statistics period set (virsh dommemstat --period)",
-            ),
-            Some("stale") => view.line("  guest stats", "stale: the guest stopped updating them"),
-            _ => {}
+    let Some(balloon) = &memory.balloon else {
+        return;
+    };
+    view.line(
+        "  balloon",
+        &format!(
+            "{} actual, {} unused, {} usable, {} rss, {} caches; swap in {} out {}; \
+             {} major faults",
+            kib(balloon.actual_kib),
+            kib(balloon.unused_kib),
+            kib(balloon.usable_kib),
+            kib(balloon.rss_kib),
+            kib(balloon.disk_caches_kib),
+            kib(balloon.swap_in_kib),
+            kib(balloon.swap_out_kib),
+            count(balloon.major_faults)
+        ),
+    );
+    match balloon.guest_stats {
+        Some(GuestStats::Off) => view.line(
+            "  guest stats",
+            "off: no statistics period set (virsh dommemstat --period)",
+        ),
+        Some(GuestStats::Stale) => {
+            view.line("  guest stats", "stale: the guest stopped updating them")
         }
+        _ => {}
     }
 }
 
-/// `read X MB/s Y ops/s` style throughput of a device.
-fn throughput(device: &Value, bytes_key: &str, ops_key: &str, per: &str) -> String {
+/// `X MB/s Y ops/s` style throughput of a device.
+fn throughput(bytes_per_s: Option<f64>, ops_per_s: Option<f64>, per: &str) -> String {
     format!(
         "{} MB/s {} {per}",
-        figure(&device[bytes_key], megabytes),
-        figure(&device[ops_key], ops)
+        figure(bytes_per_s, megabytes),
+        figure(ops_per_s, ops)
     )
 }
 
-fn disk(view: &mut View, disk: &Value) {
-    let fill = match disk["capacity_bytes"].as_u64() {
-        Some(_) => format!(
+fn disk(view: &mut View, disk: &DiskRecord) {
+    let fill = match disk.capacity_bytes {
+        Some(capacity) => format!(
             "; {} allocated of {} ({} % full)",
-            bytes(&disk["allocation_bytes"]),
-            bytes(&disk["capacity_bytes"]),
-            figure(&disk["fill_pct"], percent)
+            bytes(disk.allocation_bytes),
+            bytes(Some(capacity)),
+            figure(disk.fill_pct, percent)
         ),
         None => String::new(),
     };
     view.line(
-        &format!("disk {}", text(&disk["dev"])),
+        &format!("disk {}", text(disk.dev.as_deref())),
         &format!(
             "{} {} {}: read {}, write {}{fill}; {} errors",
-            text(&disk["bus"]),
-            text(&disk["device"]),
-            disk["path"].as_str().unwrap_or("(no media)"),
-            throughput(disk, "read_bytes_per_s", "read_ops_per_s", "ops/s"),
-            throughput(disk, "write_bytes_per_s", "write_ops_per_s", "ops/s"),
-            disk["errors"]
-                .as_u64()
-                .map_or_else(|| "-".into(), |n| n.to_string())
+            text(disk.bus.as_deref()),
+            text(disk.device.as_deref()),
+            disk.path.as_deref().unwrap_or("(no media)"),
+            throughput(disk.read_bytes_per_s, disk.read_ops_per_s, "ops/s"),
+            throughput(disk.write_bytes_per_s, disk.write_ops_per_s, "ops/s"),
+            count(disk.errors)
         ),
     );
-    if let Some(error) = disk["error"].as_str() {
+    if let Some(error) = disk.error {
         let meaning = match error {
-            "no_space" => "no space left where the image lives",
-            _ => "an I/O error",
+            DiskError::NoSpace => "no space left where the image lives",
+            DiskError::Unspecified => "an I/O error",
         };
         view.line(
             "  error",
@@ -295,68 +287,79 @@ fn disk(view: &mut View, disk: &Value) {
     }
 }
 
-fn nic(view: &mut View, nic: &Value) {
-    let count = |key: &str| {
-        nic[key]
-            .as_u64()
-            .map_or_else(|| "-".into(), |n| n.to_string())
-    };
+fn nic(view: &mut View, nic: &NicRecord) {
     view.line(
-        &format!("nic {}", text(&nic["dev"])),
+        &format!("nic {}", text(nic.dev.as_deref())),
         &format!(
             "{} {} {} on {}: rx {}, tx {}; errors rx {} tx {}, drops rx {} tx {}",
-            text(&nic["mac"]),
-            text(&nic["model"]),
-            text(&nic["type"]),
-            text(&nic["source"]),
-            throughput(nic, "rx_bytes_per_s", "rx_packets_per_s", "packets/s"),
-            throughput(nic, "tx_bytes_per_s", "tx_packets_per_s", "packets/s"),
-            count("rx_errors"),
-            count("tx_errors"),
-            count("rx_drop"),
-            count("tx_drop")
+            text(nic.mac.as_deref()),
+            text(nic.model.as_deref()),
+            text(nic.kind.as_deref()),
+            text(nic.source.as_deref()),
+            throughput(nic.rx_bytes_per_s, nic.rx_packets_per_s, "packets/s"),
+            throughput(nic.tx_bytes_per_s, nic.tx_packets_per_s, "packets/s"),
+            count(nic.rx_errors),
+            count(nic.tx_errors),
+            count(nic.rx_drop),
+            count(nic.tx_drop)
         ),
     );
 }
 
-fn collection(view: &mut View, collect: &Value) {
-    let sources = collect["sources"]
-        .as_object()
-        .map(|s| {
-            s.iter()
-                .map(|(group, source)| format!("{group} {}", text(source)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
+/// Each group and how it was filled, by the group's name (the opt-in groups when
+/// chosen), as the record's `collect.sources` names them.
+fn sources(s: &GroupSources) -> String {
+    let groups = [
+        ("balloon", Some(s.balloon)),
+        ("bandwidth_monitors", s.bandwidth_monitors),
+        ("cpu", Some(s.cpu)),
+        ("dirtyrate", s.dirtyrate),
+        ("disks", Some(s.disks)),
+        ("iothreads", s.iothreads),
+        ("kvm", s.kvm),
+        ("nics", Some(s.nics)),
+        ("perf", s.perf),
+        ("state", Some(s.state)),
+        ("vcpus", Some(s.vcpus)),
+    ];
+    let word = |source| match source {
+        Source::Bulk => "bulk",
+        Source::PerDomain => "per-domain",
+        Source::None => "none",
+        Source::Unsupported => "unsupported",
+    };
+    groups
+        .into_iter()
+        .filter_map(|(group, source)| Some(format!("{group} {}", word(source?))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn collection(view: &mut View, collect: &CollectInfo) {
     view.line(
         "collection",
         &format!(
-            "took {} ms, {} since the previous sample; {sources}",
-            figure(&collect["duration_ms"], |ms| format!("{ms:.1}")),
-            figure(&collect["interval_s"], |s| format!("{s:.2} s"))
+            "took {:.1} ms, {} since the previous sample; {}",
+            collect.duration_ms,
+            figure(collect.interval_s, |s| format!("{s:.2} s")),
+            sources(&collect.sources)
         ),
     );
-    let missing = collect["missing"].as_array().map_or(&[][..], Vec::as_slice);
-    if missing.is_empty() {
+    if collect.missing.is_empty() {
         view.line("  missing", "nothing: every field was read");
     }
-    for entry in missing {
-        view.line(
-            "  missing",
-            &format!("{}: {}", text(&entry["field"]), text(&entry["reason"])),
-        );
+    for entry in &collect.missing {
+        view.line("  missing", &format!("{}: {}", entry.field, entry.reason));
     }
-    let control = &collect["control"];
-    if control.is_object() {
+    if let Some(control) = &collect.control {
         view.line(
             "  monitor",
             &format!(
                 "{} for {}{}",
-                text(&control["state"]),
-                figure(&control["since_ms"], |ms| duration(ms / 1000.0)),
-                control["reason"]
-                    .as_str()
+                control.state,
+                duration(control.since_ms as f64 / 1000.0),
+                control
+                    .reason
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ),

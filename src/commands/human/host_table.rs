@@ -7,8 +7,9 @@
 use super::columns;
 use crate::commands::escape::printable;
 use crate::commands::top::model::Row;
+use crate::record::DomainState;
 
-/// The table of these domains' rows (each from its record, [`Row::from_record`]),
+/// The table of these domains' rows (each from its record, [`Row::from_domain`]),
 /// then a line with the count and `footer`.
 pub fn render(rows: &[Row], footer: &str) -> String {
     let with_nova = rows.iter().any(|row| row.display.is_some());
@@ -34,7 +35,7 @@ pub fn render(rows: &[Row], footer: &str) -> String {
                 cells.push(row.display.as_deref().map_or_else(dash, printable));
             }
             cells.extend([
-                printable(&row.state),
+                printable(row.state.as_str()),
                 row.vcpus.map_or_else(dash, |v| v.to_string()),
                 row.cpu_pct.map_or_else(dash, percent),
                 pair(
@@ -51,7 +52,10 @@ pub fn render(rows: &[Row], footer: &str) -> String {
         .collect();
     let right: Vec<usize> = (first_figure..titles.len()).collect();
     let mut out = columns(&titles, &cells, &right);
-    let running = rows.iter().filter(|row| row.state == "running").count();
+    let running = rows
+        .iter()
+        .filter(|row| row.state == DomainState::Running)
+        .count();
     out.push_str(&format!(
         "{} domains, {running} running{footer}\n",
         rows.len()
@@ -101,29 +105,53 @@ pub fn ops(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use crate::record::DomainRecord;
+    use crate::views::fixture;
 
-    fn rows(records: &[Value]) -> Vec<Row> {
-        records.iter().filter_map(Row::from_record).collect()
+    fn rows(records: &[DomainRecord]) -> Vec<Row> {
+        records.iter().map(Row::from_domain).collect()
     }
 
-    fn record(name: &str, state: &str, display: Option<&str>) -> Value {
-        json!({"kind": "domain", "domain": {"name": name, "state": state},
-            "nova": display.map(|d| json!({"instance": d})),
-            "cpu": {"utilisation_pct": 99.994, "vcpus": [{"id": 0}, {"id": 1}]},
-            "memory": {"used_kib": 1_048_576, "max_kib": 2_097_152},
-            "disks": [{"read_bytes_per_s": 50_002.2, "write_bytes_per_s": 25_001.1,
-                "read_ops_per_s": 99_999.7, "write_ops_per_s": 33_333.2},
-                {"read_bytes_per_s": 49_997.8, "write_bytes_per_s": null,
-                "read_ops_per_s": 0.3, "write_ops_per_s": null}],
-            "nics": [{"rx_bytes_per_s": 12_345_678.0, "tx_bytes_per_s": 234_567_890.0}]})
+    fn record(name: &str, state: &str, display: Option<&str>) -> DomainRecord {
+        let mut record = fixture::record(name, "u");
+        record.domain.state = DomainState::from_name(state).unwrap();
+        let nova = std::sync::Arc::make_mut(record.nova.as_mut().unwrap());
+        nova.instance = display.map(str::to_string);
+        let cpu = record.cpu.as_mut().unwrap();
+        cpu.utilisation_pct = Some(99.994);
+        cpu.vcpus.truncate(2);
+        record.memory.used_kib = Some(1_048_576);
+        record.memory.max_kib = Some(2_097_152);
+        record.disks.truncate(2);
+        let rates = [
+            (
+                Some(50_002.2),
+                Some(25_001.1),
+                Some(99_999.7),
+                Some(33_333.2),
+            ),
+            (Some(49_997.8), None, Some(0.3), None),
+        ];
+        for (disk, (read, write, read_ops, write_ops)) in record.disks.iter_mut().zip(rates) {
+            disk.read_bytes_per_s = read;
+            disk.write_bytes_per_s = write;
+            disk.read_ops_per_s = read_ops;
+            disk.write_ops_per_s = write_ops;
+        }
+        record.nics.truncate(1);
+        record.nics[0].rx_bytes_per_s = Some(12_345_678.0);
+        record.nics[0].tx_bytes_per_s = Some(234_567_890.0);
+        record
     }
 
     #[test]
     fn a_row_per_domain_with_units_and_state() {
-        let idle = json!({"kind": "domain", "domain": {"name": "spare\u{1b}[2J",
-            "state": "shutoff"}, "cpu": null, "memory": {"max_kib": 524_288},
-            "disks": [], "nics": []});
+        let mut idle = record("spare\u{1b}[2J", "shutoff", None);
+        idle.cpu = None;
+        idle.memory.used_kib = None;
+        idle.memory.max_kib = Some(524_288);
+        idle.disks.clear();
+        idle.nics.clear();
         let text = render(&rows(&[record("web", "running", None), idle]), ", cycle 7");
         let expected = [
             "NAME          STATE    VCPUS  CPU %  MEM MiB USED/MAX  DISK MB/s RD/WR  DISK ops/s RD/WR  NET MB/s RX/TX",

@@ -108,7 +108,7 @@ impl Column {
         let int = |v: Option<u64>| v.map(|v| v as f64);
         match self {
             Column::Name => a.name.cmp(&b.name),
-            Column::State => a.state.cmp(&b.state),
+            Column::State => a.state.as_str().cmp(b.state.as_str()),
             Column::Vcpus => a.vcpus.cmp(&b.vcpus),
             Column::Cpu => figure(a.cpu_pct, b.cpu_pct),
             Column::Steal => figure(a.steal_pct, b.steal_pct),

@@ -4,20 +4,22 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
+use crate::record::{CycleRecord, DomainRecord, DomainState};
 
 pub use super::column::Column;
 
 /// One domain, as a row: the figures of its latest record, rates summed over devices.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub name: String,
     /// Nova's display name, when the domain has Nova metadata.
     pub display: Option<String>,
-    pub state: String,
+    pub state: DomainState,
     pub vcpus: Option<u64>,
     pub cpu_pct: Option<f64>,
     /// The mean of the vCPUs' steal %, over those that have one.
@@ -35,40 +37,37 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row of one `kind: "domain"` record; `None` for any other line.
-    pub fn from_record(record: &Value) -> Option<Row> {
-        if record.get("kind").and_then(Value::as_str) != Some("domain") {
-            return None;
+    /// The row of one domain record.
+    pub fn from_domain(record: &DomainRecord) -> Row {
+        let vcpus = record.cpu.as_ref().map_or(&[][..], |c| c.vcpus.as_slice());
+        let steals = || vcpus.iter().filter_map(|v| v.steal_pct);
+        let steal_pct = sum(steals()).map(|total| total / steals().count().max(1) as f64);
+        let disks = &record.disks;
+        let nics = &record.nics;
+        Row {
+            name: record.domain.name.to_string(),
+            display: record.nova.as_ref().and_then(|n| n.instance.clone()),
+            state: record.domain.state,
+            vcpus: (!vcpus.is_empty()).then_some(vcpus.len() as u64),
+            cpu_pct: record.cpu.as_ref().and_then(|c| c.utilisation_pct),
+            steal_pct,
+            mem_used_kib: record.memory.used_kib,
+            mem_max_kib: record.memory.max_kib,
+            disk_read_bps: sum(disks.iter().filter_map(|d| d.read_bytes_per_s)),
+            disk_write_bps: sum(disks.iter().filter_map(|d| d.write_bytes_per_s)),
+            disk_read_iops: sum(disks.iter().filter_map(|d| d.read_ops_per_s)),
+            disk_write_iops: sum(disks.iter().filter_map(|d| d.write_ops_per_s)),
+            net_rx_bps: sum(nics.iter().filter_map(|n| n.rx_bytes_per_s)),
+            net_tx_bps: sum(nics.iter().filter_map(|n| n.tx_bytes_per_s)),
+            verdict: super::verdict::verdict(record, steal_pct),
         }
-        let domain = &record["domain"];
-        let text = |v: &Value| v.as_str().map(str::to_string);
-        let mut row = Row {
-            name: text(&domain["name"])?,
-            display: text(&record["nova"]["instance"]),
-            state: text(&domain["state"]).unwrap_or_else(|| "-".into()),
-            vcpus: record["cpu"]["vcpus"]
-                .as_array()
-                .filter(|v| !v.is_empty())
-                .map(|v| v.len() as u64),
-            cpu_pct: record["cpu"]["utilisation_pct"].as_f64(),
-            steal_pct: sum(&record["cpu"]["vcpus"], "steal_pct").map(|total| {
-                let with = record["cpu"]["vcpus"].as_array().map_or(0, |v| {
-                    v.iter().filter(|c| c["steal_pct"].is_number()).count()
-                });
-                total / with.max(1) as f64
-            }),
-            mem_used_kib: record["memory"]["used_kib"].as_u64(),
-            mem_max_kib: record["memory"]["max_kib"].as_u64(),
-            disk_read_bps: sum(&record["disks"], "read_bytes_per_s"),
-            disk_write_bps: sum(&record["disks"], "write_bytes_per_s"),
-            disk_read_iops: sum(&record["disks"], "read_ops_per_s"),
-            disk_write_iops: sum(&record["disks"], "write_ops_per_s"),
-            net_rx_bps: sum(&record["nics"], "rx_bytes_per_s"),
-            net_tx_bps: sum(&record["nics"], "tx_bytes_per_s"),
-            verdict: None,
-        };
-        row.verdict = super::verdict::verdict(record, row.steal_pct);
-        Some(row)
+    }
+
+    /// The row of an answered line that is a domain record; `None` for any other line
+    /// (and for a record this client cannot read).
+    pub fn from_record(line: &Value) -> Option<Row> {
+        let record = DomainRecord::deserialize(line).ok()?;
+        Some(Row::from_domain(&record))
     }
 
     /// The cells, in [`Column::ALL`] order, as the table prints them.
@@ -89,7 +88,7 @@ impl Row {
         };
         [
             printable(&self.name),
-            printable(self.verdict.as_deref().unwrap_or(&self.state)),
+            printable(self.verdict.as_deref().unwrap_or(self.state.as_str())),
             self.vcpus.map_or_else(dash, |v| v.to_string()),
             self.cpu_pct.map_or_else(dash, |v| format!("{v:.1}")),
             self.steal_pct.map_or_else(dash, |v| format!("{v:.1}")),
@@ -103,13 +102,9 @@ impl Row {
     }
 }
 
-/// The sum of `field` over `devices`, `None` when no device has a value.
-fn sum(devices: &Value, field: &str) -> Option<f64> {
-    devices
-        .as_array()?
-        .iter()
-        .filter_map(|d| d[field].as_f64())
-        .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+/// The sum of `values`, `None` when there is none.
+fn sum(values: impl Iterator<Item = f64>) -> Option<f64> {
+    values.fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
 }
 
 fn dash() -> String {
@@ -159,20 +154,28 @@ pub struct Cycle {
 }
 
 impl Cycle {
-    /// The header's facts from a `kind: "cycle"` line received at `now`.
-    pub fn from_cycle_line(line: &Value, now: Instant) -> Cycle {
+    /// The header's facts from a cycle line received at `now`.
+    pub fn from_cycle(line: &CycleRecord, now: Instant) -> Cycle {
         Cycle {
-            host: line["host"].as_str().map(str::to_string),
-            seq: line["seq"].as_u64(),
-            connected: line["connected"].as_bool(),
-            error: line["error"].as_str().map(str::to_string),
-            duration_ms: line["duration_ms"].as_f64(),
+            host: Some(line.host.to_string()),
+            seq: Some(line.seq),
+            connected: Some(line.connected),
+            error: line.error.clone(),
+            duration_ms: Some(line.duration_ms),
             // The cycle line is sent when the cycle ends: it started its duration ago.
-            started: line["duration_ms"]
-                .as_f64()
-                .and_then(|ms| now.checked_sub(Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
-            node: super::verdict::host_line(&line["node"]),
+            started: Duration::try_from_secs_f64(line.duration_ms / 1000.0)
+                .ok()
+                .and_then(|ago| now.checked_sub(ago)),
+            node: line.node.as_ref().map(super::verdict::host_line),
         }
+    }
+
+    /// The header's facts from an answered cycle line received at `now`; nothing
+    /// known from a line this client cannot read.
+    pub fn from_cycle_line(line: &Value, now: Instant) -> Cycle {
+        CycleRecord::deserialize(line)
+            .map(|cycle| Cycle::from_cycle(&cycle, now))
+            .unwrap_or_default()
     }
 
     /// The header's facts from a `status` answer received at `now`.
@@ -294,7 +297,11 @@ impl View {
             (Some(false), None) => "libvirt DISCONNECTED".to_string(),
             (None, _) => "libvirt ?".to_string(),
         };
-        let running = self.rows.iter().filter(|r| r.state == "running").count();
+        let running = self
+            .rows
+            .iter()
+            .filter(|r| r.state == DomainState::Running)
+            .count();
         format!(
             "{host}  {cycle}  {libvirt}  {} domains, {running} running",
             self.rows.len()

@@ -3,9 +3,10 @@
 //! verdict that marks a row (crashed, paused on an I/O error, a stuck monitor, steal
 //! above the alert's threshold, a job in progress with its %). Pure.
 
-use serde_json::Value;
-
 use super::model::bytes;
+use crate::record::{
+    ControlState, DomainRecord, DomainState, JobOperation, NodeRecord, StateReason,
+};
 
 /// The steal share above which a row is marked: `VcpuStealHigh`'s threshold
 /// (contrib/prometheus/virtdiag-alerts.yml; tests/alerts.rs keeps the two equal).
@@ -13,37 +14,22 @@ pub const STEAL_ALERT_PCT: f64 = 10.0;
 
 /// The word that replaces a marked row's state, or `None` for a row with nothing to
 /// say. Problems are in capitals; a job is its operation and progress (`mig42%`).
-pub fn verdict(record: &Value, steal_pct: Option<f64>) -> Option<String> {
-    let domain = &record["domain"];
-    let (state, reason) = (domain["state"].as_str(), domain["reason"].as_str());
-    if state == Some("crashed") || (state == Some("shutoff") && reason == Some("crashed")) {
+pub fn verdict(record: &DomainRecord, steal_pct: Option<f64>) -> Option<String> {
+    let (state, reason) = (record.domain.state, record.domain.reason);
+    if state == DomainState::Crashed
+        || (state == DomainState::Shutoff && reason == StateReason::Crashed)
+    {
         return Some("CRASHED".into());
     }
-    let disk_error = record["disks"]
-        .as_array()
-        .is_some_and(|disks| disks.iter().any(|d| d["error"].is_string()));
-    if reason == Some("ioerror") || disk_error {
+    if reason == StateReason::Ioerror || record.disks.iter().any(|d| d.error.is_some()) {
         return Some("IOERROR".into());
     }
-    let control = record["collect"]["control"]["state"].as_str();
-    if matches!(control, Some("occupied" | "error")) {
+    let control = record.collect.control.as_ref().map(|c| c.state);
+    if matches!(control, Some(ControlState::Occupied | ControlState::Error)) {
         return Some("STUCK".into());
     }
-    let job = &record["job"];
-    if let Some(operation) = job["operation"].as_str() {
-        let short = match operation {
-            "migration_out" | "migration_in" => "mig",
-            "dump" => "dump",
-            "save" => "save",
-            "restore" => "rest",
-            "backup" => "bkup",
-            "snapshot" | "snapshot_revert" | "snapshot_delete" => "snap",
-            _ => "job",
-        };
-        return Some(match job["progress_pct"].as_f64() {
-            Some(pct) => format!("{short}{:.0}%", pct.clamp(0.0, 100.0).floor()),
-            None => short.to_string(),
-        });
+    if let Some(job) = &record.job {
+        return Some(job_word(job.operation, job.progress_pct));
     }
     if steal_pct.is_some_and(|s| s > STEAL_ALERT_PCT) {
         return Some("STEAL".into());
@@ -51,62 +37,67 @@ pub fn verdict(record: &Value, steal_pct: Option<f64>) -> Option<String> {
     None
 }
 
-/// The host line from a cycle line's `node`; `None` when the cycle has none.
-pub fn host_line(node: &Value) -> Option<String> {
-    if !node.is_object() {
-        return None;
+/// A job as a row's verdict: its operation, short, and its progress (`mig42%`).
+fn job_word(operation: JobOperation, progress_pct: Option<f64>) -> String {
+    use JobOperation::*;
+    let short = match operation {
+        MigrationOut | MigrationIn => "mig",
+        Dump => "dump",
+        Save => "save",
+        Restore => "rest",
+        Backup => "bkup",
+        Snapshot | SnapshotRevert | SnapshotDelete => "snap",
+        Start | Unknown => "job",
+    };
+    match progress_pct {
+        Some(pct) => format!("{short}{:.0}%", pct.clamp(0.0, 100.0).floor()),
+        None => short.to_string(),
     }
-    let count = |key: &str| node["domains"][key].as_u64().unwrap_or(0);
+}
+
+/// The host line from a cycle line's `node`.
+pub fn host_line(node: &NodeRecord) -> String {
+    let d = &node.domains;
     let mut guests = format!(
         "{} running, {} paused, {} off, {} crashed",
-        count("running"),
-        count("paused"),
-        count("shutoff"),
-        count("crashed")
+        d.running, d.paused, d.shutoff, d.crashed
     );
-    if count("other") > 0 {
-        guests.push_str(&format!(", {} other", count("other")));
+    if d.other > 0 {
+        guests.push_str(&format!(", {} other", d.other));
     }
-    let ratio = |key: &str| {
-        node[key]
-            .as_f64()
-            .map_or_else(String::new, |r| format!(" ({r:.1}x)"))
-    };
-    let cpus = node["cpus"].as_u64();
+    let ratio = |r: Option<f64>| r.map_or_else(String::new, |r| format!(" ({r:.1}x)"));
     let vcpus = format!(
         "vCPU {}/{}{}",
-        node["vcpus_running"].as_u64().unwrap_or(0),
-        cpus.map_or_else(|| "-".into(), |c| c.to_string()),
-        ratio("vcpu_overcommit")
+        node.vcpus_running,
+        node.cpus.map_or_else(|| "-".into(), |c| c.to_string()),
+        ratio(node.vcpu_overcommit)
     );
-    let kib = |key: &str| {
-        node[key]
-            .as_u64()
-            .map_or_else(|| "-".into(), |k| bytes(k as f64 * 1024.0))
-    };
+    let kib = |k: Option<u64>| k.map_or_else(|| "-".into(), |k| bytes(k as f64 * 1024.0));
     let memory = format!(
         "mem {}/{}{}",
-        kib("memory_max_kib_running"),
-        kib("memory_kib"),
-        ratio("memory_overcommit")
+        kib(Some(node.memory_max_kib_running)),
+        kib(node.memory_kib),
+        ratio(node.memory_overcommit)
     );
     // 100 = one host CPU in the record; here, the share of all of them.
-    let cpu = match (node["cpu_utilisation_pct"].as_f64(), cpus) {
+    let cpu = match (node.cpu_utilisation_pct, node.cpus) {
         (Some(pct), Some(cpus)) if cpus > 0 => format!("host CPU {:.0}%", pct / cpus as f64),
         _ => "host CPU -".into(),
     };
-    Some(format!("{guests} | {vcpus} | {memory} | {cpu}"))
+    format!("{guests} | {vcpus} | {memory} | {cpu}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::record::{ControlRecord, DiskError, DomainStates, JobRecord};
+    use crate::views::fixture;
 
-    fn record(state: &str, reason: &str) -> Value {
-        json!({"kind": "domain", "domain": {"name": "vm", "state": state, "reason": reason},
-            "disks": [{"dev": "vda", "error": null}], "job": null,
-            "collect": {"control": null}})
+    fn record(state: &str, reason: &str) -> DomainRecord {
+        let mut record = fixture::record("vm", "u");
+        record.domain.state = DomainState::from_name(state).unwrap();
+        record.domain.reason = StateReason::from_name(reason).unwrap();
+        record
     }
 
     #[test]
@@ -126,16 +117,28 @@ mod tests {
             Some("IOERROR")
         );
         let mut error = record("running", "unpaused");
-        error["disks"][0]["error"] = json!("no_space");
+        error.disks[0].error = Some(DiskError::NoSpace);
         assert_eq!(verdict(&error, None).as_deref(), Some("IOERROR"));
+        let control = |state| ControlRecord {
+            state,
+            since_ms: 40_000,
+            reason: None,
+        };
         let mut stuck = record("running", "booted");
-        stuck["collect"]["control"] = json!({"state": "occupied", "since_ms": 40000});
+        stuck.collect.control = Some(control(ControlState::Occupied));
         assert_eq!(verdict(&stuck, None).as_deref(), Some("STUCK"));
         let mut busy = record("running", "booted");
-        busy["collect"]["control"] = json!({"state": "job", "since_ms": 4000});
-        busy["job"] = json!({"operation": "migration_out", "progress_pct": 42.7});
+        busy.collect.control = Some(control(ControlState::Job));
+        busy.job = Some(JobRecord {
+            operation: JobOperation::MigrationOut,
+            progress_pct: Some(42.7),
+            ..JobRecord::default()
+        });
         assert_eq!(verdict(&busy, None).as_deref(), Some("mig42%"));
-        busy["job"] = json!({"operation": "dump", "progress_pct": null});
+        busy.job = Some(JobRecord {
+            operation: JobOperation::Dump,
+            ..JobRecord::default()
+        });
         assert_eq!(verdict(&busy, None).as_deref(), Some("dump"));
         assert_eq!(
             verdict(&record("running", "booted"), Some(10.5)).as_deref(),
@@ -146,16 +149,35 @@ mod tests {
 
     #[test]
     fn the_host_line_says_guests_overcommit_and_host_cpu() {
-        let node = json!({"cpus": 16, "memory_kib": 16_777_216u64, "memory_free_kib": null,
-            "cpu_utilisation_pct": 400.0,
-            "domains": {"running": 3, "paused": 1, "shutoff": 2, "crashed": 0, "other": 0},
-            "vcpus_running": 24, "vcpu_overcommit": 1.5,
-            "memory_max_kib_running": 4_194_304u64, "memory_overcommit": 0.25});
+        let mut node = NodeRecord {
+            cpus: Some(16),
+            memory_kib: Some(16_777_216),
+            memory_free_kib: None,
+            cpu_utilisation_pct: Some(400.0),
+            domains: DomainStates {
+                running: 3,
+                paused: 1,
+                shutoff: 2,
+                crashed: 0,
+                other: 0,
+            },
+            vcpus_running: 24,
+            vcpu_overcommit: Some(1.5),
+            memory_max_kib_running: 4_194_304,
+            memory_overcommit: Some(0.25),
+        };
         assert_eq!(
-            host_line(&node).unwrap(),
+            host_line(&node),
             "3 running, 1 paused, 2 off, 0 crashed | vCPU 24/16 (1.5x) | mem 4.0G/16G (0.2x) \
              | host CPU 25%"
         );
-        assert_eq!(host_line(&Value::Null), None);
+        node.domains.other = 2;
+        node.cpus = None;
+        node.vcpu_overcommit = None;
+        assert_eq!(
+            host_line(&node),
+            "3 running, 1 paused, 2 off, 0 crashed, 2 other | vCPU 24/- | mem 4.0G/16G (0.2x) \
+             | host CPU -"
+        );
     }
 }

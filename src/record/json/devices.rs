@@ -53,13 +53,13 @@ impl Writer<'_> {
             self.opt_f64(value);
         }
         self.raw(b",\"error\":");
-        self.opt_str(d.error);
+        self.opt_str(d.error.map(|e| e.as_str()));
         self.raw(b"}");
     }
 
     pub(super) fn job(&mut self, j: &JobRecord) {
         self.raw(b"{\"operation\":");
-        self.str(j.operation);
+        self.str(j.operation.as_str());
         let counts: [(&[u8], Option<u64>); 5] = [
             (b",\"elapsed_ms\":", j.elapsed_ms),
             (b",\"remaining_ms\":", j.remaining_ms),

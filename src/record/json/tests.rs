@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::record::*;
 
-fn full_record() -> DomainRecord {
+pub(crate) fn full_record() -> DomainRecord {
     DomainRecord {
         kind: "domain",
         schema: SCHEMA_VERSION,
@@ -18,8 +18,8 @@ fn full_record() -> DomainRecord {
             name: "wéb \"1\"\\\n\t\u{1}☁".into(),
             uuid: "6c0c3d8e-3a0f-4b6e-9f4e-2d1f0a9b7c11".into(),
             id: Some(u32::MAX),
-            state: "running",
-            reason: "booted",
+            state: DomainState::Running,
+            reason: StateReason::Booted,
             transitions: Some(Some(3)),
             crashes: Some(Some(1)),
         },
@@ -40,7 +40,7 @@ fn full_record() -> DomainRecord {
             vcpus: vec![
                 VcpuRecord {
                     id: 0,
-                    state: Some("running"),
+                    state: Some(VcpuState::Running),
                     time_ns: Some(1),
                     utilisation_pct: Some(0.001),
                     delay_ns: Some(12),
@@ -68,7 +68,7 @@ fn full_record() -> DomainRecord {
                 rss_kib: Some(2),
                 last_update_unix_s: Some(1_795_461_650),
                 last_update_age_s: Some(-3),
-                guest_stats: Some("stale"),
+                guest_stats: Some(GuestStats::Stale),
                 ..Default::default()
             }),
             bandwidth_monitors: None,
@@ -90,7 +90,7 @@ fn full_record() -> DomainRecord {
                 read_ops_per_s: None,
                 write_ops_per_s: Some(1e20),
                 read_ms: Some(0.001),
-                error: Some("no_space"),
+                error: Some(DiskError::NoSpace),
                 ..Default::default()
             },
             DiskRecord {
@@ -132,7 +132,7 @@ fn full_record() -> DomainRecord {
             read_ms: Some(2.125),
         }],
         job: Some(JobRecord {
-            operation: "migration_out",
+            operation: JobOperation::MigrationOut,
             elapsed_ms: Some(12_000),
             remaining_ms: None,
             data_total_bytes: Some(1 << 30),
@@ -229,7 +229,7 @@ fn field_order_matches_serde() {
 }
 
 /// A record with every opt-in group chosen: values, nulls and an unsupported source.
-fn opt_in_record() -> DomainRecord {
+pub(crate) fn opt_in_record() -> DomainRecord {
     use crate::record::opt_in::*;
     let mut record = full_record();
     let mut vm = Named::default();
@@ -254,7 +254,7 @@ fn opt_in_record() -> DomainRecord {
             poll_shrink: None,
         }])),
         dirtyrate: Some(Some(DirtyRateRecord {
-            status: Some("measured"),
+            status: Some(DirtyRateStatus::Measured),
             start_unix_s: Some(1_796_002_140),
             period_s: Some(1),
             mode: Some("page-sampling".into()),

@@ -33,8 +33,8 @@ fn record() -> DomainRecord {
             name: "d".into(),
             uuid: "u".into(),
             id: Some(1),
-            state: "running",
-            reason: "booted",
+            state: DomainState::Running,
+            reason: StateReason::Booted,
             transitions: Some(None),
             crashes: Some(None),
         },
@@ -46,7 +46,7 @@ fn record() -> DomainRecord {
             utilisation_pct: None,
             vcpus: vec![VcpuRecord {
                 id: 0,
-                state: Some("running"),
+                state: Some(VcpuState::Running),
                 time_ns: Some(7),
                 utilisation_pct: None,
                 ..Default::default()

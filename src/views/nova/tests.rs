@@ -1,6 +1,7 @@
 //! The 2.48 body: every field of the API reference, in its units, filled from the record.
 
 use super::*;
+use crate::record::DomainState;
 use crate::views::fixture::record;
 
 /// The fields of the 2.48 diagnostics body, as the API reference lists them.
@@ -102,7 +103,7 @@ fn states_are_novas_power_states() {
         ("crashed", "crashed"),
         ("nostate", "pending"),
     ] {
-        r.domain.state = libvirt;
+        r.domain.state = DomainState::from_name(libvirt).unwrap();
         assert_eq!(diagnostics(&r).state, nova);
     }
     r.disks.clear();

@@ -108,7 +108,7 @@ pub const DOMAIN: [Family<DomainRecord>; 34] = [
     gauge(
         "virtdiag_domain_info_state",
         "Domain state, libvirt's numbering: 0 nostate, 1 running, 2 blocked, 3 paused, 4 shutdown, 5 shutoff, 6 crashed, 7 pmsuspended.",
-        |r| code(&DOMAIN_STATES, r.domain.state),
+        |r| code(&DOMAIN_STATES, r.domain.state.as_str()),
     ),
     gauge(
         "virtdiag_domain_info_maximum_memory_bytes",
@@ -223,7 +223,7 @@ pub const DOMAIN: [Family<DomainRecord>; 34] = [
     gauge(
         "virtdiag_domain_control_state",
         "State of the domain's monitor when statistics were dropped, libvirt's numbering: 0 ok, 1 job, 2 occupied, 3 error.",
-        |r| r.collect.control.as_ref().and_then(|c| code(&CONTROL_STATES, c.state)),
+        |r| r.collect.control.as_ref().and_then(|c| code(&CONTROL_STATES, c.state.as_str())),
     ),
     gauge(
         "virtdiag_domain_control_duration_seconds",
@@ -235,13 +235,13 @@ pub const DOMAIN: [Family<DomainRecord>; 34] = [
         "Whether the guest's balloon statistics come: 0 ok, 1 off (no stats period set), 2 stale.",
         |r| {
             let status = r.memory.balloon.as_ref()?.guest_stats?;
-            code(&GUEST_STATS, status)
+            code(&GUEST_STATS, status.as_str())
         },
     ),
     gauge(
         "virtdiag_domain_job_info_operation",
         "The running job's operation, libvirt's numbering: 0 unknown, 1 start, 2 save, 3 restore, 4 migration in, 5 migration out, 6 snapshot, 7 snapshot revert, 8 dump, 9 backup, 10 snapshot delete.",
-        |r| code(&JOB_OPERATIONS, r.job.as_ref()?.operation),
+        |r| code(&JOB_OPERATIONS, r.job.as_ref()?.operation.as_str()),
     ),
     gauge(
         "virtdiag_domain_job_info_time_elapsed_seconds",
@@ -314,7 +314,7 @@ pub const VCPU: [Family<VcpuRecord>; 4] = [
     gauge(
         "virtdiag_domain_vcpu_state",
         "vCPU state, libvirt's numbering: 0 offline, 1 running, 2 blocked.",
-        |v| v.state.and_then(|s| code(&VCPU_STATES, s)),
+        |v| v.state.and_then(|s| code(&VCPU_STATES, s.as_str())),
     ),
     counter(
         "virtdiag_domain_vcpu_time_seconds_total",
@@ -362,5 +362,8 @@ pub const OPENSTACK_INFO: Info<DomainRecord> = Info {
 pub const STATE_INFO: Info<DomainRecord> = Info {
     name: "virtdiag_domain_state_info",
     help: "The domain's state and libvirt's reason for it (paused by ioerror, crashed by panicked, ...); every domain.",
-    labels: |r| vec![("state", Some(r.domain.state)), ("reason", Some(r.domain.reason))],
+    labels: |r| vec![
+        ("state", Some(r.domain.state.as_str())),
+        ("reason", Some(r.domain.reason.as_str())),
+    ],
 };

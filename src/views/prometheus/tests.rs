@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use super::*;
+use crate::record::{ControlState, DiskError, DomainState, GuestStats, JobOperation, StateReason};
 use crate::views::fixture::record;
 
 fn text(records: &[DomainRecord]) -> String {
@@ -100,7 +101,7 @@ fn a_null_omits_the_series() {
     assert!(samples(&text(&[no_vcpus]), "virtdiag_domain_info_virtual_cpus").is_empty());
     // An inactive domain without Nova metadata: state and memory only.
     let mut off = record("off", "u-off");
-    off.domain.state = "shutoff";
+    off.domain.state = DomainState::Shutoff;
     off.nova = None;
     off.cpu = None;
     off.memory.current_kib = None;
@@ -224,19 +225,19 @@ fn verdicts_have_series_only_when_there_is_a_verdict() {
         samples(&quiet, "virtdiag_domain_state_info"),
         ["virtdiag_domain_state_info{domain=\"a\",uuid=\"u-a\",state=\"running\",reason=\"booted\"} 1"]
     );
-    r.domain.state = "paused";
-    r.domain.reason = "ioerror";
+    r.domain.state = DomainState::Paused;
+    r.domain.reason = StateReason::Ioerror;
     r.domain.transitions = Some(Some(3));
     r.domain.crashes = Some(Some(1));
-    r.disks[0].error = Some("no_space");
-    r.memory.balloon.as_mut().unwrap().guest_stats = Some("off");
+    r.disks[0].error = Some(DiskError::NoSpace);
+    r.memory.balloon.as_mut().unwrap().guest_stats = Some(GuestStats::Off);
     r.collect.control = Some(crate::record::ControlRecord {
-        state: "occupied",
+        state: ControlState::Occupied,
         since_ms: 42_500,
         reason: None,
     });
     r.job = Some(crate::record::JobRecord {
-        operation: "dump",
+        operation: JobOperation::Dump,
         elapsed_ms: Some(1500),
         data_total_bytes: Some(100),
         data_processed_bytes: Some(40),

@@ -98,7 +98,7 @@ fn iothreads_by_id() {
 fn the_last_dirty_rate_measurement() {
     let raw = parsed(&[Group::Dirtyrate], KVM_GUEST);
     let rate = &raw.opt_in.as_deref().unwrap().dirtyrate;
-    assert_eq!(rate.status, Some("measured"));
+    assert_eq!(rate.status, Some(DirtyRateStatus::Measured));
     assert_eq!(rate.start_unix_s, Some(1_796_002_140));
     assert_eq!(rate.period_s, Some(1));
     assert_eq!(rate.mode.as_deref(), Some("page-sampling"));
@@ -111,7 +111,7 @@ fn the_last_dirty_rate_measurement() {
          dirtyrate.calc_mode=page-sampling\n",
     );
     let rate = &unstarted.opt_in.as_deref().unwrap().dirtyrate;
-    assert_eq!(rate.status, Some("unstarted"));
+    assert_eq!(rate.status, Some(DirtyRateStatus::Unstarted));
     assert_eq!(rate.mib_per_s, None);
 }
 

@@ -1,32 +1,71 @@
 //! The grouped view of a domain record, line by line.
 
+use std::sync::Arc;
+
 use super::*;
-use serde_json::json;
+use crate::record::{
+    BalloonRecord, ControlReason, ControlRecord, ControlState, DomainState, JobOperation, Missing,
+    StateReason,
+};
+use crate::views::fixture;
+
+/// The fixture's record as sampled on `vm`, named `name`.
+fn record(name: &str, id: u32, ts: &str, seq: u64) -> DomainRecord {
+    let mut record = fixture::record(name, "6c0c");
+    record.domain.id = Some(id);
+    record.ts = ts.into();
+    record.host = "vm".into();
+    record.seq = seq;
+    record
+}
 
 #[test]
 fn groups_every_part_of_the_record() {
-    let record = json!({"kind": "domain", "ts": "2026-11-30T01:30:12.284Z", "host": "vm",
-        "seq": 2, "domain": {"name": "instance-0000002a", "uuid": "6c0c", "id": 1,
-            "state": "running", "reason": "booted"},
-        "nova": {"instance": "web-1", "flavor": "m1.small", "project_name": "webshop",
-            "project_id": "1f2e", "user_name": null, "user_id": "8a4f"},
-        "cpu": {"time_ns": 90_000_000_000u64, "utilisation_pct": 99.994,
-            "vcpus": [{"id": 0, "state": "running", "utilisation_pct": 50.0,
-                "steal_pct": null}]},
-        "memory": {"max_kib": 2_097_152, "current_kib": 2_097_152, "used_kib": 1_048_576,
-            "balloon": null},
-        "disks": [{"dev": "vda", "bus": "virtio", "device": "disk", "path": "/d/disk",
-            "read_bytes_per_s": 50_002.2, "read_ops_per_s": 99_999.7,
-            "write_bytes_per_s": null, "write_ops_per_s": null, "errors": 0,
-            "allocation_bytes": 1_073_741_824u64, "capacity_bytes": 2_147_483_648u64,
-            "fill_pct": 50.0}],
-        "nics": [{"dev": "tap\u{1b}1", "mac": "fa:16:3e:5a:00:01", "model": "virtio",
-            "type": "bridge", "source": "br-int", "rx_bytes_per_s": 99_999.7,
-            "rx_packets_per_s": 9_998.5, "tx_bytes_per_s": 1.0, "tx_packets_per_s": 0.1,
-            "rx_errors": 0, "tx_errors": 0, "rx_drop": 2, "tx_drop": 0}],
-        "collect": {"sources": {"state": "bulk", "cpu": "per-domain"}, "interval_s": 10.02,
-            "duration_ms": 0.098, "missing": [{"field": "nics[eth1]",
-            "reason": "not supported by the driver"}], "control": null}});
+    let mut record = record("instance-0000002a", 1, "2026-11-30T01:30:12.284Z", 2);
+    record.nova = Some(Arc::new(NovaInfo {
+        instance: Some("web-1".into()),
+        flavor: Some("m1.small".into()),
+        project_name: Some("webshop".into()),
+        project_id: Some("1f2e".into()),
+        user_name: None,
+        user_id: Some("8a4f".into()),
+    }));
+    let cpu = record.cpu.as_mut().unwrap();
+    cpu.time_ns = Some(90_000_000_000);
+    cpu.utilisation_pct = Some(99.994);
+    cpu.vcpus.truncate(1);
+    cpu.vcpus[0].utilisation_pct = Some(50.0);
+    cpu.vcpus[0].steal_pct = None;
+    record.memory.max_kib = Some(2_097_152);
+    record.memory.current_kib = Some(2_097_152);
+    record.memory.used_kib = Some(1_048_576);
+    record.memory.balloon = None;
+    record.disks.truncate(1);
+    let disk = &mut record.disks[0];
+    disk.path = Some("/d/disk".into());
+    (disk.read_bytes_per_s, disk.read_ops_per_s) = (Some(50_002.2), Some(99_999.7));
+    (disk.write_bytes_per_s, disk.write_ops_per_s) = (None, None);
+    disk.errors = Some(0);
+    disk.allocation_bytes = Some(1_073_741_824);
+    disk.capacity_bytes = Some(2_147_483_648);
+    disk.fill_pct = Some(50.0);
+    record.nics.truncate(1);
+    let nic = &mut record.nics[0];
+    nic.dev = Some("tap\u{1b}1".into());
+    nic.mac = Some("fa:16:3e:5a:00:01".into());
+    nic.source = Some("br-int".into());
+    (nic.rx_bytes_per_s, nic.rx_packets_per_s) = (Some(99_999.7), Some(9_998.5));
+    (nic.tx_bytes_per_s, nic.tx_packets_per_s) = (Some(1.0), Some(0.1));
+    (nic.rx_drop, nic.tx_drop) = (Some(2), Some(0));
+    record.collect.sources.state = Source::Bulk;
+    record.collect.sources.cpu = Source::PerDomain;
+    record.collect.sources.kvm = Some(Source::Unsupported);
+    record.collect.interval_s = Some(10.02);
+    record.collect.duration_ms = 0.098;
+    record.collect.missing = vec![Missing {
+        field: "nics[eth1]".into(),
+        reason: "not supported by the driver".into(),
+    }];
     let text = render(&record);
     let expected = [
         "domain        instance-0000002a (running, reason booted), id 1",
@@ -40,8 +79,8 @@ fn groups_every_part_of_the_record() {
          ops/s; 1.0 GiB allocated of 2.0 GiB (50.0 % full); 0 errors",
         "nic tap\\x1b1  fa:16:3e:5a:00:01 virtio bridge on br-int: rx 0.10 MB/s 9998 \
          packets/s, tx 0.00 MB/s 0 packets/s; errors rx 0 tx 0, drops rx 2 tx 0",
-        "collection    took 0.1 ms, 10.02 s since the previous sample; cpu per-domain, \
-         state bulk",
+        "collection    took 0.1 ms, 10.02 s since the previous sample; balloon none, cpu \
+         per-domain, disks none, kvm unsupported, nics none, state bulk, vcpus none",
         "  missing     nics[eth1]: not supported by the driver",
     ];
     assert_eq!(text, expected.join("\n") + "\n");
@@ -49,24 +88,42 @@ fn groups_every_part_of_the_record() {
 
 #[test]
 fn shows_the_verdicts_a_record_carries() {
-    let record = json!({"kind": "domain", "ts": "t", "host": "vm", "seq": 9,
-        "domain": {"name": "web", "uuid": "6c0c", "id": 3, "state": "paused",
-            "reason": "ioerror", "transitions": 2, "crashes": 1},
-        "nova": null,
-        "cpu": {"time_ns": 1_000_000_000u64, "utilisation_pct": 12.5,
-            "overhead_pct": 1.25, "vcpus": []},
-        "memory": {"max_kib": 1024, "current_kib": 1024, "used_kib": null,
-            "balloon": {"actual_kib": 1024, "rss_kib": 512, "guest_stats": "off"}},
-        "disks": [{"dev": "vdb", "bus": "virtio", "device": "disk", "path": "/t/b.img",
-            "errors": null, "error": "no_space"}],
-        "nics": [],
-        "job": {"operation": "dump", "elapsed_ms": 12_000, "remaining_ms": null,
-            "data_total_bytes": 4_294_967_296u64, "data_processed_bytes": 1_073_741_824u64,
-            "data_remaining_bytes": 3_221_225_472u64, "progress_pct": 25.0,
-            "memory_bytes_per_s": null, "memory_dirty_rate_pages_per_s": null,
-            "memory_iteration": null},
-        "collect": {"sources": {}, "interval_s": 10.0, "duration_ms": 0.5,
-            "missing": [], "control": null}});
+    let mut record = record("web", 3, "t", 9);
+    record.domain.state = DomainState::Paused;
+    record.domain.reason = StateReason::Ioerror;
+    record.domain.transitions = Some(Some(2));
+    record.domain.crashes = Some(Some(1));
+    record.nova = None;
+    let cpu = record.cpu.as_mut().unwrap();
+    cpu.time_ns = Some(1_000_000_000);
+    cpu.utilisation_pct = Some(12.5);
+    cpu.overhead_pct = Some(1.25);
+    cpu.vcpus.clear();
+    record.memory.used_kib = None;
+    record.memory.balloon = Some(BalloonRecord {
+        actual_kib: Some(1024),
+        rss_kib: Some(512),
+        guest_stats: Some(GuestStats::Off),
+        ..BalloonRecord::default()
+    });
+    record.disks.truncate(1);
+    record.disks[0].dev = Some("vdb".into());
+    record.disks[0].error = Some(DiskError::NoSpace);
+    record.nics.clear();
+    record.job = Some(JobRecord {
+        operation: JobOperation::Dump,
+        elapsed_ms: Some(12_000),
+        data_total_bytes: Some(4_294_967_296),
+        data_processed_bytes: Some(1_073_741_824),
+        data_remaining_bytes: Some(3_221_225_472),
+        progress_pct: Some(25.0),
+        ..JobRecord::default()
+    });
+    record.collect.control = Some(ControlRecord {
+        state: ControlState::Error,
+        since_ms: 90_000,
+        reason: Some(ControlReason::Monitor),
+    });
     let text = render(&record);
     for expected in [
         "domain         web (paused, reason ioerror), id 3\n",
@@ -78,6 +135,7 @@ fn shows_the_verdicts_a_record_carries() {
          outside the vCPUs\n",
         "  guest stats  off: no statistics period set (virsh dommemstat --period)\n",
         "  error        no_space: no space left where the image lives (virsh domblkerror)\n",
+        "  monitor      error for 1 min 30 s (monitor)\n",
     ] {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
     }

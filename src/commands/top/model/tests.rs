@@ -1,29 +1,47 @@
 //! The rows, cells, sort order and filter of `top`, without a terminal.
 
 use super::*;
+use crate::record::{DomainState, VcpuRecord};
+use crate::views::fixture;
 use serde_json::json;
 
-fn record(name: &str, cpu: Option<f64>, rx: f64) -> Value {
-    json!({
-        "kind": "domain", "host": "h1", "seq": 3,
-        "domain": {"name": name, "uuid": "u", "id": 1, "state": "running"},
-        "nova": {"instance": format!("vm-{name}")},
-        "cpu": {"utilisation_pct": cpu,
-            "vcpus": [{"id": 0, "steal_pct": 1.0}, {"id": 1, "steal_pct": 3.5}, {"id": 2}]},
-        "memory": {"max_kib": 2097152, "used_kib": 524288},
-        "disks": [
-            {"read_bytes_per_s": 1000.0, "write_bytes_per_s": null,
-             "read_ops_per_s": 10.0, "write_ops_per_s": 2.0},
-            {"read_bytes_per_s": 24.0, "write_bytes_per_s": null,
-             "read_ops_per_s": null, "write_ops_per_s": 3.0}
-        ],
-        "nics": [{"rx_bytes_per_s": rx, "tx_bytes_per_s": 5.0}]
-    })
+fn record(name: &str, cpu: Option<f64>, rx: f64) -> DomainRecord {
+    let mut record = fixture::record(name, "u");
+    let nova = std::sync::Arc::make_mut(record.nova.as_mut().unwrap());
+    nova.instance = Some(format!("vm-{name}"));
+    let stats = record.cpu.as_mut().unwrap();
+    stats.utilisation_pct = cpu;
+    stats.vcpus = [Some(1.0), Some(3.5), None]
+        .into_iter()
+        .zip(0..)
+        .map(|(steal_pct, id)| VcpuRecord {
+            id,
+            steal_pct,
+            ..VcpuRecord::default()
+        })
+        .collect();
+    record.memory.max_kib = Some(2_097_152);
+    record.memory.used_kib = Some(524_288);
+    record.disks.truncate(2);
+    let rates = [
+        (Some(1000.0), None, Some(10.0), Some(2.0)),
+        (Some(24.0), None, None, Some(3.0)),
+    ];
+    for (disk, (read, write, read_ops, write_ops)) in record.disks.iter_mut().zip(rates) {
+        disk.read_bytes_per_s = read;
+        disk.write_bytes_per_s = write;
+        disk.read_ops_per_s = read_ops;
+        disk.write_ops_per_s = write_ops;
+    }
+    record.nics.truncate(1);
+    record.nics[0].rx_bytes_per_s = Some(rx);
+    record.nics[0].tx_bytes_per_s = Some(5.0);
+    record
 }
 
 #[test]
 fn a_row_sums_devices_and_keeps_nulls() {
-    let row = Row::from_record(&record("a", Some(12.34), 2048.0)).unwrap();
+    let row = Row::from_domain(&record("a", Some(12.34), 2048.0));
     assert_eq!(row.vcpus, Some(3));
     assert_eq!(
         row.steal_pct,
@@ -51,20 +69,41 @@ fn a_row_sums_devices_and_keeps_nulls() {
         ]
         .map(String::from)
     );
-    assert!(Row::from_record(&json!({"kind": "cycle"})).is_none());
-    let evil =
-        json!({"kind": "domain", "domain": {"name": "x\u{1b}[2Jy\u{7}", "state": "running"}});
+    let evil = record("x\u{1b}[2Jy\u{7}", None, 0.0);
+    assert_eq!(Row::from_domain(&evil).cells()[0], "x\\x1b[2Jy\\x07");
+}
+
+#[test]
+fn an_answered_line_is_read_as_its_record() {
+    let line = serde_json::to_value(record("a", Some(12.34), 2048.0)).unwrap();
     assert_eq!(
-        Row::from_record(&evil).unwrap().cells()[0],
-        "x\\x1b[2Jy\\x07"
+        Row::from_record(&line),
+        Some(Row::from_domain(&record("a", Some(12.34), 2048.0)))
     );
+    let cycle = serde_json::to_value(CycleRecord {
+        kind: "cycle",
+        ..CycleRecord::default()
+    })
+    .unwrap();
+    assert_eq!(Row::from_record(&cycle), None, "not a domain record");
+    let cut = json!({"kind": "domain", "domain": {"name": "a", "state": "running"}});
+    assert_eq!(Row::from_record(&cut), None, "not a whole record");
+    let now = Instant::now();
+    let cycle = Cycle::from_cycle_line(&cycle, now);
+    assert_eq!((cycle.seq, cycle.connected), (Some(0), Some(false)));
+    assert_eq!(Cycle::from_cycle_line(&cut, now).seq, None);
 }
 
 #[test]
 fn an_inactive_domain_is_dashes() {
-    let off = json!({"kind": "domain", "domain": {"name": "spare", "state": "shutoff"},
-        "cpu": null, "memory": {"max_kib": null, "used_kib": null}, "disks": [], "nics": []});
-    let cells = Row::from_record(&off).unwrap().cells();
+    let mut off = record("spare", None, 0.0);
+    off.domain.state = DomainState::Shutoff;
+    off.cpu = None;
+    off.memory.max_kib = None;
+    off.memory.used_kib = None;
+    off.disks.clear();
+    off.nics.clear();
+    let cells = Row::from_domain(&off).cells();
     assert_eq!(cells[1], "shutoff");
     assert!(cells[2..].iter().all(|c| c == "-"), "{cells:?}");
 }
@@ -88,9 +127,9 @@ fn units_fit_their_columns() {
 fn sort_filter_and_reverse() {
     let mut view = View {
         rows: vec![
-            Row::from_record(&record("b", Some(5.0), 1.0)).unwrap(),
-            Row::from_record(&record("a", None, 3.0)).unwrap(),
-            Row::from_record(&record("c", Some(50.0), 2.0)).unwrap(),
+            Row::from_domain(&record("b", Some(5.0), 1.0)),
+            Row::from_domain(&record("a", None, 3.0)),
+            Row::from_domain(&record("c", Some(50.0), 2.0)),
         ],
         ..View::default()
     };
@@ -132,10 +171,15 @@ fn sort_filter_and_reverse() {
 #[test]
 fn the_header_says_age_duration_and_libvirt() {
     let now = Instant::now();
-    let line = json!({"kind": "cycle", "host": "hv1", "seq": 7, "connected": true,
-        "error": null, "duration_ms": 12.4});
+    let line = CycleRecord {
+        host: "hv1".into(),
+        seq: 7,
+        connected: true,
+        duration_ms: 12.4,
+        ..CycleRecord::default()
+    };
     let mut view = View {
-        cycle: Cycle::from_cycle_line(&line, now),
+        cycle: Cycle::from_cycle(&line, now),
         ..View::default()
     };
     let later = now + Duration::from_secs(3);

@@ -68,7 +68,7 @@ pub const DISK: [Family<DiskRecord>; 13] = [
     gauge(
         "virtdiag_domain_block_error_code",
         "The error that paused the guest on this disk, libvirt's numbering: 1 unspecified, 2 no space; no series without one.",
-        |d| d.error.and_then(|e| code(&DISK_ERRORS, e)),
+        |d| d.error.and_then(|e| code(&DISK_ERRORS, e.as_str())),
     ),
 ];
 

@@ -22,6 +22,9 @@ impl Tmux {
             socket: dir.join("tmux.sock"),
         };
         tmux.open();
+        // The server outlives its last session: a `kill-session` followed by `open`
+        // would otherwise race the exiting server ("server exited unexpectedly").
+        tmux.run(&["set-option", "-s", "exit-empty", "off"]);
         tmux
     }
 

@@ -8,20 +8,21 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags, Group};
 
-use super::Config;
+use super::{Config, Error, Problem};
 
 /// The gid of `socket.group` (None for an empty name: the process's group).
-pub fn group_id(name: &str) -> Result<Option<u32>, String> {
+pub fn group_id(name: &str) -> Result<Option<u32>, Error> {
     if name.is_empty() {
         return Ok(None);
     }
     match Group::from_name(name) {
         Ok(Some(group)) => Ok(Some(group.gid.as_raw())),
-        Ok(None) => Err(format!(
-            "socket.group: no group named '{name}' in the system's group database: create \
-             it (groupadd --system {name}) or set another"
-        )),
-        Err(e) => Err(format!("socket.group: cannot look up '{name}': {e}")),
+        Ok(None) => Err(Problem::NoSuchGroup(name.to_string()).into()),
+        Err(source) => Err(Problem::GroupLookup {
+            name: name.to_string(),
+            source,
+        }
+        .into()),
     }
 }
 
@@ -29,7 +30,7 @@ pub fn group_id(name: &str) -> Result<Option<u32>, String> {
 #[derive(Debug, Default)]
 pub struct Findings {
     /// Faults `run` stops at: the socket's group is unknown.
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
     /// Directories `run` could not create its files in now. Not errors: the packaged
     /// service's own directories (/run/virtdiag, /var/log/virtdiag) appear only when
     /// systemd starts it, and `check-config` may run as another user.
@@ -38,8 +39,8 @@ pub struct Findings {
 
 pub fn check(config: &Config) -> Findings {
     let mut findings = Findings::default();
-    if let Err(why) = group_id(&config.socket.group) {
-        findings.errors.push(why);
+    if let Err(e) = group_id(&config.socket.group) {
+        findings.errors.extend(e.problems);
     }
     let mut files = vec![
         ("spool.path", &config.spool.path),

@@ -16,6 +16,23 @@ fn texts(selectors: &[crate::collect::filter::Selector]) -> Vec<&str> {
     selectors.iter().map(|s| s.text()).collect()
 }
 
+/// The one problem of a configuration that has exactly one.
+fn only(err: Error) -> Problem {
+    assert_eq!(err.problems.len(), 1, "{err}");
+    err.problems.into_iter().next().unwrap()
+}
+
+/// The line, the key and what is wrong of the one problem of a file's text, which
+/// must be a bad value.
+fn bad_value(text: &str) -> (usize, String, Invalid) {
+    match only(parse(text).expect_err(text)) {
+        Problem::Value {
+            line, key, invalid, ..
+        } => (line, key, invalid),
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
 /// The numeric keys and their ranges.
 fn numeric_keys() -> impl Iterator<Item = (&'static Key, Limit)> {
     KEYS.iter().filter_map(|k| Some((k, k.limit?)))
@@ -75,57 +92,103 @@ textfile = "/var/lib/prometheus/node-exporter/virtdiag.prom"
 
 #[test]
 fn unknown_keys_are_errors_naming_key_and_line() {
-    let err = parse("uri = \"x\"\n\n[spool]\nmax_byte = 5\n").unwrap_err();
-    assert!(err.contains("line 4"), "{err}");
-    assert!(err.contains("max_byte"), "{err}");
+    let err = only(parse("uri = \"x\"\n\n[spool]\nmax_byte = 5\n").unwrap_err());
+    assert!(
+        matches!(&err, Problem::UnknownKey { line: 4, key, table, .. }
+            if key == "spool.max_byte" && table == "spool"),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn wrong_types_are_errors_naming_key_and_line() {
-    let err = parse("read_only = \"yes\"\n").unwrap_err();
-    assert!(
-        err.contains("line 1") && err.contains("read_only") || err.contains("bool"),
-        "{err}"
-    );
-    let err = parse("[socket]\nmax_clients = \"many\"\n").unwrap_err();
-    assert!(err.contains("line 2"), "{err}");
+    let (line, key, invalid) = bad_value("read_only = \"yes\"\n");
+    assert_eq!((line, key.as_str()), (1, "read_only"));
+    assert!(matches!(invalid, Invalid::NotBoolean), "{invalid:?}");
+    let (line, key, invalid) = bad_value("[socket]\nmax_clients = \"many\"\n");
+    assert_eq!((line, key.as_str()), (2, "socket.max_clients"));
+    assert!(matches!(invalid, Invalid::Type(_)), "{invalid:?}");
 }
 
 #[test]
 fn bad_values_are_errors_naming_key_and_line() {
-    let cases = [
-        ("interval_seconds = 0\n", "line 1: interval_seconds"),
-        ("\ninterval_seconds = -3.0\n", "line 2: interval_seconds"),
-        ("[spool]\nmax_bytes = 10\n", "line 2: spool.max_bytes"),
-        ("[spool]\nmax_bytes = -10\n", "line 2: spool.max_bytes"),
-        ("[spool]\nkeep = -1\n", "line 2: spool.keep"),
+    let out_of_range = |i: &Invalid| matches!(i, Invalid::OutOfRange { .. });
+    type Expected = fn(&Invalid) -> bool;
+    let cases: [(&str, usize, &str, Expected); 14] = [
+        (
+            "interval_seconds = 0\n",
+            1,
+            "interval_seconds",
+            out_of_range,
+        ),
+        (
+            "\ninterval_seconds = -3.0\n",
+            2,
+            "interval_seconds",
+            out_of_range,
+        ),
+        (
+            "[spool]\nmax_bytes = 10\n",
+            2,
+            "spool.max_bytes",
+            out_of_range,
+        ),
+        (
+            "[spool]\nmax_bytes = -10\n",
+            2,
+            "spool.max_bytes",
+            out_of_range,
+        ),
+        ("[spool]\nkeep = -1\n", 2, "spool.keep", out_of_range),
         (
             "[spool]\npath = \"relative.ndjson\"\n",
-            "line 2: spool.path",
+            2,
+            "spool.path",
+            |i| matches!(i, Invalid::NotAbsolute(_)),
         ),
-        ("[socket]\nmode = \"rw-rw----\"\n", "line 2: socket.mode"),
-        ("[socket]\nmode = \"7777\"\n", "line 2: socket.mode"),
-        ("[socket]\nmax_clients = 0\n", "line 2: socket.max_clients"),
+        ("[socket]\nmode = \"rw-rw----\"\n", 2, "socket.mode", |i| {
+            matches!(i, Invalid::NotOctal(_))
+        }),
+        ("[socket]\nmode = \"7777\"\n", 2, "socket.mode", |i| {
+            matches!(i, Invalid::ModeBits(_))
+        }),
+        (
+            "[socket]\nmax_clients = 0\n",
+            2,
+            "socket.max_clients",
+            out_of_range,
+        ),
         (
             "[socket]\nidle_timeout_seconds = 0\n",
-            "line 2: socket.idle_timeout_seconds",
+            2,
+            "socket.idle_timeout_seconds",
+            out_of_range,
         ),
-        ("uri = \"\"\n", "line 1: uri"),
+        ("uri = \"\"\n", 1, "uri", |i| matches!(i, Invalid::EmptyUri)),
         (
             "[prometheus]\ntextfile = \"virtdiag.prom\"\n",
-            "line 2: prometheus.textfile",
+            2,
+            "prometheus.textfile",
+            |i| matches!(i, Invalid::NotAbsolute(_)),
         ),
         (
             "[prometheus]\ntextfile = \"/var/lib/prometheus/node-exporter/virtdiag.txt\"\n",
-            "line 2: prometheus.textfile",
+            2,
+            "prometheus.textfile",
+            |i| matches!(i, Invalid::NotProm(_)),
+        ),
+        (
+            "[spool]\nfsync = \"sometimes\"\n",
+            2,
+            "spool.fsync",
+            |i| matches!(i, Invalid::NotOneOf { given, .. } if given == "sometimes"),
         ),
     ];
-    for (text, expected) in cases {
-        let err = parse(text).unwrap_err();
-        assert!(err.starts_with(expected), "{text:?}: {err}");
+    for (text, line, key, expected) in cases {
+        let (at, named, invalid) = bad_value(text);
+        assert_eq!((at, named.as_str()), (line, key), "{text:?}");
+        assert!(expected(&invalid), "{text:?}: {invalid:?}");
     }
-    let err = parse("[spool]\nfsync = \"sometimes\"\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("sometimes"), "{err}");
 }
 
 #[test]
@@ -133,8 +196,11 @@ fn missing_default_file_means_defaults_but_a_named_one_is_an_error() {
     let missing = PathBuf::from("/nonexistent/virtdiag.toml");
     let c = load(&Source::Default(missing.clone()), &Overrides::default()).unwrap();
     assert_eq!(c, Config::default());
-    let err = load(&Source::Explicit(missing), &Overrides::default()).unwrap_err();
-    assert!(err.contains("/nonexistent/virtdiag.toml"), "{err}");
+    let err = load(&Source::Explicit(missing.clone()), &Overrides::default()).unwrap_err();
+    assert!(
+        matches!(only(err), Problem::Unreadable { path, .. } if path == missing),
+        "the file named"
+    );
 }
 
 #[test]
@@ -209,8 +275,11 @@ fn overrides_win_and_are_checked() {
         ("--interval", "0"),
     ];
     for (flag, value) in bad_flags {
-        let err = with_flags(&flags(&[flag, value])).unwrap_err();
-        assert!(err.starts_with(flag), "{err}");
+        let err = only(with_flags(&flags(&[flag, value])).unwrap_err());
+        assert!(
+            matches!(&err, Problem::Flag { flag: named, .. } if named == flag),
+            "{err:?}"
+        );
     }
 }
 
@@ -266,7 +335,7 @@ fn flag_setting(key: &Key, value: &str) -> Overrides {
     flags(&[&key.flag_name(), value])
 }
 
-fn with_flags(overrides: &Overrides) -> Result<Config, String> {
+fn with_flags(overrides: &Overrides) -> Result<Config, Error> {
     load(&Source::Default("/nonexistent".into()), overrides)
 }
 
@@ -338,15 +407,14 @@ fn every_numeric_key_accepts_its_bounds_from_the_file_and_the_flags() {
 #[test]
 fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
     for (key, limit) in numeric_keys() {
-        let range = format!("from {} to {}", limit.min, limit.max);
         for value in bad_for(&limit) {
             let text = file_setting(key, &value);
-            let err = parse(&text).expect_err(&text);
-            let at = format!("line {}: {}: ", setting_line(key), key.name);
-            assert!(err.starts_with(&at), "{text:?}: {err}");
+            let (line, named, invalid) = bad_value(&text);
+            assert_eq!((line, named.as_str()), (setting_line(key), key.name));
             assert!(
-                err.contains(&range) && err.contains("give a"),
-                "{text:?}: {err}"
+                matches!(invalid, Invalid::OutOfRange { limit: l, .. }
+                    | Invalid::NotWhole { limit: l, .. } if l == limit),
+                "{text:?}: {invalid:?}"
             );
         }
     }
@@ -355,16 +423,21 @@ fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
 #[test]
 fn every_numeric_flag_rejects_values_outside_its_range() {
     for (key, limit) in numeric_keys() {
-        let range = format!("from {} to {}", limit.min, limit.max);
         for value in bad_for(&limit) {
-            let err = with_flags(&flag_setting(key, &value)).expect_err(&value);
+            let err = only(with_flags(&flag_setting(key, &value)).expect_err(&value));
+            let Problem::Flag {
+                flag,
+                key: sets,
+                invalid,
+            } = err
+            else {
+                panic!("{value}: {err:?}");
+            };
+            assert_eq!((flag, sets), (key.flag_name(), key.name), "{value}");
             assert!(
-                err.starts_with(&format!("{}: ", key.flag_name())),
-                "{value}: {err}"
-            );
-            assert!(
-                err.contains(&range) && err.contains(key.name),
-                "{value}: {err}"
+                matches!(invalid, Invalid::OutOfRange { limit: l, .. }
+                    | Invalid::NotWhole { limit: l, .. } if l == limit),
+                "{value}: {invalid:?}"
             );
         }
     }
@@ -373,31 +446,39 @@ fn every_numeric_flag_rejects_values_outside_its_range() {
 #[test]
 fn range_errors_name_the_value_the_range_and_what_to_give() {
     assert_eq!(
-        parse("\n[socket]\nidle_timeout_seconds = 1e300\n").unwrap_err(),
+        parse("\n[socket]\nidle_timeout_seconds = 1e300\n")
+            .unwrap_err()
+            .to_string(),
         "line 3: socket.idle_timeout_seconds: 1e300 is out of range: \
          give a number of seconds from 1 to 86400"
     );
     assert_eq!(
-        parse("interval_seconds = nan\n").unwrap_err(),
+        parse("interval_seconds = nan\n").unwrap_err().to_string(),
         "line 1: interval_seconds: NaN is out of range: give a number of seconds from 0.1 to 86400"
     );
     assert_eq!(
-        parse("[spool]\nmax_bytes = 99999999999999999999\n").unwrap_err(),
+        parse("[spool]\nmax_bytes = 99999999999999999999\n")
+            .unwrap_err()
+            .to_string(),
         "line 2: spool.max_bytes: 99999999999999999999 is out of range: \
          give a whole number of bytes from 4096 to 1125899906842624, or 0 for no built-in \
          rotation"
     );
     assert_eq!(
-        parse("[spool]\nkeep = 2.5\n").unwrap_err(),
+        parse("[spool]\nkeep = 2.5\n").unwrap_err().to_string(),
         "line 2: spool.keep: 2.5 is not a whole number: give a whole number of files from 0 to 1000"
     );
     assert_eq!(
-        with_flags(&flags(&["--max-clients", "1e19"])).unwrap_err(),
+        with_flags(&flags(&["--max-clients", "1e19"]))
+            .unwrap_err()
+            .to_string(),
         "--max-clients: 1e19 is out of range: give a whole number of clients from 1 to 10000 \
          (it sets socket.max_clients)"
     );
     assert_eq!(
-        with_flags(&flags(&["--min-collect-interval", "3601"])).unwrap_err(),
+        with_flags(&flags(&["--min-collect-interval", "3601"]))
+            .unwrap_err()
+            .to_string(),
         "--min-collect-interval: 3601 is out of range: give a number of seconds from 0 to 3600 \
          (it sets min_collect_interval_seconds)"
     );
@@ -405,27 +486,34 @@ fn range_errors_name_the_value_the_range_and_what_to_give() {
 
 #[test]
 fn a_number_of_the_wrong_type_names_the_line_and_what_is_expected() {
-    let err = parse("\ninterval_seconds = \"10\"\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
-    let err = parse("[socket]\nmax_clients = [1]\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
+    for text in [
+        "\ninterval_seconds = \"10\"\n",
+        "[socket]\nmax_clients = [1]\n",
+    ] {
+        let (line, _, invalid) = bad_value(text);
+        assert_eq!(line, 2, "{text:?}");
+        assert!(
+            matches!(&invalid, Invalid::Type(why) if why.contains("a number")),
+            "{invalid:?}"
+        );
+    }
 }
 
 #[test]
 fn flag_values_read_like_toml_numbers() {
     let read = |text: &str| text.parse::<Number>();
-    assert_eq!(read("5"), Ok(Number::Integer(5)));
-    assert_eq!(read("-5"), Ok(Number::Integer(-5)));
-    assert_eq!(read("0.5"), Ok(Number::Float(0.5)));
-    assert_eq!(read("1e3"), Ok(Number::Float(1000.0)));
+    assert_eq!(read("5").ok(), Some(Number::Integer(5)));
+    assert_eq!(read("-5").ok(), Some(Number::Integer(-5)));
+    assert_eq!(read("0.5").ok(), Some(Number::Float(0.5)));
+    assert_eq!(read("1e3").ok(), Some(Number::Float(1000.0)));
     assert_eq!(
-        read("99999999999999999999"),
-        Ok(Number::Integer(99_999_999_999_999_999_999))
+        read("99999999999999999999").ok(),
+        Some(Number::Integer(99_999_999_999_999_999_999))
     );
     assert!(matches!(read("nan"), Ok(Number::Float(x)) if x.is_nan()));
-    assert_eq!(read("-inf"), Ok(Number::Float(f64::NEG_INFINITY)));
-    assert_eq!(read("ten"), Err("'ten' is not a number".to_string()));
-    assert_eq!(read(""), Err("'' is not a number".to_string()));
+    assert_eq!(read("-inf").ok(), Some(Number::Float(f64::NEG_INFINITY)));
+    assert!(matches!(read("ten"), Err(Invalid::NotNumber(t)) if t == "ten"));
+    assert_eq!(read("").unwrap_err().to_string(), "'' is not a number");
 }
 
 #[test]
@@ -532,10 +620,11 @@ fn negative_flag_values_reach_the_range_check() {
     let crate::cli::Command::Run(args) = cli.command else {
         panic!("not run");
     };
-    let err = with_flags(&args.overrides).unwrap_err();
+    let err = only(with_flags(&args.overrides).unwrap_err());
     assert!(
-        err.starts_with("--max-clients: -5 is out of range"),
-        "{err}"
+        matches!(&err, Problem::Flag { flag, invalid: Invalid::OutOfRange { value, .. }, .. }
+            if flag == "--max-clients" && *value == Number::Integer(-5)),
+        "{err:?}"
     );
 }
 
@@ -592,10 +681,11 @@ fn collect_groups_are_known_names_with_state_always_in() {
         .map(|g| g.name())
         .collect();
     assert_eq!(Config::default().collect.groups, default_groups);
-    let err = parse("[collect]\ngroups = [\"blocks\"]\n").unwrap_err();
+    let (_, key, invalid) = bad_value("[collect]\ngroups = [\"blocks\"]\n");
+    assert_eq!(key, "collect.groups");
     assert!(
-        err.contains("collect.groups") && err.contains("unknown group 'blocks'"),
-        "{err}"
+        matches!(&invalid, Invalid::Group(why) if why.contains("unknown group 'blocks'")),
+        "{invalid:?}"
     );
     let opt_in = parse("[collect]\ngroups = [\"vm\"]\n").unwrap();
     assert_eq!(opt_in.collect.groups, ["state", "vm"]);
@@ -605,13 +695,18 @@ fn collect_groups_are_known_names_with_state_always_in() {
         &overrides,
     )
     .unwrap_err();
-    assert!(err.starts_with("--groups: unknown group 'nope'"), "{err}");
+    assert!(
+        matches!(only(err), Problem::Flag { flag, invalid: Invalid::Group(_), .. }
+            if flag == "--groups"),
+        "--groups nope"
+    );
 }
 
 #[test]
 fn every_error_is_reported_not_just_the_first() {
     let text = "interval_seconds = 0\nbogus = 1\n[spool]\nkeep = -1\nmax_byte = 5\n[socket]\nmode = \"x\"\n";
-    let err = parse(text).unwrap_err();
+    // One line each, the unknown keys with the keys there are: what an operator reads.
+    let err = parse(text).unwrap_err().to_string();
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 5, "{err}");
     assert!(lines[0].starts_with("line 1: interval_seconds: "), "{err}");
@@ -637,32 +732,42 @@ fn every_error_is_reported_not_just_the_first() {
     );
     std::fs::remove_file(&path).unwrap();
     let err = err.unwrap_err();
-    assert_eq!(err.lines().count(), 3, "{err}");
     assert!(
-        err.contains("--keep: ") && err.contains("--fsync: 'x'"),
-        "{err}"
+        matches!(
+            &err.problems[..],
+            [
+                Problem::Value { file: Some(file), line: 1, .. },
+                Problem::Flag { flag: keep, .. },
+                Problem::Flag { flag: fsync, invalid: Invalid::NotOneOf { .. }, .. },
+            ] if *file == path && keep == "--keep" && fsync == "--fsync"
+        ),
+        "{err:?}"
     );
+    assert!(err
+        .to_string()
+        .starts_with(&format!("{}: line 1: ", path.display())));
 }
 
 #[test]
 fn sizes_take_units_and_zero_turns_rotation_off() {
     let max =
         |text: &str| parse(&format!("[spool]\nmax_bytes = {text}\n")).map(|c| c.spool.max_bytes);
-    assert_eq!(max("\"64MiB\""), Ok(64 << 20));
-    assert_eq!(max("\"64M\""), Ok(64 << 20));
-    assert_eq!(max("\"1 GiB\""), Ok(1 << 30));
-    assert_eq!(max("\"1.5G\""), Ok(3 << 29));
-    assert_eq!(max("\"10MB\""), Ok(10_000_000));
-    assert_eq!(max("\"8192\""), Ok(8192));
-    assert_eq!(max("8192"), Ok(8192));
-    assert_eq!(max("0"), Ok(0));
-    assert_eq!(max("\"0\""), Ok(0));
-    let err = max("\"64 lots\"").unwrap_err();
+    assert_eq!(max("\"64MiB\"").ok(), Some(64 << 20));
+    assert_eq!(max("\"64M\"").ok(), Some(64 << 20));
+    assert_eq!(max("\"1 GiB\"").ok(), Some(1 << 30));
+    assert_eq!(max("\"1.5G\"").ok(), Some(3 << 29));
+    assert_eq!(max("\"10MB\"").ok(), Some(10_000_000));
+    assert_eq!(max("\"8192\"").ok(), Some(8192));
+    assert_eq!(max("8192").ok(), Some(8192));
+    assert_eq!(max("0").ok(), Some(0));
+    assert_eq!(max("\"0\"").ok(), Some(0));
+    // What to give instead is the contract of these messages.
+    let err = max("\"64 lots\"").unwrap_err().to_string();
     assert!(
         err.contains("'64 lots' is not a size") && err.contains("KiB"),
         "{err}"
     );
-    let err = max("\"1KiB\"").unwrap_err();
+    let err = max("\"1KiB\"").unwrap_err().to_string();
     assert!(
         err.contains("1024 is out of range") && err.contains("or 0 for no built-in rotation"),
         "{err}"
@@ -751,16 +856,25 @@ fn a_domain_pattern_past_the_limit_is_refused_with_its_key() {
         "[domains]\ninclude = [\"web-*\"]\nexclude = [\"{long}\"]\n"
     ))
     .unwrap_err();
+    let Problem::Value {
+        line: 3,
+        key,
+        invalid: Invalid::Selector(why),
+        ..
+    } = only(errors)
+    else {
+        panic!("not a refused selector on line 3");
+    };
+    assert_eq!(key, "domains.exclude");
     assert!(
-        errors.starts_with("line 3: domains.exclude: '[aaa"),
-        "{errors}"
-    );
-    assert!(
-        errors.contains("302 bytes") && errors.contains("at most 256"),
-        "{errors}"
+        why.starts_with("'[aaa") && why.contains("302 bytes") && why.contains("at most 256"),
+        "{why}"
     );
     let mut config = Config::default();
     let errors = apply(&mut config, &flags(&["--include", &long]));
-    assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("--include: "), "{:?}", errors);
+    assert!(
+        matches!(&errors[..], [Problem::Flag { flag, invalid: Invalid::Selector(_), .. }]
+            if flag == "--include"),
+        "{errors:?}"
+    );
 }

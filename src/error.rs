@@ -34,6 +34,9 @@ pub enum Error {
     /// The command line, as clap refused it (64); help and version end with 0.
     #[error(transparent)]
     Cli(#[from] clap::Error),
+    /// Standard output refused what was written (74); a closed pipe is not an error.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
     /// Bad command line (64, EX_USAGE).
     #[error("{0}")]
     Usage(String),
@@ -84,6 +87,7 @@ impl Error {
                 }
                 _ => EX_USAGE,
             },
+            Error::Stdout(_) => EX_IOERR,
             Error::Usage(_) => EX_USAGE,
             Error::Data(_) => EX_DATAERR,
             Error::Unavailable(_) => EX_UNAVAILABLE,
@@ -164,6 +168,36 @@ mod tests {
             Error::from(help).exit_code(),
             EX_OK,
             "help is not a failure"
+        );
+        let full = std::io::Error::from_raw_os_error(28);
+        assert_eq!(Error::Stdout(full).exit_code(), EX_IOERR);
+    }
+
+    /// The man page's EXIT STATUS lists exactly the codes this module gives.
+    #[test]
+    fn the_man_page_states_every_exit_code() {
+        let page = include_str!("../packaging/man/virtdiag.8.scd");
+        let section = page
+            .split("# EXIT STATUS")
+            .nth(1)
+            .and_then(|rest| rest.split("\n# ").next())
+            .expect("an EXIT STATUS section");
+        let stated: Vec<u8> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix('*')?.strip_suffix('*')?.parse().ok())
+            .collect();
+        assert_eq!(
+            stated,
+            [
+                EX_OK,
+                EX_USAGE,
+                EX_DATAERR,
+                EX_UNAVAILABLE,
+                EX_SOFTWARE,
+                EX_CANTCREAT,
+                EX_IOERR,
+                EX_CONFIG
+            ]
         );
     }
 

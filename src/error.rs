@@ -131,8 +131,13 @@ mod tests {
         let socket = PathBuf::from("/run/virtdiag/virtdiag.sock");
         let bind = BindError::NotSocket(socket.clone());
         assert_eq!(daemon(bind.into()).exit_code(), EX_CANTCREAT);
-        let directory = daemon::Error::Directory("spool.path /x/y: ...".into());
-        assert_eq!(daemon(directory).exit_code(), EX_CANTCREAT);
+        let directory = crate::config::environment::Unusable {
+            key: "spool.path",
+            file: "/nonexistent/v.ndjson".into(),
+            flag: "--spool".into(),
+            why: crate::config::environment::Directory::Missing("/nonexistent".into()),
+        };
+        assert_eq!(daemon(directory.into()).exit_code(), EX_CANTCREAT);
         let spool = daemon::Error::Spool {
             path: "/var/log/virtdiag/virtdiag.ndjson".into(),
             why: crate::spool::guard::OpenError::Refused("a symlink".into()),

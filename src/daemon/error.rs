@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use super::setup::DescriptorError;
 use crate::config;
+use crate::config::environment::Unusable;
 use crate::query::listener::BindError;
 use crate::spool::guard::OpenError;
 
@@ -19,9 +20,9 @@ pub enum Error {
     #[error(transparent)]
     Descriptors(#[from] DescriptorError),
     /// The directory of the spool or the socket is missing or not writable: what to
-    /// do about it ([`config::environment::unusable_directory`]).
-    #[error("{0}")]
-    Directory(String),
+    /// do about it.
+    #[error(transparent)]
+    Directory(#[from] Unusable),
     /// The spool cannot be opened for appending.
     #[error("spool.path {}: cannot open for appending: {why}", .path.display())]
     Spool { path: PathBuf, why: OpenError },

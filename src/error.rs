@@ -57,6 +57,7 @@ pub enum Error {
     Io(String),
 }
 
+// The exit codes, as sysexits.h names them.
 pub const EX_OK: u8 = 0;
 pub const EX_USAGE: u8 = 64;
 pub const EX_DATAERR: u8 = 65;

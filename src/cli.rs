@@ -216,16 +216,36 @@ pub enum Format {
     Nova,
 }
 
-fn parse_level(text: &str) -> Result<Level, String> {
-    Level::parse(text).ok_or_else(|| format!("'{text}' is not one of error, warning, info, debug"))
+/// Why a flag's value was refused; clap prints it after the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagValue {
+    #[error("'{0}' is not one of error, warning, info, debug")]
+    NotLevel(String),
+    #[error("'{0}' is not a number of seconds")]
+    NotSeconds(String),
+    #[error("{value} is outside {range} seconds")]
+    OutOfRange { value: String, range: &'static str },
+    /// A `--max-answer-bytes` below 64 KiB.
+    #[error("'{0}' is less than 64K")]
+    TooSmall(String),
+    /// A size as the configuration reads it.
+    #[error(transparent)]
+    Size(#[from] crate::config::Invalid),
 }
 
-fn parse_interval(text: &str) -> Result<f64, String> {
+fn parse_level(text: &str) -> Result<Level, FlagValue> {
+    Level::parse(text).ok_or_else(|| FlagValue::NotLevel(text.to_string()))
+}
+
+fn parse_interval(text: &str) -> Result<f64, FlagValue> {
     let value: f64 = text
         .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+        .map_err(|_| FlagValue::NotSeconds(text.to_string()))?;
     if !(0.0..=3600.0).contains(&value) || !value.is_finite() {
-        return Err(format!("{value} is outside 0..=3600 seconds"));
+        return Err(FlagValue::OutOfRange {
+            value: value.to_string(),
+            range: "0..=3600",
+        });
     }
     Ok(value)
 }

@@ -1,54 +1,230 @@
-//! The program's typed errors and their exit codes (sysexits).
+//! The program's error: every module's typed error, and the one place that turns an
+//! error into the exit code the process ends with (sysexits):
+//!
+//! | code | class | errors |
+//! |---|---|---|
+//! | 64 | usage | a bad command line ([`Error::Cli`], [`Error::Usage`]) |
+//! | 65 | data | no such domain, an error answer from the agent ([`Error::Data`]) |
+//! | 69 | unavailable | libvirt or the agent unreachable |
+//! | 70 | software | the system refused the agent a thread or the event loop |
+//! | 73 | cannot create | the spool or the socket cannot be opened |
+//! | 74 | I/O | a broken or cut answer, a failed write |
+//! | 78 | configuration | a bad configuration, or one the machine cannot satisfy |
+//!
+//! Call sites return their module's error with `?`; the class follows from the
+//! variant here, not from the call site.
 
-use std::fmt;
+use crate::commands::client::{Failure, Kind};
+use crate::config;
+use crate::daemon;
 
-/// An error that ends a command, with the exit code it maps to.
-#[derive(Debug)]
+/// An error that ends a command; [`Error::exit_code`] is its exit code.
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A bad configuration (78).
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    /// The agent could not start or go on (78, 73 or 70: see [`Error::exit_code`]).
+    #[error(transparent)]
+    Daemon(#[from] daemon::Error),
+    /// A conversation with the agent that failed: unreachable (69), or a broken, late or
+    /// cut answer (74).
+    #[error(transparent)]
+    Agent(#[from] Failure),
+    /// The command line, as clap refused it (64); help and version end with 0.
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// Standard output refused what was written (74); a closed pipe is not an error.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
     /// Bad command line (64, EX_USAGE).
+    #[error("{0}")]
     Usage(String),
-    /// A request or input that is malformed (65, EX_DATAERR).
+    /// A request or input that is malformed, or names no domain (65, EX_DATAERR).
+    #[error("{0}")]
     Data(String),
     /// libvirt or the agent's socket cannot be reached (69, EX_UNAVAILABLE).
+    #[error("{0}")]
     Unavailable(String),
     /// An internal failure (70, EX_SOFTWARE).
+    #[error("{0}")]
     Software(String),
     /// A file or directory the program must write is not usable (73, EX_CANTCREAT).
+    #[error("{0}")]
     CantCreate(String),
-    /// An I/O error (74, EX_IOERR).
+    /// A broken answer or a failed write (74, EX_IOERR).
+    #[error("{0}")]
     Io(String),
-    /// A bad configuration (78, EX_CONFIG).
-    Config(String),
 }
+
+// The exit codes, as sysexits.h names them.
+pub const EX_OK: u8 = 0;
+pub const EX_USAGE: u8 = 64;
+pub const EX_DATAERR: u8 = 65;
+pub const EX_UNAVAILABLE: u8 = 69;
+pub const EX_SOFTWARE: u8 = 70;
+pub const EX_CANTCREAT: u8 = 73;
+pub const EX_IOERR: u8 = 74;
+pub const EX_CONFIG: u8 = 78;
 
 impl Error {
+    /// The exit code of the process that ends with this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => 64,
-            Error::Data(_) => 65,
-            Error::Unavailable(_) => 69,
-            Error::Software(_) => 70,
-            Error::CantCreate(_) => 73,
-            Error::Io(_) => 74,
-            Error::Config(_) => 78,
+            Error::Config(_) => EX_CONFIG,
+            Error::Daemon(e) => match e {
+                daemon::Error::Config(_) | daemon::Error::Descriptors(_) => EX_CONFIG,
+                daemon::Error::Directory(_) | daemon::Error::Spool { .. } => EX_CANTCREAT,
+                daemon::Error::Bind(_) => EX_CANTCREAT,
+                daemon::Error::Os { .. } | daemon::Error::WorkerEnded => EX_SOFTWARE,
+            },
+            Error::Agent(failure) => match failure.kind {
+                Kind::Unreachable => EX_UNAVAILABLE,
+                Kind::Answer | Kind::Silent => EX_IOERR,
+            },
+            Error::Cli(e) => match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    EX_OK
+                }
+                _ => EX_USAGE,
+            },
+            Error::Stdout(_) => EX_IOERR,
+            Error::Usage(_) => EX_USAGE,
+            Error::Data(_) => EX_DATAERR,
+            Error::Unavailable(_) => EX_UNAVAILABLE,
+            Error::Software(_) => EX_SOFTWARE,
+            Error::CantCreate(_) => EX_CANTCREAT,
+            Error::Io(_) => EX_IOERR,
         }
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m)
-            | Error::Data(m)
-            | Error::Unavailable(m)
-            | Error::Software(m)
-            | Error::CantCreate(m)
-            | Error::Io(m)
-            | Error::Config(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::daemon::error::Step;
+    use crate::daemon::setup::DescriptorError;
+    use crate::query::listener::BindError;
+
+    fn daemon(e: daemon::Error) -> Error {
+        e.into()
+    }
+
+    #[test]
+    fn each_error_ends_with_its_class_exit_code() {
+        let config = config::parse("interval_seconds = 0\n").unwrap_err();
+        assert_eq!(Error::from(config).exit_code(), EX_CONFIG);
+        let config = config::parse("bogus = 1\n").unwrap_err();
+        assert_eq!(daemon(config.into()).exit_code(), EX_CONFIG, "at start");
+        let descriptors = DescriptorError::TooFew {
+            clients: 10_000,
+            needed: 10_064,
+            hard: 1024,
+        };
+        assert_eq!(daemon(descriptors.into()).exit_code(), EX_CONFIG);
+
+        let socket = PathBuf::from("/run/virtdiag/virtdiag.sock");
+        let bind = BindError::NotSocket(socket.clone());
+        assert_eq!(daemon(bind.into()).exit_code(), EX_CANTCREAT);
+        let directory = crate::config::environment::Unusable {
+            key: "spool.path",
+            file: "/nonexistent/v.ndjson".into(),
+            flag: "--spool".into(),
+            why: crate::config::environment::Directory::Missing("/nonexistent".into()),
+        };
+        assert_eq!(daemon(directory.into()).exit_code(), EX_CANTCREAT);
+        let spool = daemon::Error::Spool {
+            path: "/var/log/virtdiag/virtdiag.ndjson".into(),
+            why: crate::spool::guard::OpenError::Refused("a symlink".into()),
+        };
+        assert_eq!(daemon(spool).exit_code(), EX_CANTCREAT);
+
+        let os = daemon::Error::Os {
+            step: Step::Collector,
+            source: std::io::Error::other("EAGAIN"),
+        };
+        assert_eq!(daemon(os).exit_code(), EX_SOFTWARE);
+        assert_eq!(daemon(daemon::Error::WorkerEnded).exit_code(), EX_SOFTWARE);
+
+        let unreachable = Failure {
+            kind: Kind::Unreachable,
+            socket: socket.clone(),
+            headline: "cannot connect to the agent",
+            detail: "nothing there".into(),
+        };
+        assert_eq!(Error::from(unreachable).exit_code(), EX_UNAVAILABLE);
+        let broken = Failure::answer(&socket, "a broken answer from the agent", "x".into());
+        assert_eq!(Error::from(broken).exit_code(), EX_IOERR);
+        let silent = Failure {
+            kind: Kind::Silent,
+            ..Failure::answer(&socket, "silent", String::new())
+        };
+        assert_eq!(Error::from(silent).exit_code(), EX_IOERR);
+
+        let usage = crate::cli::Cli::try_parse_from(["virtdiag", "--no-such-flag"]).unwrap_err();
+        assert_eq!(Error::from(usage).exit_code(), EX_USAGE);
+        let help = crate::cli::Cli::try_parse_from(["virtdiag", "--help"]).unwrap_err();
+        assert_eq!(
+            Error::from(help).exit_code(),
+            EX_OK,
+            "help is not a failure"
+        );
+        let full = std::io::Error::from_raw_os_error(28);
+        assert_eq!(Error::Stdout(full).exit_code(), EX_IOERR);
+    }
+
+    /// The man page's EXIT STATUS lists exactly the codes this module gives.
+    #[test]
+    fn the_man_page_states_every_exit_code() {
+        let page = include_str!("../packaging/man/virtdiag.8.scd");
+        let section = page
+            .split("# EXIT STATUS")
+            .nth(1)
+            .and_then(|rest| rest.split("\n# ").next())
+            .expect("an EXIT STATUS section");
+        let stated: Vec<u8> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix('*')?.strip_suffix('*')?.parse().ok())
+            .collect();
+        assert_eq!(
+            stated,
+            [
+                EX_OK,
+                EX_USAGE,
+                EX_DATAERR,
+                EX_UNAVAILABLE,
+                EX_SOFTWARE,
+                EX_CANTCREAT,
+                EX_IOERR,
+                EX_CONFIG
+            ]
+        );
+    }
+
+    #[test]
+    fn a_module_error_prints_as_its_module_says() {
+        let failure = Failure::answer(
+            std::path::Path::new("/run/s"),
+            "a broken answer from the agent",
+            "not JSON".into(),
+        );
+        assert_eq!(
+            Error::from(failure).to_string(),
+            "a broken answer from the agent at /run/s: not JSON"
+        );
+        let os = daemon::Error::Os {
+            step: Step::CreateLoop,
+            source: std::io::Error::other("EMFILE"),
+        };
+        assert_eq!(
+            daemon(os).to_string(),
+            "cannot create the event loop: EMFILE"
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! The `virtdiag` binary: parse the command line, run, map the error to an exit code.
+//! The `virtdiag` binary: parse the command line, run, end with the error's exit code
+//! ([`Error::exit_code`]).
 //! On a terminal, an error never carries a raw control character: URIs, paths and
 //! patterns in it are outside text ([`escape`]).
 
@@ -8,18 +9,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use virtdiag::cli::Cli;
 use virtdiag::commands::escape;
+use virtdiag::error::Error;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             print_clap(&e);
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
-                _ => ExitCode::from(64),
-            };
+            return ExitCode::from(Error::from(e).exit_code());
         }
     };
     match virtdiag::commands::run(cli) {

@@ -82,8 +82,8 @@ impl Spool {
         let mut recovered = spool.open_file()?;
         let state = match state::read(&spool.config.path) {
             Ok(seq) => seq,
-            Err(state::Unusable(why)) => {
-                recovered.state_unusable = Some(why);
+            Err(unusable) => {
+                recovered.state_unusable = Some(unusable.to_string());
                 None
             }
         };

@@ -7,17 +7,20 @@ use std::io::IsTerminal;
 
 use crate::cli::CheckConfigArgs;
 use crate::config::{self, environment, Source};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub fn run(args: CheckConfigArgs) -> Result<()> {
     let source = Source::from_flag(args.config);
-    let config = config::load(&source, &args.overrides).map_err(Error::Config)?;
+    let config = config::load(&source, &args.overrides)?;
     let findings = environment::check(&config);
     for warning in &findings.warnings {
         crate::log_warn!("{warning}");
     }
     if !findings.errors.is_empty() {
-        return Err(Error::Config(findings.errors.join("\n")));
+        return Err(config::Error {
+            problems: findings.errors,
+        }
+        .into());
     }
     let mut text = if source.exists() {
         format!(

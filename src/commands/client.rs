@@ -9,7 +9,6 @@
 //! longer than [`silence_limit`]: a line at least every three intervals, plus the
 //! deadline as a grace for a slow cycle.
 
-use std::fmt;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -19,7 +18,7 @@ use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, UnixAdd
 use nix::sys::time::TimeVal;
 
 pub use self::connection::Connection;
-use crate::error::Error;
+use crate::cli::FlagValue;
 
 mod connection;
 
@@ -52,7 +51,8 @@ pub fn silence_limit(interval_seconds: f64, limits: &Limits) -> Duration {
 }
 
 /// Why a conversation with the agent failed: `HEADLINE at SOCKET: DETAIL`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{headline} at {}: {detail}", .socket.display())]
 pub struct Failure {
     pub kind: Kind,
     pub socket: PathBuf,
@@ -91,28 +91,6 @@ impl Failure {
             self.detail,
             self.socket.display()
         )
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at {}: {}",
-            self.headline,
-            self.socket.display(),
-            self.detail
-        )
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Error {
-        if failure.kind == Kind::Unreachable {
-            Error::Unavailable(failure.to_string())
-        } else {
-            Error::Io(failure.to_string())
-        }
     }
 }
 
@@ -172,23 +150,26 @@ pub fn seconds(duration: Duration) -> String {
 }
 
 /// `--timeout`: seconds, fractions allowed, more than 0 and at most a day.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub fn parse_timeout(text: &str) -> Result<Duration, FlagValue> {
     let value: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+        .map_err(|_| FlagValue::NotSeconds(text.to_string()))?;
     if !(value > 0.0 && value <= 86_400.0) {
-        return Err(format!("{text} is outside 0 (excluded) ..= 86400 seconds"));
+        return Err(FlagValue::OutOfRange {
+            value: text.to_string(),
+            range: "0 (excluded) ..= 86400",
+        });
     }
     Ok(Duration::from_secs_f64(value))
 }
 
 /// `--max-answer-bytes`: a size as the configuration's sizes are written (bytes, or
 /// with a unit: `256M`, `1GiB`, `500MB`), at least 64 KiB.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn parse_bytes(text: &str) -> Result<u64, FlagValue> {
     let bytes = crate::config::parse_size(text)?;
     if bytes < 64 << 10 {
-        return Err(format!("'{text}' is less than 64K"));
+        return Err(FlagValue::TooSmall(text.to_string()));
     }
     Ok(bytes)
 }
@@ -196,21 +177,44 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Invalid;
 
     #[test]
     fn flags_read_seconds_and_sizes() {
-        assert_eq!(parse_timeout("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_timeout("0.25"), Ok(Duration::from_millis(250)));
-        assert!(parse_timeout("0").is_err());
-        assert!(parse_timeout("-1").is_err());
-        assert!(parse_timeout("NaN").is_err());
-        assert!(parse_timeout("inf").is_err());
-        assert_eq!(parse_bytes("256M"), Ok(256 << 20));
-        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_bytes("65536"), Ok(65536));
-        assert!(parse_bytes("1000").is_err());
-        assert!(parse_bytes("12X").is_err());
-        assert!(parse_bytes("99999999999P").is_err());
+        assert_eq!(parse_timeout("5").ok(), Some(Duration::from_secs(5)));
+        assert_eq!(parse_timeout("0.25").ok(), Some(Duration::from_millis(250)));
+        assert!(matches!(
+            parse_timeout("0"),
+            Err(FlagValue::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_timeout("-1"),
+            Err(FlagValue::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_timeout("NaN"),
+            Err(FlagValue::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_timeout("inf"),
+            Err(FlagValue::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_timeout("soon"),
+            Err(FlagValue::NotSeconds(_))
+        ));
+        assert_eq!(parse_bytes("256M").ok(), Some(256 << 20));
+        assert_eq!(parse_bytes("1GiB").ok(), Some(1 << 30));
+        assert_eq!(parse_bytes("65536").ok(), Some(65536));
+        assert!(matches!(parse_bytes("1000"), Err(FlagValue::TooSmall(_))));
+        assert!(matches!(
+            parse_bytes("12X"),
+            Err(FlagValue::Size(Invalid::NotSize(_)))
+        ));
+        assert!(matches!(
+            parse_bytes("99999999999P"),
+            Err(FlagValue::Size(Invalid::TooLarge(_)))
+        ));
         assert_eq!(seconds(Duration::from_millis(2500)), "2.5");
         assert_eq!(seconds(Duration::from_secs(5)), "5");
     }

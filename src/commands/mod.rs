@@ -19,10 +19,10 @@ pub fn run(cli: Cli) -> Result<()> {
     crate::log::init(cli.log_level);
     match cli.command {
         Command::Once(args) => once::run(args),
-        Command::Run(args) => crate::daemon::run(
+        Command::Run(args) => Ok(crate::daemon::run(
             crate::config::Source::from_flag(args.config),
             args.overrides,
-        ),
+        )?),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Query(args) => query::run(args),
         Command::Top(args) => top::run(&args.agent),

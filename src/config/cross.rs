@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use super::keys;
-use super::Config;
+use super::{Config, Problem};
 
 /// Every error, one per clash, naming both keys.
-pub fn check(config: &Config) -> Vec<String> {
+pub fn check(config: &Config) -> Vec<Problem> {
     let mut errors = Vec::new();
     let paths = [
         (keys::key("spool.path"), config.spool.path.as_path()),
@@ -22,12 +22,11 @@ pub fn check(config: &Config) -> Vec<String> {
     for (i, (key, path)) in paths.iter().enumerate() {
         for (other, other_path) in &paths[i + 1..] {
             if !path.as_os_str().is_empty() && same_file(path, other_path) {
-                errors.push(format!(
-                    "{}: {} is also {}; give each its own path",
-                    key.map_or("?", |k| k.name),
-                    path.display(),
-                    other.map_or("?", |k| k.name),
-                ));
+                errors.push(Problem::SamePath {
+                    key: key.map_or("?", |k| k.name),
+                    path: path.to_path_buf(),
+                    other: other.map_or("?", |k| k.name),
+                });
             }
         }
     }
@@ -47,32 +46,37 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::parse;
+    use crate::config::{parse, Problem};
 
     #[test]
     fn each_file_the_agent_writes_has_its_own_path() {
-        let errors = |text: &str| parse(text).err().unwrap_or_default();
-        let e = errors(
-            "[spool]\npath = \"/run/x/v.prom\"\n[prometheus]\ntextfile = \"/run/x//./v.prom\"\n",
-        );
+        let clash = |text: &str| match parse(text) {
+            Ok(_) => None,
+            Err(mut e) => match e.problems.pop() {
+                Some(Problem::SamePath { key, other, .. }) if e.problems.is_empty() => {
+                    Some((key, other))
+                }
+                other => panic!("{text:?}: {other:?}"),
+            },
+        };
+        let text =
+            "[spool]\npath = \"/run/x/v.prom\"\n[prometheus]\ntextfile = \"/run/x//./v.prom\"\n";
         assert_eq!(
-            e,
+            parse(text).unwrap_err().to_string(),
             "spool.path: /run/x/v.prom is also prometheus.textfile; give each its own path"
         );
-        let e = errors(
-            "[socket]\npath = \"/run/x/v.prom\"\n[prometheus]\ntextfile = \"/run/x/v.prom\"\n",
+        assert_eq!(
+            clash(
+                "[socket]\npath = \"/run/x/v.prom\"\n[prometheus]\ntextfile = \"/run/x/v.prom\"\n"
+            ),
+            Some(("socket.path", "prometheus.textfile"))
         );
-        assert!(
-            e.starts_with("socket.path: /run/x/v.prom is also prometheus.textfile"),
-            "{e}"
+        assert_eq!(
+            clash("[socket]\npath = \"/run/x/s\"\n[spool]\npath = \"/run/x/s\"\n"),
+            Some(("spool.path", "socket.path"))
         );
-        let e = errors("[socket]\npath = \"/run/x/s\"\n[spool]\npath = \"/run/x/s\"\n");
-        assert!(
-            e.starts_with("spool.path: /run/x/s is also socket.path"),
-            "{e}"
-        );
-        assert_eq!(errors("[prometheus]\ntextfile = \"/run/x/v.prom\"\n"), "");
-        assert_eq!(errors(""), "", "the defaults are apart, the textfile off");
+        assert_eq!(clash("[prometheus]\ntextfile = \"/run/x/v.prom\"\n"), None);
+        assert_eq!(clash(""), None, "the defaults are apart, the textfile off");
     }
 
     #[test]
@@ -86,7 +90,11 @@ mod tests {
             dir.join("real/v.prom").display(),
             dir.join("link/v.prom").display()
         );
-        assert!(parse(&text).is_err());
+        let err = parse(&text).unwrap_err();
+        assert!(
+            matches!(&err.problems[..], [Problem::SamePath { .. }]),
+            "{err:?}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

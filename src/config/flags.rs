@@ -18,11 +18,12 @@ pub struct Overrides {
 
 impl Overrides {
     /// Overrides from flags only, as `run` would parse `args` (for tests and tools).
-    pub fn from_flags<I: IntoIterator<Item = S>, S: Into<String>>(args: I) -> Result<Self, String> {
+    pub fn from_flags<I: IntoIterator<Item = S>, S: Into<String>>(
+        args: I,
+    ) -> Result<Self, clap::Error> {
         let command = Overrides::augment_args(Command::new("run").no_binary_name(true));
         let matches = command
-            .try_get_matches_from(args.into_iter().map(Into::into).collect::<Vec<String>>())
-            .map_err(|e| e.to_string())?;
+            .try_get_matches_from(args.into_iter().map(Into::into).collect::<Vec<String>>())?;
         Ok(Overrides {
             env: Vec::new(),
             flags: flags_of(&matches),

@@ -4,6 +4,7 @@
 //! defaults and the tests that hold the man page and the shipped file to them all read
 //! [`KEYS`]; a new key is one entry here and its field in [`Config`].
 
+use super::error::Invalid;
 use super::value::{Limit, Value, MAX_DURATION_SECONDS};
 use super::{Config, Fsync};
 use crate::collect::stats::Group;
@@ -24,7 +25,7 @@ pub struct Key {
     /// The range of a numeric key.
     pub limit: Option<Limit>,
     /// Checks a value and stores it.
-    pub set: fn(&mut Config, &Value) -> Result<(), String>,
+    pub set: fn(&mut Config, &Value) -> Result<(), Invalid>,
     /// How a new value applies on SIGHUP.
     pub reload: Reload,
 }
@@ -180,7 +181,7 @@ pub static KEYS: [Key; 18] = [
         set: |c, v| {
             let uri = v.string()?;
             if uri.trim().is_empty() {
-                return Err("must not be empty: give a libvirt URI like qemu:///system".into());
+                return Err(Invalid::EmptyUri);
             }
             c.uri = uri;
             Ok(())
@@ -308,7 +309,12 @@ pub static KEYS: [Key; 18] = [
             c.spool.fsync = match v.string()?.as_str() {
                 "cycle" => Fsync::Cycle,
                 "never" => Fsync::Never,
-                other => return Err(format!("'{other}' is not one of cycle, never")),
+                other => {
+                    return Err(Invalid::NotOneOf {
+                        given: other.to_string(),
+                        choices: "cycle, never",
+                    })
+                }
             };
             Ok(())
         },
@@ -398,14 +404,15 @@ pub static KEYS: [Key; 18] = [
         set: |c, v| {
             store(
                 &mut c.collect.groups,
-                v.strings().and_then(|g| Group::parse_list(&g)),
+                v.strings()
+                    .and_then(|g| Group::parse_list(&g).map_err(Invalid::Group)),
             )
         },
     },
 ];
 
 /// Stores a checked value in its field.
-fn store<T>(field: &mut T, checked: Result<T, String>) -> Result<(), String> {
+fn store<T>(field: &mut T, checked: Result<T, Invalid>) -> Result<(), Invalid> {
     *field = checked?;
     Ok(())
 }
@@ -417,15 +424,12 @@ pub fn key(name: &str) -> Option<&'static Key> {
 
 /// `prometheus.textfile`: empty (off), or a `.prom` file, the only files
 /// node_exporter's textfile collector reads.
-fn check_textfile(path: &std::path::Path) -> Result<(), String> {
+fn check_textfile(path: &std::path::Path) -> Result<(), Invalid> {
     if path.as_os_str().is_empty() {
         return Ok(());
     }
     match path.file_name().and_then(|n| n.to_str()) {
         Some(name) if name.len() > ".prom".len() && name.ends_with(".prom") => Ok(()),
-        _ => Err(format!(
-            "{} is not a .prom file (node_exporter's textfile collector reads only *.prom)",
-            path.display()
-        )),
+        _ => Err(Invalid::NotProm(path.to_path_buf())),
     }
 }

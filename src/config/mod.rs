@@ -12,6 +12,7 @@
 
 mod cross;
 pub mod environment;
+mod error;
 mod flags;
 pub mod keys;
 mod value;
@@ -25,6 +26,7 @@ use toml::de::{DeTable, DeValue};
 use crate::collect::filter::Selector;
 use crate::collect::DomainFilter;
 
+pub use self::error::{Error, Invalid, Problem};
 pub use self::flags::Overrides;
 pub use self::keys::{Key, Reload, KEYS};
 pub use self::value::{parse_size, Limit, Number, Value};
@@ -204,7 +206,7 @@ impl Source {
 
 /// Reads, parses and validates the configuration, then applies the environment and
 /// the flags. Every error found is reported, one per line.
-pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
+pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, Error> {
     let path = source.path();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
@@ -213,46 +215,46 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Config, String> {
         {
             None
         }
-        Err(e) => {
-            return Err(format!(
-                "{}: cannot read the config file: {e}",
-                path.display()
-            ))
+        Err(source) => {
+            return Err(Problem::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into())
         }
     };
-    let (mut config, mut errors) = match &text {
+    let (mut config, errors) = match &text {
         Some(text) => read_file(text),
         None => (Config::default(), Vec::new()),
     };
-    for error in &mut errors {
-        *error = format!("{}: {error}", path.display());
-    }
+    let mut errors = Error::in_file(errors, path);
     errors.extend(apply(&mut config, overrides));
     errors.extend(cross::check(&config));
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(errors.join("\n"))
-    }
+    Error::or_ok(config, errors)
 }
 
 /// Parses and validates a config file's text.
-pub fn parse(text: &str) -> Result<Config, String> {
+pub fn parse(text: &str) -> Result<Config, Error> {
     let (config, mut errors) = read_file(text);
     errors.extend(cross::check(&config));
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(errors.join("\n"))
-    }
+    Error::or_ok(config, errors)
 }
 
 /// The file's keys over the defaults, and every error ("line 3: spool.keep: ...").
-fn read_file(text: &str) -> (Config, Vec<String>) {
+fn read_file(text: &str) -> (Config, Vec<Problem>) {
     let mut config = Config::default();
     let table = match DeTable::parse(text) {
         Ok(table) => table,
-        Err(e) => return (config, vec![e.to_string().trim_end().to_string()]),
+        Err(e) => {
+            let message = e.to_string().trim_end().to_string();
+            return (
+                config,
+                vec![Problem::Syntax {
+                    file: None,
+                    message,
+                }],
+            );
+        }
     };
     let mut errors = Vec::new();
     read_table(text, "", table.get_ref(), &mut config, &mut errors);
@@ -273,7 +275,7 @@ fn read_table(
     prefix: &str,
     table: &DeTable<'_>,
     config: &mut Config,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<Problem>,
 ) {
     // In the file's order, so that the errors are too.
     let mut entries: Vec<_> = table.iter().collect();
@@ -286,24 +288,31 @@ fn read_table(
         };
         let line = line_of(text, name.span().start);
         if let Some(key) = keys::key(&full) {
-            if let Err(why) = (key.set)(config, &Value::Toml(value.clone())) {
-                errors.push(format!("line {line}: {full}: {why}"));
+            if let Err(invalid) = (key.set)(config, &Value::Toml(value.clone())) {
+                errors.push(Problem::Value {
+                    file: None,
+                    line,
+                    key: full,
+                    invalid,
+                });
             }
         } else if is_table_of_keys(&full) {
             match value.get_ref() {
                 DeValue::Table(inner) => read_table(text, &full, inner, config, errors),
-                _ => errors.push(format!("line {line}: {full} must be a table: [{full}]")),
+                _ => errors.push(Problem::NotTable {
+                    file: None,
+                    line,
+                    key: full,
+                }),
             }
         } else {
-            errors.push(format!(
-                "line {line}: unknown key '{full}'; the keys{} are {}",
-                if prefix.is_empty() {
-                    String::new()
-                } else {
-                    format!(" of [{prefix}]")
-                },
-                keys_under(prefix)
-            ));
+            errors.push(Problem::UnknownKey {
+                file: None,
+                line,
+                key: full,
+                table: prefix.to_string(),
+                known: keys_under(prefix),
+            });
         }
     }
 }
@@ -327,18 +336,25 @@ fn keys_under(prefix: &str) -> String {
 
 /// The environment, then the flags, over `config`; the errors, each naming the flag or
 /// variable and the key it sets.
-fn apply(config: &mut Config, overrides: &Overrides) -> Vec<String> {
+fn apply(config: &mut Config, overrides: &Overrides) -> Vec<Problem> {
     let mut errors = Vec::new();
     for (key, text) in &overrides.env {
         let value = Value::Text(vec![text.clone()]);
-        if let Err(why) = (key.set)(config, &value) {
-            let var = key.env.unwrap_or_default();
-            errors.push(format!("{var}: {why} (it sets {})", key.name));
+        if let Err(invalid) = (key.set)(config, &value) {
+            errors.push(Problem::Environment {
+                var: key.env.unwrap_or_default(),
+                key: key.name,
+                invalid,
+            });
         }
     }
     for (key, texts) in &overrides.flags {
-        if let Err(why) = (key.set)(config, &Value::Text(texts.clone())) {
-            errors.push(format!("{}: {why} (it sets {})", key.flag_name(), key.name));
+        if let Err(invalid) = (key.set)(config, &Value::Text(texts.clone())) {
+            errors.push(Problem::Flag {
+                flag: key.flag_name(),
+                key: key.name,
+                invalid,
+            });
         }
     }
     errors

@@ -1,7 +1,9 @@
-//! Config parsing: defaults, every key, and errors that name the key and the line;
-//! the ranges of the numeric keys, from the file and from the flags.
+//! Config parsing: defaults, every key, the flags and the environment over the file,
+//! and the documentation of the keys. The errors ([`errors`]) and the numeric keys'
+//! ranges ([`ranges`]) have their own files.
 
-use std::time::Instant;
+mod errors;
+mod ranges;
 
 use super::keys::*;
 use super::*;
@@ -14,6 +16,23 @@ fn flags(args: &[&str]) -> Overrides {
 /// The strings of a domain list.
 fn texts(selectors: &[crate::collect::filter::Selector]) -> Vec<&str> {
     selectors.iter().map(|s| s.text()).collect()
+}
+
+/// The one problem of a configuration that has exactly one.
+fn only(err: Error) -> Problem {
+    assert_eq!(err.problems.len(), 1, "{err}");
+    err.problems.into_iter().next().unwrap()
+}
+
+/// The line, the key and what is wrong of the one problem of a file's text, which
+/// must be a bad value.
+fn bad_value(text: &str) -> (usize, String, Invalid) {
+    match only(parse(text).expect_err(text)) {
+        Problem::Value {
+            line, key, invalid, ..
+        } => (line, key, invalid),
+        other => panic!("{text:?}: {other:?}"),
+    }
 }
 
 /// The numeric keys and their ranges.
@@ -71,70 +90,6 @@ textfile = "/var/lib/prometheus/node-exporter/virtdiag.prom"
         c.prometheus.textfile,
         PathBuf::from("/var/lib/prometheus/node-exporter/virtdiag.prom")
     );
-}
-
-#[test]
-fn unknown_keys_are_errors_naming_key_and_line() {
-    let err = parse("uri = \"x\"\n\n[spool]\nmax_byte = 5\n").unwrap_err();
-    assert!(err.contains("line 4"), "{err}");
-    assert!(err.contains("max_byte"), "{err}");
-}
-
-#[test]
-fn wrong_types_are_errors_naming_key_and_line() {
-    let err = parse("read_only = \"yes\"\n").unwrap_err();
-    assert!(
-        err.contains("line 1") && err.contains("read_only") || err.contains("bool"),
-        "{err}"
-    );
-    let err = parse("[socket]\nmax_clients = \"many\"\n").unwrap_err();
-    assert!(err.contains("line 2"), "{err}");
-}
-
-#[test]
-fn bad_values_are_errors_naming_key_and_line() {
-    let cases = [
-        ("interval_seconds = 0\n", "line 1: interval_seconds"),
-        ("\ninterval_seconds = -3.0\n", "line 2: interval_seconds"),
-        ("[spool]\nmax_bytes = 10\n", "line 2: spool.max_bytes"),
-        ("[spool]\nmax_bytes = -10\n", "line 2: spool.max_bytes"),
-        ("[spool]\nkeep = -1\n", "line 2: spool.keep"),
-        (
-            "[spool]\npath = \"relative.ndjson\"\n",
-            "line 2: spool.path",
-        ),
-        ("[socket]\nmode = \"rw-rw----\"\n", "line 2: socket.mode"),
-        ("[socket]\nmode = \"7777\"\n", "line 2: socket.mode"),
-        ("[socket]\nmax_clients = 0\n", "line 2: socket.max_clients"),
-        (
-            "[socket]\nidle_timeout_seconds = 0\n",
-            "line 2: socket.idle_timeout_seconds",
-        ),
-        ("uri = \"\"\n", "line 1: uri"),
-        (
-            "[prometheus]\ntextfile = \"virtdiag.prom\"\n",
-            "line 2: prometheus.textfile",
-        ),
-        (
-            "[prometheus]\ntextfile = \"/var/lib/prometheus/node-exporter/virtdiag.txt\"\n",
-            "line 2: prometheus.textfile",
-        ),
-    ];
-    for (text, expected) in cases {
-        let err = parse(text).unwrap_err();
-        assert!(err.starts_with(expected), "{text:?}: {err}");
-    }
-    let err = parse("[spool]\nfsync = \"sometimes\"\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("sometimes"), "{err}");
-}
-
-#[test]
-fn missing_default_file_means_defaults_but_a_named_one_is_an_error() {
-    let missing = PathBuf::from("/nonexistent/virtdiag.toml");
-    let c = load(&Source::Default(missing.clone()), &Overrides::default()).unwrap();
-    assert_eq!(c, Config::default());
-    let err = load(&Source::Explicit(missing), &Overrides::default()).unwrap_err();
-    assert!(err.contains("/nonexistent/virtdiag.toml"), "{err}");
 }
 
 #[test]
@@ -209,8 +164,11 @@ fn overrides_win_and_are_checked() {
         ("--interval", "0"),
     ];
     for (flag, value) in bad_flags {
-        let err = with_flags(&flags(&[flag, value])).unwrap_err();
-        assert!(err.starts_with(flag), "{err}");
+        let err = only(with_flags(&flags(&[flag, value])).unwrap_err());
+        assert!(
+            matches!(&err, Problem::Flag { flag: named, .. } if named == flag),
+            "{err:?}"
+        );
     }
 }
 
@@ -266,179 +224,8 @@ fn flag_setting(key: &Key, value: &str) -> Overrides {
     flags(&[&key.flag_name(), value])
 }
 
-fn with_flags(overrides: &Overrides) -> Result<Config, String> {
+fn with_flags(overrides: &Overrides) -> Result<Config, Error> {
     load(&Source::Default("/nonexistent".into()), overrides)
-}
-
-/// The value of a numeric key in a configuration.
-fn value_of(c: &Config, key: &Key) -> f64 {
-    match key.name {
-        "interval_seconds" => c.interval_seconds,
-        "min_collect_interval_seconds" => c.min_collect_interval_seconds,
-        "spool.max_bytes" => c.spool.max_bytes as f64,
-        "spool.keep" => f64::from(c.spool.keep),
-        "socket.max_clients" => c.socket.max_clients as f64,
-        "socket.idle_timeout_seconds" => c.socket.idle_timeout_seconds,
-        other => panic!("{other} is not a numeric key"),
-    }
-}
-
-/// A value of a key as written: an integer for a count.
-fn written(limit: &Limit, value: f64) -> String {
-    if limit.whole {
-        format!("{}", value as i128)
-    } else {
-        Number::Float(value).to_string()
-    }
-}
-
-/// Values every numeric key refuses, as written in the file or on the command line.
-const BAD_EVERYWHERE: [&str; 12] = [
-    "nan",
-    "+nan",
-    "-nan",
-    "inf",
-    "-inf",
-    "1e300",
-    "-1e300",
-    "1e19",
-    "-1",
-    "-0.5",
-    "99999999999999999999",
-    "-99999999999999999999",
-];
-
-/// Values just outside a key's range, and for a count a fraction inside it.
-fn bad_for(limit: &Limit) -> Vec<String> {
-    let step = if limit.whole { 1.0 } else { 0.01 };
-    let mut bad = vec![
-        written(limit, limit.min - step),
-        written(limit, limit.max + step),
-    ];
-    if limit.whole {
-        bad.push(format!("{}.5", limit.min));
-    }
-    bad.extend(BAD_EVERYWHERE.iter().map(|v| v.to_string()));
-    bad
-}
-
-#[test]
-fn every_numeric_key_accepts_its_bounds_from_the_file_and_the_flags() {
-    for (key, limit) in numeric_keys() {
-        for bound in [limit.min, limit.max] {
-            let written = written(&limit, bound);
-            let c = parse(&file_setting(key, &written)).unwrap();
-            assert_eq!(value_of(&c, key), bound, "{} = {written}", key.name);
-            let c = with_flags(&flag_setting(key, &written)).unwrap();
-            assert_eq!(value_of(&c, key), bound, "{} {written}", key.flag_name());
-        }
-    }
-}
-
-#[test]
-fn every_numeric_key_rejects_values_outside_its_range_in_the_file() {
-    for (key, limit) in numeric_keys() {
-        let range = format!("from {} to {}", limit.min, limit.max);
-        for value in bad_for(&limit) {
-            let text = file_setting(key, &value);
-            let err = parse(&text).expect_err(&text);
-            let at = format!("line {}: {}: ", setting_line(key), key.name);
-            assert!(err.starts_with(&at), "{text:?}: {err}");
-            assert!(
-                err.contains(&range) && err.contains("give a"),
-                "{text:?}: {err}"
-            );
-        }
-    }
-}
-
-#[test]
-fn every_numeric_flag_rejects_values_outside_its_range() {
-    for (key, limit) in numeric_keys() {
-        let range = format!("from {} to {}", limit.min, limit.max);
-        for value in bad_for(&limit) {
-            let err = with_flags(&flag_setting(key, &value)).expect_err(&value);
-            assert!(
-                err.starts_with(&format!("{}: ", key.flag_name())),
-                "{value}: {err}"
-            );
-            assert!(
-                err.contains(&range) && err.contains(key.name),
-                "{value}: {err}"
-            );
-        }
-    }
-}
-
-#[test]
-fn range_errors_name_the_value_the_range_and_what_to_give() {
-    assert_eq!(
-        parse("\n[socket]\nidle_timeout_seconds = 1e300\n").unwrap_err(),
-        "line 3: socket.idle_timeout_seconds: 1e300 is out of range: \
-         give a number of seconds from 1 to 86400"
-    );
-    assert_eq!(
-        parse("interval_seconds = nan\n").unwrap_err(),
-        "line 1: interval_seconds: NaN is out of range: give a number of seconds from 0.1 to 86400"
-    );
-    assert_eq!(
-        parse("[spool]\nmax_bytes = 99999999999999999999\n").unwrap_err(),
-        "line 2: spool.max_bytes: 99999999999999999999 is out of range: \
-         give a whole number of bytes from 4096 to 1125899906842624, or 0 for no built-in \
-         rotation"
-    );
-    assert_eq!(
-        parse("[spool]\nkeep = 2.5\n").unwrap_err(),
-        "line 2: spool.keep: 2.5 is not a whole number: give a whole number of files from 0 to 1000"
-    );
-    assert_eq!(
-        with_flags(&flags(&["--max-clients", "1e19"])).unwrap_err(),
-        "--max-clients: 1e19 is out of range: give a whole number of clients from 1 to 10000 \
-         (it sets socket.max_clients)"
-    );
-    assert_eq!(
-        with_flags(&flags(&["--min-collect-interval", "3601"])).unwrap_err(),
-        "--min-collect-interval: 3601 is out of range: give a number of seconds from 0 to 3600 \
-         (it sets min_collect_interval_seconds)"
-    );
-}
-
-#[test]
-fn a_number_of_the_wrong_type_names_the_line_and_what_is_expected() {
-    let err = parse("\ninterval_seconds = \"10\"\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
-    let err = parse("[socket]\nmax_clients = [1]\n").unwrap_err();
-    assert!(err.contains("line 2") && err.contains("a number"), "{err}");
-}
-
-#[test]
-fn flag_values_read_like_toml_numbers() {
-    let read = |text: &str| text.parse::<Number>();
-    assert_eq!(read("5"), Ok(Number::Integer(5)));
-    assert_eq!(read("-5"), Ok(Number::Integer(-5)));
-    assert_eq!(read("0.5"), Ok(Number::Float(0.5)));
-    assert_eq!(read("1e3"), Ok(Number::Float(1000.0)));
-    assert_eq!(
-        read("99999999999999999999"),
-        Ok(Number::Integer(99_999_999_999_999_999_999))
-    );
-    assert!(matches!(read("nan"), Ok(Number::Float(x)) if x.is_nan()));
-    assert_eq!(read("-inf"), Ok(Number::Float(f64::NEG_INFINITY)));
-    assert_eq!(read("ten"), Err("'ten' is not a number".to_string()));
-    assert_eq!(read(""), Err("'' is not a number".to_string()));
-}
-
-#[test]
-fn numbers_print_as_written() {
-    let shown = |n: Number| n.to_string();
-    assert_eq!(shown(Number::Float(1e300)), "1e300");
-    assert_eq!(shown(Number::Float(-1e19)), "-1e19");
-    assert_eq!(shown(Number::Float(1e-7)), "1e-7");
-    assert_eq!(shown(Number::Float(0.1)), "0.1");
-    assert_eq!(shown(Number::Float(86_400.0)), "86400");
-    assert_eq!(shown(Number::Float(f64::NAN)), "NaN");
-    assert_eq!(shown(Number::Float(f64::INFINITY)), "inf");
-    assert_eq!(shown(Number::Integer(-3)), "-3");
 }
 
 #[test]
@@ -465,52 +252,6 @@ fn min_collect_interval_defaults_to_one_second_and_is_read_from_file_and_flag() 
 }
 
 #[test]
-fn durations_come_from_the_keys() {
-    let c = Config::default();
-    assert_eq!(c.interval(), Duration::from_secs(10));
-    assert_eq!(c.min_collect_interval(), Duration::from_secs(1));
-    assert_eq!(c.idle_timeout(), Duration::from_secs(300));
-    let c = parse("interval_seconds = 0.1\n[socket]\nidle_timeout_seconds = 86400\n").unwrap();
-    assert_eq!(c.interval(), Duration::from_millis(100));
-    assert_eq!(c.idle_timeout(), Duration::from_secs(86_400));
-}
-
-/// The fields are public: a value set past validation still gives a duration in the
-/// key's range, one that can be added to an `Instant`.
-#[test]
-fn durations_stay_in_range_even_for_values_set_directly() {
-    let now = Instant::now();
-    for bad in [
-        1e300,
-        1e19,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NAN,
-        -5.0,
-        -0.0,
-    ] {
-        let mut c = Config {
-            interval_seconds: bad,
-            min_collect_interval_seconds: bad,
-            ..Default::default()
-        };
-        c.socket.idle_timeout_seconds = bad;
-        for (d, limit) in [
-            (c.interval(), INTERVAL),
-            (c.min_collect_interval(), MIN_COLLECT_INTERVAL),
-            (c.idle_timeout(), IDLE_TIMEOUT),
-        ] {
-            let seconds = d.as_secs_f64();
-            assert!(
-                (limit.min..=limit.max).contains(&seconds),
-                "{bad}: {seconds}"
-            );
-            assert!(now.checked_add(d).is_some());
-        }
-    }
-}
-
-#[test]
 fn every_key_is_a_flag_of_run() {
     use clap::CommandFactory;
     let cli = crate::cli::Cli::command();
@@ -526,64 +267,6 @@ fn every_key_is_a_flag_of_run() {
 }
 
 #[test]
-fn negative_flag_values_reach_the_range_check() {
-    use clap::Parser;
-    let cli = crate::cli::Cli::try_parse_from(["virtdiag", "run", "--max-clients", "-5"]).unwrap();
-    let crate::cli::Command::Run(args) = cli.command else {
-        panic!("not run");
-    };
-    let err = with_flags(&args.overrides).unwrap_err();
-    assert!(
-        err.starts_with("--max-clients: -5 is out of range"),
-        "{err}"
-    );
-}
-
-/// The comments of the shipped config and the man page state each range as the
-/// checks do.
-#[test]
-fn the_documented_ranges_are_the_checked_ones() {
-    let shipped = include_str!("../../packaging/virtdiag.toml");
-    let manual = include_str!("../../packaging/man/virtdiag.toml.5.scd");
-    for (key, limit) in numeric_keys() {
-        let leaf = key.name.rsplit('.').next().unwrap();
-        let range = format!("{} to {}", limit.min, limit.max);
-
-        // The comment lines just above `#leaf = ...`.
-        let lines: Vec<&str> = shipped.lines().collect();
-        let at = lines
-            .iter()
-            .position(|l| l.starts_with(&format!("#{leaf} = ")))
-            .unwrap_or_else(|| panic!("#{leaf} missing from packaging/virtdiag.toml"));
-        let comment: Vec<&str> = lines[..at]
-            .iter()
-            .rev()
-            .map_while(|l| l.strip_prefix("# "))
-            .collect();
-        let comment = comment.into_iter().rev().collect::<Vec<_>>().join(" ");
-        assert!(
-            comment.contains(&range),
-            "packaging/virtdiag.toml: the comment of {leaf} does not say {range}: {comment}"
-        );
-
-        // The paragraph under `*leaf* = _type_`.
-        let start = manual
-            .find(&format!("\n*{leaf}* = "))
-            .unwrap_or_else(|| panic!("*{leaf}* missing from virtdiag.toml.5.scd"));
-        let paragraph = manual[start + 1..]
-            .lines()
-            .skip(1)
-            .map_while(|l| l.strip_prefix('\t'))
-            .collect::<Vec<_>>()
-            .join(" ");
-        assert!(
-            paragraph.contains(&format!("from {range}")),
-            "virtdiag.toml(5): {leaf} does not say from {range}: {paragraph}"
-        );
-    }
-}
-
-#[test]
 fn collect_groups_are_known_names_with_state_always_in() {
     let config = parse("[collect]\ngroups = [\"block\", \"cpu-total\"]\n").unwrap();
     assert_eq!(config.collect.groups, ["state", "cpu-total", "block"]);
@@ -592,10 +275,11 @@ fn collect_groups_are_known_names_with_state_always_in() {
         .map(|g| g.name())
         .collect();
     assert_eq!(Config::default().collect.groups, default_groups);
-    let err = parse("[collect]\ngroups = [\"blocks\"]\n").unwrap_err();
+    let (_, key, invalid) = bad_value("[collect]\ngroups = [\"blocks\"]\n");
+    assert_eq!(key, "collect.groups");
     assert!(
-        err.contains("collect.groups") && err.contains("unknown group 'blocks'"),
-        "{err}"
+        matches!(&invalid, Invalid::Group(why) if why.contains("unknown group 'blocks'")),
+        "{invalid:?}"
     );
     let opt_in = parse("[collect]\ngroups = [\"vm\"]\n").unwrap();
     assert_eq!(opt_in.collect.groups, ["state", "vm"]);
@@ -605,42 +289,10 @@ fn collect_groups_are_known_names_with_state_always_in() {
         &overrides,
     )
     .unwrap_err();
-    assert!(err.starts_with("--groups: unknown group 'nope'"), "{err}");
-}
-
-#[test]
-fn every_error_is_reported_not_just_the_first() {
-    let text = "interval_seconds = 0\nbogus = 1\n[spool]\nkeep = -1\nmax_byte = 5\n[socket]\nmode = \"x\"\n";
-    let err = parse(text).unwrap_err();
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 5, "{err}");
-    assert!(lines[0].starts_with("line 1: interval_seconds: "), "{err}");
     assert!(
-        lines[1].starts_with("line 2: unknown key 'bogus'; the keys are uri, read_only"),
-        "{err}"
-    );
-    assert!(lines[2].starts_with("line 4: spool.keep: "), "{err}");
-    assert!(
-        lines[3].starts_with(
-            "line 5: unknown key 'spool.max_byte'; the keys of [spool] are path, max_bytes"
-        ),
-        "{err}"
-    );
-    assert!(lines[4].starts_with("line 7: socket.mode: "), "{err}");
-    // Flag errors follow the file's, all in one answer.
-    let path =
-        std::env::temp_dir().join(format!("virtdiag-config-all-{}.toml", std::process::id()));
-    std::fs::write(&path, "interval_seconds = 0\n").unwrap();
-    let err = load(
-        &Source::Explicit(path.clone()),
-        &flags(&["--keep", "-1", "--fsync", "x"]),
-    );
-    std::fs::remove_file(&path).unwrap();
-    let err = err.unwrap_err();
-    assert_eq!(err.lines().count(), 3, "{err}");
-    assert!(
-        err.contains("--keep: ") && err.contains("--fsync: 'x'"),
-        "{err}"
+        matches!(only(err), Problem::Flag { flag, invalid: Invalid::Group(_), .. }
+            if flag == "--groups"),
+        "--groups nope"
     );
 }
 
@@ -648,21 +300,22 @@ fn every_error_is_reported_not_just_the_first() {
 fn sizes_take_units_and_zero_turns_rotation_off() {
     let max =
         |text: &str| parse(&format!("[spool]\nmax_bytes = {text}\n")).map(|c| c.spool.max_bytes);
-    assert_eq!(max("\"64MiB\""), Ok(64 << 20));
-    assert_eq!(max("\"64M\""), Ok(64 << 20));
-    assert_eq!(max("\"1 GiB\""), Ok(1 << 30));
-    assert_eq!(max("\"1.5G\""), Ok(3 << 29));
-    assert_eq!(max("\"10MB\""), Ok(10_000_000));
-    assert_eq!(max("\"8192\""), Ok(8192));
-    assert_eq!(max("8192"), Ok(8192));
-    assert_eq!(max("0"), Ok(0));
-    assert_eq!(max("\"0\""), Ok(0));
-    let err = max("\"64 lots\"").unwrap_err();
+    assert_eq!(max("\"64MiB\"").ok(), Some(64 << 20));
+    assert_eq!(max("\"64M\"").ok(), Some(64 << 20));
+    assert_eq!(max("\"1 GiB\"").ok(), Some(1 << 30));
+    assert_eq!(max("\"1.5G\"").ok(), Some(3 << 29));
+    assert_eq!(max("\"10MB\"").ok(), Some(10_000_000));
+    assert_eq!(max("\"8192\"").ok(), Some(8192));
+    assert_eq!(max("8192").ok(), Some(8192));
+    assert_eq!(max("0").ok(), Some(0));
+    assert_eq!(max("\"0\"").ok(), Some(0));
+    // What to give instead is the contract of these messages.
+    let err = max("\"64 lots\"").unwrap_err().to_string();
     assert!(
         err.contains("'64 lots' is not a size") && err.contains("KiB"),
         "{err}"
     );
-    let err = max("\"1KiB\"").unwrap_err();
+    let err = max("\"1KiB\"").unwrap_err().to_string();
     assert!(
         err.contains("1024 is out of range") && err.contains("or 0 for no built-in rotation"),
         "{err}"
@@ -742,25 +395,4 @@ fn the_man_page_names_every_key_a_reload_does_not_apply_at_once() {
             key.name
         );
     }
-}
-
-#[test]
-fn a_domain_pattern_past_the_limit_is_refused_with_its_key() {
-    let long = format!("[{}]", "a".repeat(300));
-    let errors = parse(&format!(
-        "[domains]\ninclude = [\"web-*\"]\nexclude = [\"{long}\"]\n"
-    ))
-    .unwrap_err();
-    assert!(
-        errors.starts_with("line 3: domains.exclude: '[aaa"),
-        "{errors}"
-    );
-    assert!(
-        errors.contains("302 bytes") && errors.contains("at most 256"),
-        "{errors}"
-    );
-    let mut config = Config::default();
-    let errors = apply(&mut config, &flags(&["--include", &long]));
-    assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("--include: "), "{:?}", errors);
 }

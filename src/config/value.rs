@@ -15,6 +15,8 @@ use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
+use super::error::Invalid;
+
 /// A value for a key, before it is checked.
 #[derive(Debug, Clone)]
 pub enum Value<'a> {
@@ -26,35 +28,35 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// The value as `T`: a TOML value of `T`'s type, or a text `T` parses.
-    fn read<T>(&self) -> Result<T, String>
+    fn read<T>(&self) -> Result<T, Invalid>
     where
         T: DeserializeOwned + FromStr,
-        T::Err: fmt::Display,
+        T::Err: Into<Invalid>,
     {
         match self {
             Value::Toml(value) => T::deserialize(ValueDeserializer::from(value.clone()))
-                .map_err(|e| e.message().trim_end().to_string()),
+                .map_err(|e| Invalid::Type(e.message().trim_end().to_string())),
             Value::Text(texts) => {
                 let text = texts.last().map(String::as_str).unwrap_or_default();
-                text.parse().map_err(|e: T::Err| e.to_string())
+                text.parse().map_err(Into::into)
             }
         }
     }
 
     /// A number, in `limit`'s range.
-    pub fn number(&self, limit: &Limit) -> Result<f64, String> {
+    pub fn number(&self, limit: &Limit) -> Result<f64, Invalid> {
         limit.check(self.read::<Number>()?)
     }
 
     /// A count of things, in `limit`'s range.
-    pub fn count(&self, limit: &Limit) -> Result<u64, String> {
+    pub fn count(&self, limit: &Limit) -> Result<u64, Invalid> {
         debug_assert!(limit.whole);
         // A whole number from min to max (at most 2^50): the cast is exact.
         self.number(limit).map(|v| v as u64)
     }
 
     /// A size: a whole number of bytes, or a text with a unit ("64MiB", "1 G").
-    pub fn bytes(&self, limit: &Limit) -> Result<u64, String> {
+    pub fn bytes(&self, limit: &Limit) -> Result<u64, Invalid> {
         let number = match self {
             Value::Toml(value) if value.get_ref().is_str() => {
                 Number::Integer(parse_size(&self.read::<String>()?)?.into())
@@ -67,21 +69,20 @@ impl Value<'_> {
         limit.check(number).map(|v| v as u64)
     }
 
-    pub fn string(&self) -> Result<String, String> {
+    pub fn string(&self) -> Result<String, Invalid> {
         self.read::<String>()
     }
 
-    pub fn boolean(&self) -> Result<bool, String> {
-        self.read::<bool>()
-            .map_err(|_| "give true or false".to_string())
+    pub fn boolean(&self) -> Result<bool, Invalid> {
+        self.read::<bool>().map_err(|_| Invalid::NotBoolean)
     }
 
     /// A list of texts: a TOML array, or every occurrence of a flag.
-    pub fn strings(&self) -> Result<Vec<String>, String> {
+    pub fn strings(&self) -> Result<Vec<String>, Invalid> {
         match self {
             Value::Toml(value) => {
                 Vec::<String>::deserialize(ValueDeserializer::from(value.clone()))
-                    .map_err(|e| e.message().trim_end().to_string())
+                    .map_err(|e| Invalid::Type(e.message().trim_end().to_string()))
             }
             Value::Text(texts) => Ok(texts.clone()),
         }
@@ -89,23 +90,23 @@ impl Value<'_> {
 
     /// A list of domain selection strings, each compiled (and at most
     /// [`crate::collect::filter::MAX_PATTERN_BYTES`] long).
-    pub fn selectors(&self) -> Result<Vec<crate::collect::filter::Selector>, String> {
-        crate::collect::filter::Selector::parse_all(&self.strings()?)
+    pub fn selectors(&self) -> Result<Vec<crate::collect::filter::Selector>, Invalid> {
+        crate::collect::filter::Selector::parse_all(&self.strings()?).map_err(Invalid::Selector)
     }
 
     /// An absolute path; a relative one given on the command line is taken from the
     /// working directory, one in the file is refused (the service has none).
-    pub fn absolute_path(&self) -> Result<PathBuf, String> {
+    pub fn absolute_path(&self) -> Result<PathBuf, Invalid> {
         let path = PathBuf::from(self.string()?);
         match self {
             _ if path.is_absolute() => Ok(path),
-            Value::Text(_) => std::path::absolute(&path).map_err(|e| e.to_string()),
-            Value::Toml(_) => Err(format!("'{}' must be an absolute path", path.display())),
+            Value::Text(_) => std::path::absolute(&path).map_err(Invalid::NoWorkingDirectory),
+            Value::Toml(_) => Err(Invalid::NotAbsolute(path)),
         }
     }
 
     /// An absolute path, or empty for "off".
-    pub fn optional_path(&self) -> Result<PathBuf, String> {
+    pub fn optional_path(&self) -> Result<PathBuf, Invalid> {
         if self.string()?.is_empty() {
             return Ok(PathBuf::new());
         }
@@ -113,12 +114,13 @@ impl Value<'_> {
     }
 
     /// Octal permission bits: "0660" or "660", no set-id or sticky bits.
-    pub fn mode(&self) -> Result<u32, String> {
+    pub fn mode(&self) -> Result<u32, Invalid> {
         let text = self.string()?;
-        let mode = u32::from_str_radix(&text, 8)
-            .map_err(|_| format!("'{text}' is not an octal mode like \"0660\""))?;
+        let Ok(mode) = u32::from_str_radix(&text, 8) else {
+            return Err(Invalid::NotOctal(text));
+        };
         if mode > 0o777 {
-            return Err(format!("'{text}' has bits beyond 0777"));
+            return Err(Invalid::ModeBits(text));
         }
         Ok(mode)
     }
@@ -147,19 +149,14 @@ const SIZE_UNITS: [(&str, u64); 17] = [
 ];
 
 /// "64MiB", "1.5 G", "4096": a size in bytes (rounded down to a whole byte).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, Invalid> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(split);
     let unit = unit.trim_start();
-    let bad = || {
-        format!(
-            "'{text}' is not a size: give bytes, or a number with a unit: K, M, G, T, P \
-             (or KiB ... PiB: powers of 1024), kB, MB, GB, TB, PB (powers of 1000)"
-        )
-    };
+    let bad = || Invalid::NotSize(text.to_string());
     let multiplier = SIZE_UNITS
         .iter()
         .find(|(name, _)| *name == unit)
@@ -171,7 +168,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let whole: f64 = digits.parse().map_err(|_| bad())?;
     let bytes = whole * multiplier as f64;
     if !bytes.is_finite() || bytes > u64::MAX as f64 {
-        return Err(format!("'{text}' is too large"));
+        return Err(Invalid::TooLarge(text.to_string()));
     }
     Ok(bytes as u64)
 }
@@ -187,15 +184,15 @@ pub enum Number {
 
 /// A flag's value: an integer if it reads as one, else a float (`1.5`, `1e3`, `nan`).
 impl FromStr for Number {
-    type Err = String;
+    type Err = Invalid;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, Invalid> {
         if let Ok(integer) = text.parse::<i128>() {
             return Ok(Number::Integer(integer));
         }
         text.parse::<f64>()
             .map(Number::Float)
-            .map_err(|_| format!("'{text}' is not a number"))
+            .map_err(|_| Invalid::NotNumber(text.to_string()))
     }
 }
 
@@ -266,7 +263,7 @@ pub const MAX_DURATION_SECONDS: f64 = 86_400.0;
 impl Limit {
     /// The value if it is in the range (and an integer for a count), else why not
     /// and what to give instead.
-    pub fn check(&self, value: Number) -> Result<f64, String> {
+    pub fn check(&self, value: Number) -> Result<f64, Invalid> {
         let x = match value {
             // Exact up to 2^53, far beyond every bound; rounding keeps larger
             // integers beyond them too.
@@ -276,34 +273,14 @@ impl Limit {
         if x == 0.0 && self.zero.is_some() {
             return Ok(0.0);
         }
-        let in_range = (self.min..=self.max).contains(&x);
-        let problem = if !in_range {
-            "is out of range"
+        let limit = *self;
+        if !(self.min..=self.max).contains(&x) {
+            Err(Invalid::OutOfRange { value, limit })
         } else if self.whole && matches!(value, Number::Float(_)) {
-            "is not a whole number"
+            Err(Invalid::NotWhole { value, limit })
         } else {
-            return Ok(x);
-        };
-        let zero = match self.zero {
-            Some(meaning) => format!(", or 0 for {meaning}"),
-            None => String::new(),
-        };
-        Err(format!(
-            "{value} {problem}: give {} from {} to {}{zero}",
-            self.what(),
-            self.min,
-            self.max
-        ))
-    }
-
-    /// "a number of seconds", "a whole number of bytes".
-    fn what(&self) -> String {
-        let number = if self.whole {
-            "a whole number"
-        } else {
-            "a number"
-        };
-        format!("{number} of {}", self.unit)
+            Ok(x)
+        }
     }
 
     /// `seconds` as a [`Duration`]. A validated value is already in the range; one

@@ -57,7 +57,7 @@ pub enum Input {
     /// SIGHUP.
     Reload,
     /// The configuration read after a SIGHUP (off the loop), or why it could not be.
-    Loaded(Box<Result<Loaded, String>>),
+    Loaded(Box<Result<Loaded, super::Error>>),
     /// SIGUSR1.
     CollectSignal,
     /// Time passed.

@@ -10,6 +10,7 @@ use std::time::Instant;
 use mio::Token;
 
 use super::core::{Effect, Input, Loaded, World};
+use super::error::{Error, Step};
 use super::status::ClientStatus;
 use super::textfile::{Textfile, TextfileStats};
 use super::worker::Command;
@@ -140,21 +141,21 @@ impl Daemon {
         let spawned = std::thread::Builder::new()
             .name("reload".into())
             .spawn(move || {
-                let loaded = config::load(&source, &overrides).and_then(|config| {
+                let loaded = (|| {
+                    let config = config::load(&source, &overrides)?;
                     setup::reserve_descriptors(&config)?;
                     let gid = config::environment::group_id(&config.socket.group)?;
                     Ok(Loaded { config, gid })
-                });
+                })();
                 let _ = sender.send(loaded);
                 let _ = waker.wake();
             });
-        if let Err(e) = spawned {
-            self.handle(
-                Input::Loaded(Box::new(Err(format!(
-                    "cannot start a thread to read it: {e}"
-                )))),
-                now,
-            );
+        if let Err(source) = spawned {
+            let error = Error::Os {
+                step: Step::ReloadThread,
+                source,
+            };
+            self.handle(Input::Loaded(Box::new(Err(error))), now);
         }
     }
 }

@@ -22,6 +22,7 @@
 pub mod background;
 pub mod core;
 mod effects;
+pub mod error;
 pub mod events;
 pub mod on_demand;
 pub mod setup;
@@ -40,21 +41,21 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGXFSZ};
 use signal_hook_mio::v1_0::Signals;
 
 use self::core::{Core, Input, Loaded};
+pub use self::error::Error;
+use self::error::{At, Step};
 use self::status::Status;
 use self::textfile::Textfile;
 use self::worker::{Command, Worker};
 use self::writer::Writer;
 use crate::config::{self, Overrides, Source};
-use crate::error::{Error, Result};
 use crate::notify::{self, Notifier};
 use crate::query::protocol::Request;
 use crate::query::server::{Incoming, Server, CLIENT_TURN, REQUESTS_PER_TURN};
 use crate::query::views::Builder;
-use crate::spool::Spool;
 use crate::{log_info, log_warn};
 
 /// A configuration read after SIGHUP, or why it could not be.
-type LoadResult = std::result::Result<Loaded, String>;
+type LoadResult = Result<Loaded, Error>;
 
 const LISTENER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -91,23 +92,13 @@ struct Daemon {
 }
 
 /// Runs the agent until SIGTERM or SIGINT.
-pub fn run(source: Source, overrides: Overrides) -> Result<()> {
-    let config = config::load(&source, &overrides).map_err(Error::Config)?;
-    setup::reserve_descriptors(&config).map_err(Error::Config)?;
-    let gid = config::environment::group_id(&config.socket.group).map_err(Error::Config)?;
+pub fn run(source: Source, overrides: Overrides) -> Result<(), Error> {
+    let config = config::load(&source, &overrides)?;
+    setup::reserve_descriptors(&config)?;
+    let gid = config::environment::group_id(&config.socket.group)?;
     let host = setup::record_host(&config);
 
-    let (spool, mut recovered) = Spool::open(config.spool.clone()).map_err(|e| {
-        Error::CantCreate(
-            config::environment::unusable_directory("spool.path", &config.spool.path)
-                .unwrap_or_else(|| {
-                    format!(
-                        "spool.path {}: cannot open for appending: {e}",
-                        config.spool.path.display()
-                    )
-                }),
-        )
-    })?;
+    let (spool, mut recovered) = setup::open_spool(&config)?;
     if recovered.torn_bytes > 0 {
         log_warn!(
             "removed a torn last line ({} bytes) from {}",
@@ -119,38 +110,20 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         log_warn!("{warning}");
     }
 
-    let poll =
-        Poll::new().map_err(|e| Error::Software(format!("cannot create the event loop: {e}")))?;
-    let server = Server::bind(
-        &config.socket.path,
-        config.socket.mode,
-        gid,
-        setup::limits(&config),
-        poll.registry(),
-        LISTENER,
-    )
-    .map_err(|e| {
-        Error::CantCreate(
-            config::environment::unusable_directory("socket.path", &config.socket.path)
-                .unwrap_or(e),
-        )
-    })?;
+    let poll = Poll::new().at(Step::CreateLoop)?;
+    let server = setup::bind(&config, gid, poll.registry(), LISTENER)?;
 
     // SIGXFSZ would kill the process when the spool hits RLIMIT_FSIZE; the write error
     // is handled instead.
     let _ = signal_hook::flag::register(SIGXFSZ, Arc::new(AtomicBool::new(false)));
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
-        .map_err(|e| Error::Software(format!("cannot install signal handlers: {e}")))?;
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1]).at(Step::SignalHandlers)?;
     poll.registry()
         .register(&mut signals, SIGNALS, mio::Interest::READABLE)
-        .map_err(|e| Error::Software(format!("cannot poll signals: {e}")))?;
-    let waker =
-        Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| Error::Software(e.to_string()))?);
+        .at(Step::PollSignals)?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER).at(Step::Waker)?);
     let status = Status::new(&config, spool.stats().clone());
-    let writer = Writer::spawn(spool)
-        .map_err(|e| Error::Software(format!("cannot start the spool writer thread: {e}")))?;
-    let textfile = Textfile::spawn()
-        .map_err(|e| Error::Software(format!("cannot start the textfile writer thread: {e}")))?;
+    let writer = Writer::spawn(spool).at(Step::SpoolWriter)?;
+    let textfile = Textfile::spawn().at(Step::TextfileWriter)?;
     let events = Arc::new(events::EventQueue::new(Arc::clone(&waker)));
     let mut core = Core::new(
         config,
@@ -159,8 +132,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         status,
         Instant::now(),
     );
-    let builder = Builder::spawn(Arc::clone(&waker))
-        .map_err(|e| Error::Software(format!("cannot start the view builder thread: {e}")))?;
+    let builder = Builder::spawn(Arc::clone(&waker)).at(Step::ViewBuilder)?;
     let worker = worker::spawn(
         setup::collector_config(core.config(), core.host()),
         recovered.resume.after,
@@ -170,9 +142,8 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
         core.wanted(),
     )
-    .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;
-    crate::log::start_thread(Notifier::from_env())
-        .map_err(|e| Error::Software(format!("cannot start the log thread: {e}")))?;
+    .at(Step::Collector)?;
+    crate::log::start_thread(Notifier::from_env()).at(Step::LogThread)?;
     let started = core.agent_line(
         "started",
         format!(
@@ -219,7 +190,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
 }
 
 impl Daemon {
-    fn event_loop(&mut self, signals: &mut Signals) -> Result<()> {
+    fn event_loop(&mut self, signals: &mut Signals) -> Result<(), Error> {
         let mut events = Events::with_capacity(1024);
         let watchdog = notify::watchdog_interval().map(|w| w / 2);
         let mut last_ping = Instant::now();
@@ -242,11 +213,9 @@ impl Daemon {
                 }
                 until.saturating_duration_since(now)
             };
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(Error::Software(format!("event loop: {e}")));
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                polled => polled.at(Step::Poll)?,
             }
             let now = Instant::now();
             for event in events.iter() {
@@ -281,7 +250,7 @@ impl Daemon {
                 self.stop_writer();
                 self.server.close(self.poll.registry());
                 crate::log::flush(LOG_GRACE);
-                return Err(Error::Software("a worker thread ended unexpectedly".into()));
+                return Err(Error::WorkerEnded);
             }
             if let Some(period) = watchdog {
                 // Ping only while cycles complete: a wedged collector gets restarted.
@@ -357,7 +326,7 @@ impl Daemon {
         }
     }
 
-    fn shutdown(&mut self, signal: i32) -> Result<()> {
+    fn shutdown(&mut self, signal: i32) -> Result<(), Error> {
         let started = Instant::now();
         log_info!("signal {signal}: stopping");
         crate::log::notify("STOPPING=1");

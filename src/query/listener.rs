@@ -28,6 +28,63 @@ use nix::sys::stat::{umask, Mode};
 use super::protocol::ProtocolError;
 use crate::spool::guard::{self, LockedFile, OpenError};
 
+/// Why the socket could not be bound: each names the path and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another agent holds the socket's lock (with its pid).
+    #[error("socket {}: {why}", .path.display())]
+    Locked { path: PathBuf, why: String },
+    /// The lock file beside the socket cannot be opened or locked.
+    #[error("cannot lock {}: {why}", .path.display())]
+    Lock { path: PathBuf, why: OpenError },
+    #[error("cannot inspect socket path {}: {source}", .path.display())]
+    Inspect { path: PathBuf, source: io::Error },
+    /// A live socket at the path, from an agent that predates the lock.
+    #[error("another process is answering on {}: is virtdiag already running?", .0.display())]
+    Answering(PathBuf),
+    #[error("cannot remove the stale socket {}: {source}", .path.display())]
+    RemoveStale { path: PathBuf, source: io::Error },
+    #[error("{} exists and is not a socket; refusing to replace it", .0.display())]
+    NotSocket(PathBuf),
+    #[error("cannot bind {}: {source}", .path.display())]
+    Bind { path: PathBuf, source: Errno },
+    #[error("cannot inspect the bound socket {}: {source}", .path.display())]
+    InspectBound { path: PathBuf, source: io::Error },
+    #[error("cannot give {} to group {gid}: {source}", .path.display())]
+    Group {
+        path: PathBuf,
+        gid: u32,
+        source: io::Error,
+    },
+    /// The event loop cannot watch the bound socket.
+    #[error("cannot poll {}: {source}", .path.display())]
+    Poll { path: PathBuf, source: io::Error },
+}
+
+/// Why a reload's `socket.mode` and `socket.group` were not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("cannot open {}: {source}", .path.display())]
+    Open { path: PathBuf, source: Errno },
+    #[error("cannot inspect {}: {source}", .path.display())]
+    Inspect { path: PathBuf, source: io::Error },
+    /// Something else is at the path now: it is left alone.
+    #[error("{} is no longer the socket this agent bound; leaving it", .0.display())]
+    Replaced(PathBuf),
+    #[error("cannot give {} mode {mode:04o}: {source}", .path.display())]
+    Mode {
+        path: PathBuf,
+        mode: u32,
+        source: io::Error,
+    },
+    #[error("cannot give {} to group {gid}: {source}", .path.display())]
+    Group {
+        path: PathBuf,
+        gid: u32,
+        source: Errno,
+    },
+}
+
 /// Connections waiting to be accepted, at most.
 pub const BACKLOG: i32 = 64;
 
@@ -51,42 +108,44 @@ pub enum Accepted {
 
 impl Listener {
     /// Binds `path` with `mode` and (if given) group `gid`.
-    pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<Self, String> {
-        let shown = path.display();
+    pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<Self, BindError> {
+        let at = || path.to_path_buf();
         let lock_path = crate::spool::with_suffix(path, "lock");
         let lock = guard::open_locked(&lock_path, 0o600).map_err(|e| match e {
-            OpenError::Locked(why) => format!("socket {shown}: {why}"),
-            other => format!("cannot lock {}: {other}", lock_path.display()),
+            OpenError::Locked(why) => BindError::Locked { path: at(), why },
+            why => BindError::Lock {
+                path: lock_path.clone(),
+                why,
+            },
         })?;
         match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot inspect socket path {shown}: {e}")),
+            Err(source) => return Err(BindError::Inspect { path: at(), source }),
             Ok(meta) if meta.file_type().is_socket() => {
                 if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                    return Err(format!(
-                        "another process is answering on {shown}: is virtdiag already running?"
-                    ));
+                    return Err(BindError::Answering(at()));
                 }
                 std::fs::remove_file(path)
-                    .map_err(|e| format!("cannot remove the stale socket {shown}: {e}"))?;
+                    .map_err(|source| BindError::RemoveStale { path: at(), source })?;
             }
-            Ok(_) => {
-                return Err(format!(
-                    "{shown} exists and is not a socket; refusing to replace it"
-                ))
-            }
+            Ok(_) => return Err(BindError::NotSocket(at())),
         }
         // The mode is set by the umask at bind: no window with a wider mode, and no
         // chmod of a path that could have been swapped meanwhile.
         let old_umask = umask(Mode::from_bits_truncate(!mode & 0o777));
         let bound = bind_with_backlog(path);
         umask(old_umask);
-        let socket = bound.map_err(|e| format!("cannot bind {shown}: {e}"))?;
+        let socket = bound.map_err(|source| BindError::Bind { path: at(), source })?;
         let meta = std::fs::symlink_metadata(path)
-            .map_err(|e| format!("cannot inspect the bound socket {shown}: {e}"))?;
+            .map_err(|source| BindError::InspectBound { path: at(), source })?;
         if let Some(gid) = gid {
-            std::os::unix::fs::lchown(path, None, Some(gid))
-                .map_err(|e| format!("cannot give {shown} to group {gid}: {e}"))?;
+            std::os::unix::fs::lchown(path, None, Some(gid)).map_err(|source| {
+                BindError::Group {
+                    path: at(),
+                    gid,
+                    source,
+                }
+            })?;
         }
         Ok(Self {
             socket,
@@ -105,27 +164,30 @@ impl Listener {
     /// Only the socket this agent bound, reached without following a symlink: it is
     /// opened `O_PATH|O_NOFOLLOW`, checked to be the same file, and changed through
     /// that descriptor.
-    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), String> {
+    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), AccessError> {
         use nix::fcntl::{open, OFlag};
-        let shown = self.path.display();
+        let at = || self.path.clone();
         let fd = open(
             &self.path,
             OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        .map_err(|source| AccessError::Open { path: at(), source })?;
         let file = File::from(fd);
         let meta = file
             .metadata()
-            .map_err(|e| format!("cannot inspect {shown}: {e}"))?;
+            .map_err(|source| AccessError::Inspect { path: at(), source })?;
         if !meta.file_type().is_socket() || (meta.dev(), meta.ino()) != self.identity {
-            return Err(format!(
-                "{shown} is no longer the socket this agent bound; leaving it"
-            ));
+            return Err(AccessError::Replaced(at()));
         }
         let through = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-        std::fs::set_permissions(&through, std::fs::Permissions::from_mode(mode & 0o777))
-            .map_err(|e| format!("cannot give {shown} mode {mode:04o}: {e}"))?;
+        std::fs::set_permissions(&through, std::fs::Permissions::from_mode(mode & 0o777)).map_err(
+            |source| AccessError::Mode {
+                path: at(),
+                mode,
+                source,
+            },
+        )?;
         if let Some(gid) = gid {
             nix::unistd::fchownat(
                 &file,
@@ -134,7 +196,11 @@ impl Listener {
                 Some(nix::unistd::Gid::from_raw(gid)),
                 nix::fcntl::AtFlags::AT_EMPTY_PATH,
             )
-            .map_err(|e| format!("cannot give {shown} to group {gid}: {e}"))?;
+            .map_err(|source| AccessError::Group {
+                path: at(),
+                gid,
+                source,
+            })?;
         }
         Ok(())
     }

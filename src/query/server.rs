@@ -29,7 +29,7 @@ use mio::{Interest, Registry, Token};
 
 use super::answers::Payload;
 use super::conn::{Client, Mode, Parsed};
-use super::listener::Listener;
+use super::listener::{AccessError, BindError, Listener};
 use super::protocol::{Format, ProtocolError, Request};
 use crate::log::RateLimiter;
 
@@ -116,11 +116,14 @@ impl Server {
         limits: Limits,
         registry: &Registry,
         token: Token,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, BindError> {
         let mut listener = Listener::bind(path, mode, gid)?;
         registry
             .register(&mut listener.socket, token, Interest::READABLE)
-            .map_err(|e| format!("cannot poll {}: {e}", path.display()))?;
+            .map_err(|source| BindError::Poll {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
             listener,
             listener_token: token,
@@ -142,7 +145,7 @@ impl Server {
     }
 
     /// Gives the socket file a new mode and group (a reload).
-    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), String> {
+    pub fn set_access(&self, mode: u32, gid: Option<u32>) -> Result<(), AccessError> {
         self.listener.set_access(mode, gid)
     }
 

@@ -12,7 +12,6 @@
 //! The lock is `flock(LOCK_EX | LOCK_NB)` on the open file: a second agent on the same
 //! file is refused with the holder's pid, read from `/proc/locks`.
 
-use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -22,29 +21,17 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 
 /// Why a path was not opened.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// Something other than the agent's own regular file is at the path.
+    #[error("{0}")]
     Refused(String),
     /// Another process holds the lock.
+    #[error("{0}")]
     Locked(String),
     /// The open or a check failed (ENOENT of the directory, EACCES, EROFS, ENOSPC ...).
-    Io(io::Error),
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::Refused(why) | OpenError::Locked(why) => f.write_str(why),
-            OpenError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<io::Error> for OpenError {
-    fn from(e: io::Error) -> Self {
-        OpenError::Io(e)
-    }
+    #[error(transparent)]
+    Io(#[from] io::Error),
 }
 
 /// A verified regular file, locked exclusively for as long as it is open.

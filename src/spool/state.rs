@@ -85,15 +85,40 @@ pub fn cycle_seq(parts: &[&[u8]]) -> Option<u64> {
     serde_json::from_slice::<Cycle>(line).ok().map(|c| c.seq)
 }
 
-/// Why a state file was not used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unusable(pub String);
+/// Why a state file was not used: it is ignored, with this warning.
+#[derive(Debug, thiserror::Error)]
+#[error("state file {}: {why}; ignored", .path.display())]
+pub struct Unusable {
+    pub path: PathBuf,
+    pub why: Why,
+}
+
+/// What is wrong with a state file.
+#[derive(Debug, thiserror::Error)]
+pub enum Why {
+    #[error("a symbolic link")]
+    Symlink,
+    #[error("{0}")]
+    Io(io::Error),
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("belongs to uid {owner}, not to the agent's uid {euid}")]
+    Owner { owner: u32, euid: u32 },
+    #[error("longer than {MAX_BYTES} bytes")]
+    TooLong,
+    #[error("no seq")]
+    NoSeq,
+    #[error("not a JSON object ({0})")]
+    NotJson(serde_json::Error),
+}
 
 /// The `seq` in the state file beside `spool`: None when there is no state file.
 pub fn read(spool: &Path) -> Result<Option<SeqRead>, Unusable> {
     let path = path_for(spool);
-    let shown = path.display();
-    let unusable = |why: String| Unusable(format!("state file {shown}: {why}; ignored"));
+    let unusable = |why: Why| Unusable {
+        path: path.clone(),
+        why,
+    };
     let flags = OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
     let file = match OpenOptions::new()
         .read(true)
@@ -103,27 +128,27 @@ pub fn read(spool: &Path) -> Result<Option<SeqRead>, Unusable> {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(Errno::ELOOP as i32) => {
-            return Err(unusable("a symbolic link".into()))
+            return Err(unusable(Why::Symlink))
         }
-        Err(e) => return Err(unusable(e.to_string())),
+        Err(e) => return Err(unusable(Why::Io(e))),
     };
-    let meta = file.metadata().map_err(|e| unusable(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| unusable(Why::Io(e)))?;
     let euid = nix::unistd::geteuid().as_raw();
     if !meta.is_file() {
-        return Err(unusable("not a regular file".into()));
+        return Err(unusable(Why::NotRegular));
     }
     if meta.uid() != euid {
-        return Err(unusable(format!(
-            "belongs to uid {}, not to the agent's uid {euid}",
-            meta.uid()
-        )));
+        return Err(unusable(Why::Owner {
+            owner: meta.uid(),
+            euid,
+        }));
     }
     let mut text = Vec::new();
     file.take(MAX_BYTES + 1)
         .read_to_end(&mut text)
-        .map_err(|e| unusable(e.to_string()))?;
+        .map_err(|e| unusable(Why::Io(e)))?;
     if text.len() as u64 > MAX_BYTES {
-        return Err(unusable(format!("longer than {MAX_BYTES} bytes")));
+        return Err(unusable(Why::TooLong));
     }
     #[derive(serde::Deserialize)]
     struct State {
@@ -131,8 +156,8 @@ pub fn read(spool: &Path) -> Result<Option<SeqRead>, Unusable> {
     }
     match serde_json::from_slice::<State>(&text) {
         Ok(State { seq: Some(seq) }) => Ok(Some(seq)),
-        Ok(State { seq: None }) => Err(unusable("no seq".into())),
-        Err(e) => Err(unusable(format!("not a JSON object ({e})"))),
+        Ok(State { seq: None }) => Err(unusable(Why::NoSeq)),
+        Err(e) => Err(unusable(Why::NotJson(e))),
     }
 }
 
@@ -151,10 +176,10 @@ mod tests {
     #[test]
     fn written_then_read_back_hidden_beside_the_spool() {
         let spool = spool_in("roundtrip");
-        assert_eq!(read(&spool), Ok(None));
+        assert_eq!(read(&spool).ok(), Some(None));
         write(&spool, 41).unwrap();
         write(&spool, 42).unwrap();
-        assert_eq!(read(&spool), Ok(Some(SeqRead::Valid(42))));
+        assert_eq!(read(&spool).ok(), Some(Some(SeqRead::Valid(42))));
         let names: Vec<String> = std::fs::read_dir(spool.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -183,11 +208,12 @@ mod tests {
         let secret = spool.with_file_name("secret");
         std::fs::write(&secret, "{\"seq\":7}").unwrap();
         std::os::unix::fs::symlink(&secret, &path).unwrap();
-        assert!(read(&spool).unwrap_err().0.contains("symbolic link"));
+        let why = |spool: &Path| read(spool).unwrap_err().why;
+        assert!(matches!(why(&spool), Why::Symlink));
         // Writing replaces the link itself, never the file it points to.
         write(&spool, 9).unwrap();
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "{\"seq\":7}");
-        assert_eq!(read(&spool), Ok(Some(SeqRead::Valid(9))));
+        assert_eq!(read(&spool).ok(), Some(Some(SeqRead::Valid(9))));
 
         // Something left at the temporary name is replaced, not followed.
         let temporary = spool.with_file_name(".diagnostics.ndjson.state.tmp");
@@ -195,11 +221,11 @@ mod tests {
         write(&spool, 10).unwrap();
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "{\"seq\":7}");
         assert!(!temporary.exists());
-        assert_eq!(read(&spool), Ok(Some(SeqRead::Valid(10))));
+        assert_eq!(read(&spool).ok(), Some(Some(SeqRead::Valid(10))));
 
         std::fs::remove_file(&path).unwrap();
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(read(&spool).unwrap_err().0.contains("not a regular file"));
+        assert!(matches!(why(&spool), Why::NotRegular));
 
         std::fs::remove_file(&path).unwrap();
         std::fs::write(
@@ -207,9 +233,9 @@ mod tests {
             format!("{{\"seq\":1,\"x\":\"{}\"}}", "y".repeat(5000)),
         )
         .unwrap();
-        assert!(read(&spool).unwrap_err().0.contains("longer than"));
+        assert!(matches!(why(&spool), Why::TooLong));
         std::fs::write(&path, "").unwrap();
-        assert!(read(&spool).unwrap_err().0.contains("not a JSON object"));
+        assert!(matches!(why(&spool), Why::NotJson(_)));
         std::fs::write(&path, "{\"seq\":18446744073709551615}").unwrap();
         assert!(matches!(read(&spool), Ok(Some(SeqRead::Bad(_)))));
     }

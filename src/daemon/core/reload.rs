@@ -70,7 +70,7 @@ impl Core {
 
     /// The configuration read after a SIGHUP: applied by its plan, or reported and the
     /// old one kept.
-    pub(super) fn loaded(&mut self, loaded: Result<Loaded, String>) {
+    pub(super) fn loaded(&mut self, loaded: Result<Loaded, crate::daemon::Error>) {
         self.loading = false;
         match loaded {
             Ok(loaded) => {
@@ -84,7 +84,7 @@ impl Core {
                     Level::Error,
                     format!("configuration reload failed, keeping the old one: {e}"),
                 );
-                let line = self.agent_line("reload_failed", e);
+                let line = self.agent_line("reload_failed", e.to_string());
                 self.effects.push(line);
             }
         }

@@ -281,7 +281,11 @@ fn sighup_reads_the_configuration_off_the_loop_one_read_at_a_time() {
     let failed = core.handle(Input::Reload, &world, Instant::now());
     assert_eq!(loads(&failed), 1);
     let kept = core.handle(
-        Input::Loaded(Box::new(Err("interval_seconds: bad".into()))),
+        Input::Loaded(Box::new(Err(crate::config::parse(
+            "interval_seconds = 0\n",
+        )
+        .unwrap_err()
+        .into()))),
         &world,
         Instant::now(),
     );

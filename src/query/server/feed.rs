@@ -9,6 +9,18 @@ use crate::query::budget::{self, Holding, ANSWER_BUDGET};
 use crate::query::conn::{Client, Mode};
 use crate::query::protocol::{Format, ProtocolError};
 
+/// Why a watcher is closed as too slow: what its `too_slow` error line says.
+#[derive(Debug, thiserror::Error)]
+enum TooSlow {
+    #[error(
+        "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
+         (read faster, or use `all` at your own pace)"
+    )]
+    CyclesBehind,
+    #[error("this watcher owes too many event lines; closing")]
+    EventLines,
+}
+
 impl Server {
     /// Whether any client watches in `format`.
     pub fn watching(&self, format: Format) -> bool {
@@ -22,10 +34,7 @@ impl Server {
     pub fn broadcast(&mut self, format: Format, payload: &Payload, now: Instant) {
         let slow = self.feed_watchers(now, Some(format), |client| {
             if client.output.cycles_behind() >= MAX_CYCLES_BEHIND {
-                return Err(format!(
-                    "this watcher is more than {MAX_CYCLES_BEHIND} cycles behind; closing \
-                     (read faster, or use `all` at your own pace)"
-                ));
+                return Err(TooSlow::CyclesBehind);
             }
             client.output.push_cycle(payload);
             Ok(())
@@ -43,7 +52,7 @@ impl Server {
     pub fn broadcast_events(&mut self, lines: &[u8], now: Instant) {
         let slow = self.feed_watchers(now, None, |client| {
             if client.output.pending() >= OUTPUT_HIGH_WATER {
-                return Err("this watcher owes too many event lines; closing".into());
+                return Err(TooSlow::EventLines);
             }
             client.output.push(lines);
             Ok(())
@@ -63,7 +72,7 @@ impl Server {
         &mut self,
         now: Instant,
         format: Option<Format>,
-        mut queue: impl FnMut(&mut Client) -> Result<(), String>,
+        mut queue: impl FnMut(&mut Client) -> Result<(), TooSlow>,
     ) -> u64 {
         let mut slow = 0;
         for (token, client) in &mut self.clients {
@@ -78,7 +87,7 @@ impl Server {
             }
             match queue(client) {
                 Err(why) => {
-                    client.last_words(&ProtocolError::new("too_slow", why));
+                    client.last_words(&ProtocolError::new("too_slow", why.to_string()));
                     client.output = Default::default();
                     slow += 1;
                 }

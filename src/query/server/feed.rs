@@ -7,7 +7,7 @@ use super::{Server, MAX_CYCLES_BEHIND, OUTPUT_HIGH_WATER};
 use crate::query::answers::Payload;
 use crate::query::budget::{self, Holding, ANSWER_BUDGET};
 use crate::query::conn::{Client, Mode};
-use crate::query::protocol::{Format, ProtocolError};
+use crate::query::protocol::{ErrorCode, Format, ProtocolError};
 
 impl Server {
     /// Whether any client watches in `format`.
@@ -78,7 +78,7 @@ impl Server {
             }
             match queue(client) {
                 Err(why) => {
-                    client.last_words(&ProtocolError::new("too_slow", why));
+                    client.last_words(&ProtocolError::new(ErrorCode::TooSlow, why));
                     client.output = Default::default();
                     slow += 1;
                 }
@@ -121,7 +121,7 @@ impl Server {
         for token in &verdict.close {
             if let Some(client) = self.clients.get_mut(token) {
                 client.last_words(&ProtocolError::new(
-                    "too_slow",
+                    ErrorCode::TooSlow,
                     format!(
                         "this client holds {} bytes of older cycles while the agent's answers \
                          in flight exceed their budget of {ANSWER_BUDGET} bytes; closing (read \

@@ -348,11 +348,9 @@ fn top_says_when_the_stream_falls_silent_and_escapes_names() {
         let domain = "{\"kind\":\"domain\",\"host\":\"vm\",\"domain\":{\"name\":\
                       \"db\u{9b}2J\u{202e}x\",\"state\":\"running\"}}\n";
         let answer = match request {
-            "status" => {
-                "{\"kind\":\"status\",\"connected\":true,\"interval_seconds\":0.25}\n".to_string()
-            }
+            "status" => common::fake::status_line(0.25),
             "watch" => format!("{domain}{{\"kind\":\"cycle\",\"seq\":1,\"connected\":true}}\n"),
-            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1}}\n"),
+            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1,\"seq\":1}}\n"),
         };
         let _ = stream.write_all(answer.as_bytes());
         if request == "watch" {

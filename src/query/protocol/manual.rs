@@ -3,7 +3,7 @@
 //! generated from it), and the page documents no code the agent cannot send.
 
 use super::status::tests::{example, keys};
-use super::{ErrorCode, COMMANDS};
+use super::{ErrorCode, Kind, List, ListedDomain, COMMANDS, METRICS_END};
 
 const SOURCE: &str = include_str!("../../../packaging/man/virtdiag-protocol.7.scd");
 const PAGE: &str = include_str!("../../../packaging/man/virtdiag-protocol.7");
@@ -72,5 +72,68 @@ fn every_key_of_status_is_in_the_page() {
             "status key '{key}' is not under status in virtdiag-protocol.7.scd"
         );
         assert!(bold_in_page(word), "'{key}' is not in virtdiag-protocol.7");
+    }
+}
+
+#[test]
+fn every_kind_and_the_metrics_trailer_are_in_the_page() {
+    let kinds = [
+        Kind::Help,
+        Kind::Version,
+        Kind::Status,
+        Kind::List,
+        Kind::End,
+        Kind::Domain,
+        Kind::Cycle,
+        Kind::Event,
+    ];
+    // A kind added to the enum must be added above: this match has no wildcard.
+    let _listed = |kind: Kind| match kind {
+        Kind::Help
+        | Kind::Version
+        | Kind::Status
+        | Kind::List
+        | Kind::End
+        | Kind::Domain
+        | Kind::Cycle
+        | Kind::Event
+        | Kind::Unknown => (),
+    };
+    for kind in kinds {
+        let member = format!("\"kind\":{}", serde_json::to_string(&kind).unwrap());
+        assert!(
+            SOURCE.contains(&member),
+            "{member} is not in virtdiag-protocol.7.scd"
+        );
+    }
+    let trailer = METRICS_END.trim_end();
+    assert!(SOURCE.contains(&format!("*{trailer}*")), "{trailer}");
+}
+
+#[test]
+fn every_key_of_list_is_in_the_page() {
+    let list = entry(section("REQUESTS"), "list").unwrap();
+    let answer = List {
+        seq: 1,
+        count: 1,
+        domains: vec![ListedDomain {
+            name: "a".into(),
+            uuid: "u".into(),
+            id: Some(1),
+            state: "running".into(),
+            reason: "booted".into(),
+            transitions: Some(0),
+            crashes: Some(0),
+        }],
+    };
+    let mut all = Vec::new();
+    keys(&serde_json::to_value(answer).unwrap(), "", &mut all);
+    assert!(all.contains(&"domains.crashes".to_string()), "{all:?}");
+    for key in all.iter().filter(|k| *k != "kind") {
+        let word = key.rsplit('.').next().unwrap();
+        assert!(
+            list.contains(&format!("*{word}*")),
+            "list key '{key}' is not under list in virtdiag-protocol.7.scd"
+        );
     }
 }

@@ -152,14 +152,23 @@ pub(crate) mod tests {
         }
     }
 
-    /// Every key of the status, nested ones as `part.key`.
+    /// Every key of an answer, nested ones as `part.key` (an array's objects' keys
+    /// under the array's).
     pub(crate) fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
-        if let serde_json::Value::Object(map) = value {
-            for (key, inner) in map {
-                let path = format!("{prefix}{key}");
-                keys(inner, &format!("{path}."), out);
-                out.push(path);
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    let path = format!("{prefix}{key}");
+                    keys(inner, &format!("{path}."), out);
+                    out.push(path);
+                }
             }
+            serde_json::Value::Array(items) => {
+                for item in items.iter().take(1) {
+                    keys(item, prefix, out);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -113,6 +113,24 @@ fn a_status_missing_a_field_is_a_broken_answer() {
 }
 
 #[test]
+fn metrics_without_its_trailer_was_cut_short() {
+    let dir = workdir("client-metrics");
+    let socket = fake::script(&dir, "cut-metrics.sock", |_request, stream| {
+        let _ = stream.write_all(b"# TYPE virtdiag_up gauge\nvirtdiag_up 1\n");
+    });
+    let ended = query(&socket, &["metrics"]);
+    assert_eq!(ended.code, 74, "{ended:?}");
+    assert!(
+        ended.stderr.contains("was cut short (no # EOF)"),
+        "{ended:?}"
+    );
+    let socket = fake::script(&dir, "metrics.sock", |_request, stream| {
+        let _ = stream.write_all(b"# TYPE virtdiag_up gauge\nvirtdiag_up 1\n# EOF\n");
+    });
+    assert_eq!(query(&socket, &["metrics"]).code, 0);
+}
+
+#[test]
 fn a_socket_that_accepts_and_never_answers() {
     let dir = workdir("client-silent");
     let socket = fake::silent(&dir);

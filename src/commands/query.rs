@@ -30,6 +30,8 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let needs_end = parsed
         .as_ref()
         .is_some_and(protocol::Request::answer_ends_with_end_line);
+    // `metrics` (Prometheus text) ends with its trailer instead.
+    let metrics = matches!(parsed, Some(protocol::Request::Metrics));
     let socket = &args.agent.socket;
     let mut limits = args.agent.limits();
     if let Some(protocol::Request::Collect { .. }) = parsed {
@@ -92,7 +94,8 @@ pub fn run(args: QueryArgs) -> Result<()> {
                 continue;
             }
         }
-        ended = matches!(read, Some(Line::End(_)));
+        ended = matches!(read, Some(Line::End(_)))
+            || (metrics && line == protocol::METRICS_END.trim_end());
         held = if ended || read == Some(Line::Other(Kind::Cycle)) {
             0
         } else {
@@ -135,10 +138,15 @@ pub fn run(args: QueryArgs) -> Result<()> {
             "the agent answered: {}",
             human::text_safe(&message)
         ))),
-        None if needs_end && !ended => Err(Error::Io(format!(
-            "the answer from {} was cut short (no end line): the agent closed the \
-             connection early; see its log, and try again",
-            socket.display()
+        None if (needs_end || metrics) && !ended => Err(Error::Io(format!(
+            "the answer from {} was cut short (no {}): the agent closed the connection \
+             early; see its log, and try again",
+            socket.display(),
+            if metrics {
+                protocol::METRICS_END.trim_end()
+            } else {
+                "end line"
+            }
         ))),
         None => Ok(()),
     }

@@ -31,7 +31,7 @@ use crate::config::{Fsync, SpoolConfig};
 const FILE_MODE: u32 = 0o640;
 
 /// Counters that `status` and the cycle line report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpoolStats {
     pub bytes: u64,
     pub lines_written: u64,
@@ -45,6 +45,7 @@ pub struct SpoolStats {
     /// Whole cycles dropped because the writer fell behind (see `daemon::writer`).
     pub dropped_cycles: u64,
     /// The last write error; cleared by the next successful write.
+    #[serde(deserialize_with = "crate::query::protocol::required")]
     pub last_error: Option<String>,
 }
 

@@ -91,7 +91,7 @@ fn every_answer_is_what_the_wire_promises() {
         panic!(
             "the protocol's answers changed (first at line {}):\n  expected: {}\n  got:      {}\n\
              if the change is deliberate: VIRTDIAG_BLESS=1 cargo test --test protocol_golden, \
-             and say so in docs/protocol.md",
+             and say so in virtdiag-protocol(7)",
             first + 1,
             expected.lines().nth(first).unwrap_or("<end>"),
             transcript.lines().nth(first).unwrap_or("<end>"),

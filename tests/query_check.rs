@@ -112,3 +112,23 @@ fn libvirt_unreachable_is_critical() {
         "perfdata: {line}"
     );
 }
+
+#[test]
+fn a_status_with_a_field_renamed_is_unknown_not_ok() {
+    use std::io::Write;
+    let dir = workdir("check-renamed");
+    // A whole status but for one field an agent renamed: `connected` is `is_connected`.
+    let whole = common::fake::status_line(10.0);
+    let socket = common::fake::script(&dir, "renamed.sock", |_request, stream| {
+        let renamed =
+            common::fake::status_line(10.0).replacen("\"connected\":", "\"is_connected\":", 1);
+        let _ = stream.write_all(renamed.as_bytes());
+    });
+    assert!(whole.contains("\"connected\":true"), "{whole}");
+    let (code, line) = check(&socket, &["status"]);
+    assert_eq!(code, 3, "{line}");
+    assert_eq!(
+        line,
+        "VIRTDIAG UNKNOWN - a broken answer from the agent: missing field `connected`"
+    );
+}

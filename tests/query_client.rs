@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::agent::workdir;
-use common::fake;
+use common::fake::{self, status_line};
 
 /// How a client run ended.
 #[derive(Debug)]
@@ -89,6 +89,45 @@ fn assert_took(ended: &Ended, at_least: f64, at_most: f64) {
         (at_least..at_most).contains(&took),
         "took {took:.2} s, not within {at_least}..{at_most}: {ended:?}"
     );
+}
+
+#[test]
+fn a_status_missing_a_field_is_a_broken_answer() {
+    let dir = workdir("client-broken");
+    // A status without its `uri`, raw and for a person: exit 74, the field named.
+    let socket = fake::script(&dir, "broken.sock", |_request, stream| {
+        let line = status_line(10.0).replacen("\"uri\":\"test:///default\",", "", 1);
+        let _ = stream.write_all(line.as_bytes());
+    });
+    for extra in [&["status"][..], &["--raw", "status"][..]] {
+        let ended = query(&socket, extra);
+        assert_eq!(ended.code, 74, "{ended:?}");
+        assert!(
+            ended.stderr.contains(&format!(
+                "a broken answer from the agent at {}: missing field `uri`",
+                socket.display()
+            )),
+            "{ended:?}"
+        );
+    }
+}
+
+#[test]
+fn metrics_without_its_trailer_was_cut_short() {
+    let dir = workdir("client-metrics");
+    let socket = fake::script(&dir, "cut-metrics.sock", |_request, stream| {
+        let _ = stream.write_all(b"# TYPE virtdiag_up gauge\nvirtdiag_up 1\n");
+    });
+    let ended = query(&socket, &["metrics"]);
+    assert_eq!(ended.code, 74, "{ended:?}");
+    assert!(
+        ended.stderr.contains("was cut short (no # EOF)"),
+        "{ended:?}"
+    );
+    let socket = fake::script(&dir, "metrics.sock", |_request, stream| {
+        let _ = stream.write_all(b"# TYPE virtdiag_up gauge\nvirtdiag_up 1\n# EOF\n");
+    });
+    assert_eq!(query(&socket, &["metrics"]).code, 0);
 }
 
 #[test]
@@ -175,11 +214,6 @@ fn a_stream_without_end_is_cut_at_the_bound_in_bounded_memory() {
         "{ended:?}"
     );
     assert!(ended.peak_kib < 64 * 1024, "peak RSS: {ended:?}");
-}
-
-/// A `status` answer with this interval.
-fn status_line(interval: f64) -> String {
-    format!("{{\"kind\":\"status\",\"connected\":true,\"interval_seconds\":{interval}}}\n")
 }
 
 #[test]

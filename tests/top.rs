@@ -364,11 +364,11 @@ fn top_says_when_the_stream_falls_silent_and_escapes_names() {
         })
         .unwrap();
         let answer = match request {
-            "status" => {
-                "{\"kind\":\"status\",\"connected\":true,\"interval_seconds\":0.25}\n".to_string()
-            }
-            "watch" => format!("{domain}{cycle}\n"),
-            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1}}\n"),
+            "status" => common::fake::status_line(0.25),
+            "watch" => format!("{domain}{cycle}
+"),
+            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1,\"seq\":1}}
+"),
         };
         let _ = stream.write_all(answer.as_bytes());
         if request == "watch" {

@@ -16,7 +16,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use virtdiag::query::protocol::{parse, Format, ProtocolError, Request};
+use virtdiag::query::protocol::{parse, ErrorCode, ErrorLine, Format, ProtocolError, Request};
 
 fuzz_target!(|line: &[u8]| {
     let parsed = parse(line);
@@ -79,11 +79,16 @@ fn canonical(request: &Request) -> String {
 
 fn check_error(error: &ProtocolError) {
     assert!(
-        ["bad_request", "bad_argument", "unknown_command"].contains(&error.code),
-        "undocumented code {}",
+        [
+            ErrorCode::BadRequest,
+            ErrorCode::BadArgument,
+            ErrorCode::UnknownCommand
+        ]
+        .contains(&error.code),
+        "a request's error with the code {:?}",
         error.code
     );
-    if error.code == "unknown_command" {
+    if error.code == ErrorCode::UnknownCommand {
         // 64 characters of the command and the fixed text around them.
         assert!(
             error.message.chars().count() <= 64 + 40,
@@ -94,7 +99,6 @@ fn check_error(error: &ProtocolError) {
     let answer = error.to_line();
     assert_eq!(answer.last(), Some(&b'\n'));
     assert_eq!(answer.iter().filter(|&&b| b == b'\n').count(), 1);
-    let value: serde_json::Value = serde_json::from_slice(&answer).expect("one JSON document");
-    assert_eq!(value["error"]["code"], error.code);
-    assert_eq!(value["error"]["message"], error.message.as_str());
+    let read: ErrorLine = serde_json::from_slice(&answer).expect("one JSON document");
+    assert_eq!(&read.error, error);
 }

@@ -4,9 +4,8 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::client::{self, Failure, Limits};
+use crate::query::protocol::{Line, Status};
 
 /// The plugin states, with their exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,53 +74,73 @@ pub fn ask_status(socket: &Path, limits: Limits) -> Result<String, Failure> {
     Ok(text)
 }
 
-/// The verdict on a `status` answer (its text, as received).
-pub fn judge(answer: &str) -> Verdict {
-    let status: Value = match serde_json::from_str(answer.lines().next().unwrap_or("")) {
-        Ok(value) => value,
-        Err(_) => return Verdict::new(State::Unknown, "the agent's answer is not JSON", ""),
-    };
-    if let Some(message) = status["error"]["message"].as_str() {
-        return Verdict::new(
-            State::Unknown,
-            &format!("the agent answered: {message}"),
-            "",
-        );
-    }
-    let (Some(connected), Some(interval)) = (
-        status["connected"].as_bool(),
-        status["interval_seconds"].as_f64(),
-    ) else {
-        return Verdict::new(State::Unknown, "the answer is not a status", "");
-    };
-    let last = &status["last_cycle"];
-    let lost = status["spool"]["lines_lost"].as_u64().unwrap_or(0);
-    let stale_after = STALE_INTERVALS * interval + STALE_GRACE_S;
-    let age = last["age_s"].as_f64();
+/// Why an answer to `status` is not a status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotStatus {
+    /// Not JSON at all.
+    NotJson,
+    /// JSON, but not what the protocol says a line of its kind is: a field missing,
+    /// renamed or of another type.
+    Broken(String),
+    /// The agent answered with an error line.
+    Refused(String),
+    /// Another answer than a status.
+    Other,
+}
 
-    let mut perf = Vec::new();
-    if let Some(age) = age {
-        perf.push(format!("age={age:.3}s;{stale_after};;0"));
-    }
-    if let Some(ms) = last["duration_ms"].as_f64() {
-        perf.push(format!("duration={ms:.3}ms;;;0"));
-    }
-    for (label, value) in [("domains", &last["domains"]), ("active", &last["active"])] {
-        if let Some(n) = value.as_u64() {
-            perf.push(format!("{label}={n};;;0"));
+impl std::fmt::Display for NotStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotStatus::NotJson => f.write_str("the agent's answer is not JSON"),
+            NotStatus::Broken(why) => write!(f, "a broken answer from the agent: {why}"),
+            NotStatus::Refused(message) => write!(f, "the agent answered: {message}"),
+            NotStatus::Other => f.write_str("the answer is not a status"),
         }
     }
+}
+
+/// The `status` answer (its text, as received) read into the protocol's type.
+pub fn read_status(answer: &str) -> Result<Status, NotStatus> {
+    let first = answer.lines().next().unwrap_or("");
+    match Line::parse(first.as_bytes()) {
+        Ok(Line::Status(status)) => Ok(*status),
+        Ok(Line::Error(refusal)) => Err(NotStatus::Refused(refusal.message)),
+        Ok(_) => Err(NotStatus::Other),
+        Err(e) if e.is_data() => Err(NotStatus::Broken(e.to_string())),
+        Err(_) => Err(NotStatus::NotJson),
+    }
+}
+
+/// The verdict on a `status` answer (its text, as received). An answer that is not a
+/// whole status is UNKNOWN, whatever it holds.
+pub fn judge(answer: &str) -> Verdict {
+    let status = match read_status(answer) {
+        Ok(status) => status,
+        Err(why) => return Verdict::new(State::Unknown, &why.to_string(), ""),
+    };
+    let connected = status.connected;
+    let interval = status.interval_seconds;
+    let last = status.last_cycle.as_ref();
+    let lost = status.spool.stats.lines_lost;
+    let stale_after = STALE_INTERVALS * interval + STALE_GRACE_S;
+    let age = last.map(|c| c.age_s);
+
+    let mut perf = Vec::new();
+    if let Some(last) = last {
+        perf.push(format!("age={:.3}s;{stale_after};;0", last.age_s));
+        perf.push(format!("duration={:.3}ms;;;0", last.duration_ms));
+        perf.push(format!("domains={};;;0", last.domains));
+        perf.push(format!("active={};;;0", last.active));
+    }
     perf.push(format!("spool_lost_lines={lost}c;;;0"));
-    perf.push(format!(
-        "cycles={}c;;;0",
-        status["cycles"].as_u64().unwrap_or(0)
-    ));
+    perf.push(format!("cycles={}c;;;0", status.cycles));
     let perf = perf.join(" ");
 
     let mut problems: Vec<(State, String)> = Vec::new();
     if !connected {
-        let reason = status["disconnect_reason"]
-            .as_str()
+        let reason = status
+            .disconnect_reason
+            .as_deref()
             .unwrap_or("not yet connected");
         problems.push((State::Critical, format!("libvirt disconnected: {reason}")));
     }
@@ -133,12 +152,15 @@ pub fn judge(answer: &str) -> Verdict {
         )),
         Some(_) => {}
     }
-    if let Some(error) = last["error"].as_str().filter(|_| connected) {
+    if let Some(error) = last.and_then(|c| c.error.as_deref()).filter(|_| connected) {
         problems.push((State::Warning, format!("last cycle failed: {error}")));
     }
     if lost > 0 {
-        let why = status["spool"]["last_error"]
-            .as_str()
+        let why = status
+            .spool
+            .stats
+            .last_error
+            .as_deref()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
         problems.push((
@@ -147,40 +169,46 @@ pub fn judge(answer: &str) -> Verdict {
         ));
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.0));
-    match problems.first() {
-        Some((state, _)) => {
+    match (problems.first(), last) {
+        (Some((state, _)), _) => {
             let text: Vec<&str> = problems.iter().map(|(_, t)| t.as_str()).collect();
             Verdict::new(*state, &text.join("; "), &perf)
         }
-        None => Verdict::new(
+        (None, Some(last)) => Verdict::new(
             State::Ok,
             &format!(
                 "libvirt connected, cycle {} {:.1} s ago, {} domains ({} active)",
-                last["seq"],
-                age.unwrap_or(0.0),
-                last["domains"],
-                last["active"]
+                last.seq, last.age_s, last.domains, last.active
             ),
             &perf,
         ),
+        (None, None) => unreachable!("no cycle is a problem"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::query::protocol::CycleSummary;
 
     fn status(connected: bool, age: Option<f64>, lost: u64) -> String {
-        let last = age.map(|age| {
-            json!({"seq": 42, "ts": "t", "duration_ms": 1.5, "domains": 4, "active": 2,
-                "missing_fields": 0, "abandoned_calls": 0, "error": null, "age_s": age})
+        let mut status = crate::query::protocol::status::tests::example();
+        status.connected = connected;
+        status.disconnect_reason = (!connected).then(|| "no libvirtd".into());
+        status.cycles = 42;
+        status.last_cycle = age.map(|age| CycleSummary {
+            seq: 42,
+            ts: "t".into(),
+            duration_ms: 1.5,
+            domains: 4,
+            active: 2,
+            missing_fields: 0,
+            abandoned_calls: 0,
+            error: None,
+            age_s: age,
         });
-        json!({"kind": "status", "connected": connected, "interval_seconds": 10.0,
-            "disconnect_reason": if connected { None } else { Some("no libvirtd") },
-            "cycles": 42, "last_cycle": last,
-            "spool": {"lines_lost": lost, "last_error": null}})
-        .to_string()
+        status.spool.stats.lines_lost = lost;
+        serde_json::to_string(&status).unwrap()
     }
 
     #[test]
@@ -216,5 +244,32 @@ mod tests {
         let refused = judge(r#"{"error":{"code":"bad_request","message":"no"}}"#);
         assert_eq!(refused.state, State::Unknown);
         assert_eq!(State::Critical as i32, 2);
+    }
+
+    #[test]
+    fn a_status_with_a_field_renamed_or_gone_is_unknown_not_ok() {
+        let healthy = status(true, Some(2.0), 0);
+        assert_eq!(judge(&healthy).state, State::Ok);
+        for (from, to) in [
+            ("\"connected\":", "\"is_connected\":"),
+            ("\"last_cycle\":", "\"latest_cycle\":"),
+            ("\"lines_lost\":", "\"lost_lines\":"),
+            ("\"age_s\":", "\"age\":"),
+        ] {
+            let renamed = healthy.replacen(from, to, 1);
+            let verdict = judge(&renamed);
+            assert_eq!(verdict.state, State::Unknown, "{from}: {}", verdict.line);
+            let missing = from.trim_end_matches(':');
+            assert!(
+                verdict.line.starts_with(&format!(
+                    "VIRTDIAG UNKNOWN - a broken answer from the agent: missing field `{}`",
+                    missing.trim_matches('"')
+                )),
+                "{}",
+                verdict.line
+            );
+        }
+        let retyped = healthy.replacen("\"connected\":true", "\"connected\":\"yes\"", 1);
+        assert_eq!(judge(&retyped).state, State::Unknown);
     }
 }

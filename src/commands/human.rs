@@ -12,14 +12,17 @@ pub mod pretty_json;
 
 use serde_json::Value;
 
+use crate::query::protocol::{Line, List, Status};
+
 pub use super::escape::{json_safe, printable, text_safe};
 use super::top::model::bytes;
 
-/// The answer line for a person, or `None` when it has no human form here.
+/// The answer line for a person, or `None` when it has no human form here (or is not
+/// what the protocol says a line of its kind is).
 pub fn render(line: &Value) -> Option<String> {
-    match line["kind"].as_str()? {
-        "list" => Some(list(line)),
-        "status" => Some(status(line)),
+    match Line::from_value(line).ok()? {
+        Line::List(answer) => Some(list(&answer)),
+        Line::Status(answer) => Some(status(&answer)),
         _ => None,
     }
 }
@@ -28,12 +31,11 @@ pub fn render(line: &Value) -> Option<String> {
 pub fn help(lines: &[Value]) -> String {
     let rows: Vec<Vec<String>> = lines
         .iter()
-        .filter(|l| l["kind"] == "help")
-        .map(|l| {
-            vec![
-                printable(l["command"].as_str().unwrap_or("?")),
-                printable(l["description"].as_str().unwrap_or("")),
-            ]
+        .filter_map(|l| match Line::from_value(l) {
+            Ok(Line::Help(help)) => {
+                Some(vec![printable(&help.command), printable(&help.description)])
+            }
+            _ => None,
         })
         .collect();
     columns(&["REQUEST", "WHAT IT ANSWERS"], &rows, &[])
@@ -79,28 +81,21 @@ pub fn columns(titles: &[&str], rows: &[Vec<String>], right: &[usize]) -> String
     out
 }
 
-fn list(line: &Value) -> String {
-    let empty = Vec::new();
-    let domains = line["domains"].as_array().unwrap_or(&empty);
-    let rows: Vec<Vec<String>> = domains
+fn list(answer: &List) -> String {
+    let rows: Vec<Vec<String>> = answer
+        .domains
         .iter()
         .map(|d| {
             vec![
-                printable(d["name"].as_str().unwrap_or("-")),
-                printable(d["state"].as_str().unwrap_or("-")),
-                d["id"]
-                    .as_u64()
-                    .map_or_else(|| "-".into(), |id| id.to_string()),
-                printable(d["uuid"].as_str().unwrap_or("-")),
+                printable(&d.name),
+                printable(&d.state),
+                d.id.map_or_else(|| "-".into(), |id| id.to_string()),
+                printable(&d.uuid),
             ]
         })
         .collect();
     let mut out = columns(&["NAME", "STATE", "ID", "UUID"], &rows, &[2]);
-    out.push_str(&format!(
-        "{} domains, cycle {}\n",
-        rows.len(),
-        line["seq"].as_u64().unwrap_or(0)
-    ));
+    out.push_str(&format!("{} domains, cycle {}\n", rows.len(), answer.seq));
     out
 }
 
@@ -124,42 +119,38 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-fn status(s: &Value) -> String {
-    let n = |v: &Value| v.as_u64().unwrap_or(0);
+fn status(s: &Status) -> String {
     let mut out = Vec::new();
     out.push(format!(
         "agent       virtdiag {}, pid {}, up {}",
-        s["version"].as_str().unwrap_or("?"),
-        n(&s["pid"]),
-        duration(s["uptime_s"].as_f64().unwrap_or(0.0))
+        s.version,
+        s.pid,
+        duration(s.uptime_s as f64)
     ));
-    let libvirt = if s["connected"].as_bool() == Some(true) {
+    let libvirt = if s.connected {
         "connected".to_string()
     } else {
         format!(
             "DISCONNECTED: {}",
-            s["disconnect_reason"]
-                .as_str()
+            s.disconnect_reason
+                .as_deref()
                 .unwrap_or("not yet connected")
         )
     };
-    out.push(format!(
-        "libvirt     {} {libvirt}",
-        s["uri"].as_str().unwrap_or("?")
-    ));
-    let last = &s["last_cycle"];
-    out.push(match last["seq"].as_u64() {
-        Some(seq) => format!(
-            "last cycle  {seq}: {} ago, took {:.1} ms; {} domains ({} active), {} missing \
+    out.push(format!("libvirt     {} {libvirt}", s.uri));
+    out.push(match &s.last_cycle {
+        Some(last) => format!(
+            "last cycle  {}: {} ago, took {:.1} ms; {} domains ({} active), {} missing \
              fields, {} abandoned calls{}",
-            duration(last["age_s"].as_f64().unwrap_or(0.0)),
-            last["duration_ms"].as_f64().unwrap_or(0.0),
-            n(&last["domains"]),
-            n(&last["active"]),
-            n(&last["missing_fields"]),
-            n(&last["abandoned_calls"]),
-            last["error"]
-                .as_str()
+            last.seq,
+            duration(last.age_s),
+            last.duration_ms,
+            last.domains,
+            last.active,
+            last.missing_fields,
+            last.abandoned_calls,
+            last.error
+                .as_deref()
                 .map(|e| format!("; failed: {e}"))
                 .unwrap_or_default()
         ),
@@ -167,71 +158,65 @@ fn status(s: &Value) -> String {
     });
     out.push(format!(
         "cycles      {} every {} s, {} ticks skipped",
-        n(&s["cycles"]),
-        s["interval_seconds"].as_f64().unwrap_or(0.0),
-        n(&s["skipped_ticks"])
+        s.cycles, s.interval_seconds, s.skipped_ticks
     ));
-    let spool = &s["spool"];
+    let spool = &s.spool.stats;
     out.push(format!(
         "spool       {}: {}, {} lines written, {} lost, {} rotations{}",
-        spool["path"].as_str().unwrap_or("?"),
-        size(n(&spool["bytes"])),
-        n(&spool["lines_written"]),
-        n(&spool["lines_lost"]),
-        n(&spool["rotations"]),
-        spool["last_error"]
-            .as_str()
+        s.spool.path.display(),
+        size(spool.bytes),
+        spool.lines_written,
+        spool.lines_lost,
+        spool.rotations,
+        spool
+            .last_error
+            .as_deref()
             .map(|e| format!("; last error: {e}"))
             .unwrap_or_default()
     ));
-    let clients = &s["clients"];
+    let clients = &s.clients;
     out.push(format!(
         "clients     {} connected of {}, {} watching; {} refused, {} dropped; answers in \
          flight {} of {}",
-        n(&clients["connected"]),
-        n(&clients["max"]),
-        n(&clients["watching"]),
-        n(&clients["refused"]),
-        n(&clients["dropped"]),
-        size(n(&clients["bytes_in_flight"])),
-        size(n(&clients["budget_bytes"]))
+        clients.connected,
+        clients.max,
+        clients.watching,
+        clients.counters.refused,
+        clients.counters.dropped,
+        size(clients.bytes_in_flight),
+        size(clients.budget_bytes)
     ));
-    let textfile = &s["textfile"];
-    if let Some(path) = textfile["path"].as_str().filter(|p| !p.is_empty()) {
+    let textfile = &s.textfile;
+    if !textfile.path.as_os_str().is_empty() {
         out.push(format!(
-            "textfile    {path}: {} written, {} errors ({} in a row){}",
-            n(&textfile["written"]),
-            n(&textfile["errors"]),
-            n(&textfile["consecutive_errors"]),
-            textfile["last_error"]
-                .as_str()
+            "textfile    {}: {} written, {} errors ({} in a row){}",
+            textfile.path.display(),
+            textfile.written,
+            textfile.errors,
+            textfile.consecutive_errors,
+            textfile
+                .last_error
+                .as_deref()
                 .map(|e| format!("; last error: {e}"))
                 .unwrap_or_default()
         ));
     }
-    if n(&s["log"]["dropped"]) > 0 {
+    if s.log.dropped > 0 {
         out.push(format!(
             "log         {} lines dropped while the log's reader did not keep up",
-            n(&s["log"]["dropped"])
+            s.log.dropped
         ));
     }
-    let restart: Vec<&str> = s["restart_needed"]
-        .as_array()
-        .map(|keys| keys.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !restart.is_empty() {
+    if !s.restart_needed.is_empty() {
         out.push(format!(
             "restart     needed for {} (changed by a reload; the running values stay)",
-            restart.join(", ")
+            s.restart_needed.join(", ")
         ));
     }
-    let events = &s["events"];
+    let events = &s.events;
     out.push(format!(
         "events      {} received, {} written, {} dropped, {} suppressed",
-        n(&events["received"]),
-        n(&events["written"]),
-        n(&events["dropped"]),
-        n(&events["suppressed"])
+        events.received, events.written, events.dropped, events.suppressed
     ));
     let mut text = out
         .iter()
@@ -250,8 +235,10 @@ mod tests {
     #[test]
     fn list_is_a_table_with_state_and_id() {
         let line = json!({"kind": "list", "seq": 9, "count": 2, "domains": [
-            {"name": "db-primary", "uuid": "u-1", "id": 2, "state": "running"},
-            {"name": "spare\u{1b}]0;x", "uuid": "u-2", "id": null, "state": "shutoff"}]});
+            {"name": "db-primary", "uuid": "u-1", "id": 2, "state": "running",
+                "reason": "booted"},
+            {"name": "spare\u{1b}]0;x", "uuid": "u-2", "id": null, "state": "shutoff",
+                "reason": "unknown"}]});
         assert_eq!(
             render(&line).unwrap(),
             "NAME           STATE    ID  UUID\n\
@@ -263,22 +250,7 @@ mod tests {
 
     #[test]
     fn status_in_words_and_units() {
-        let line = json!({"kind": "status", "version": "0.1.0", "pid": 7, "uptime_s": 3725,
-            "uri": "qemu:///system", "connected": false, "disconnect_reason": "no libvirtd",
-            "interval_seconds": 10.0, "cycles": 372, "skipped_ticks": 0,
-            "last_cycle": {"seq": 372, "duration_ms": 12.34, "domains": 4, "active": 3,
-                "missing_fields": 0, "abandoned_calls": 0, "error": "disconnected",
-                "age_s": 2.5},
-            "spool": {"path": "/var/log/virtdiag/diagnostics.ndjson", "bytes": 5_000_000,
-                "lines_written": 1860, "lines_lost": 0, "rotations": 1, "last_error": null},
-            "clients": {"connected": 1, "watching": 0, "max": 64, "refused": 0, "dropped": 0,
-                "bytes_in_flight": 1_048_576, "budget_bytes": 33_554_432},
-            "events": {"received": 3, "written": 3, "dropped": 0, "suppressed": 0},
-            "textfile": {"path": "/var/lib/prometheus/node-exporter/virtdiag.prom",
-                "written": 5, "errors": 2, "consecutive_errors": 2,
-                "last_error": "Operation not permitted"},
-            "log": {"written": 40, "dropped": 0},
-            "restart_needed": ["socket.path"]});
+        let line = serde_json::to_value(crate::query::protocol::status::tests::example()).unwrap();
         let text = render(&line).unwrap();
         assert!(
             text.starts_with("agent       virtdiag 0.1.0, pid 7, up 1 h 2 min\n"),
@@ -317,5 +289,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(render(&json!({"kind": "version"})), None);
+    }
+
+    #[test]
+    fn a_status_missing_a_field_has_no_human_form() {
+        let mut line =
+            serde_json::to_value(crate::query::protocol::status::tests::example()).unwrap();
+        line.as_object_mut().unwrap().remove("uri");
+        assert_eq!(render(&line), None);
     }
 }

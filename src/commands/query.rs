@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{check, client, human};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
-use crate::query::protocol;
+use crate::query::protocol::{self, Kind, Line};
 
 pub fn run(args: QueryArgs) -> Result<()> {
     if args.check {
@@ -30,6 +30,8 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let needs_end = parsed
         .as_ref()
         .is_some_and(protocol::Request::answer_ends_with_end_line);
+    // `metrics` (Prometheus text) ends with its trailer instead.
+    let metrics = matches!(parsed, Some(protocol::Request::Metrics));
     let socket = &args.agent.socket;
     let mut limits = args.agent.limits();
     if let Some(protocol::Request::Collect { .. }) = parsed {
@@ -73,21 +75,28 @@ pub fn run(args: QueryArgs) -> Result<()> {
         };
         let line = String::from_utf8_lossy(line);
         let value: Option<Value> = serde_json::from_str(&line).ok();
-        // An error line is `{"error":{...}}`; a cycle line's `"error": null` is none.
-        if let Some(error) = value
-            .as_ref()
-            .and_then(|v| v.get("error"))
-            .filter(|e| e.is_object())
-        {
-            failed = Some(error["message"].as_str().unwrap_or("error").to_string());
+        // A line of a kind the protocol describes must be one (a record is the
+        // record's own reader's).
+        let read = match value.as_ref().map(Line::from_value).transpose() {
+            Ok(read) => read,
+            Err(e) => {
+                return Err(Error::Io(format!(
+                    "a broken answer from the agent at {}: {}",
+                    socket.display(),
+                    human::text_safe(&e.to_string())
+                )))
+            }
+        };
+        if let Some(Line::Error(refusal)) = &read {
+            failed = Some(refusal.message.clone());
             if pretty {
                 // Said once, on stderr, by the caller.
                 continue;
             }
         }
-        let kind = value.as_ref().and_then(|v| v.get("kind"));
-        ended = kind == Some(&Value::from("end"));
-        held = if ended || kind == Some(&Value::from("cycle")) {
+        ended = matches!(read, Some(Line::End(_)))
+            || (metrics && line == protocol::METRICS_END.trim_end());
+        held = if ended || read == Some(Line::Other(Kind::Cycle)) {
             0
         } else {
             held + line.len() as u64
@@ -103,7 +112,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
         }
         let text = match (&value, pretty) {
             (Some(v), true) => answer.line(&line, v),
-            (Some(v), false) if table && v.get("diagnostics").is_some() => {
+            (Some(v), false) if table && read == Some(Line::Untagged) => {
                 human::answer::one_line(&line, v)
             }
             (None, true) => format!("{}\n", human::text_safe(&line)),
@@ -129,10 +138,15 @@ pub fn run(args: QueryArgs) -> Result<()> {
             "the agent answered: {}",
             human::text_safe(&message)
         ))),
-        None if needs_end && !ended => Err(Error::Io(format!(
-            "the answer from {} was cut short (no end line): the agent closed the \
-             connection early; see its log, and try again",
-            socket.display()
+        None if (needs_end || metrics) && !ended => Err(Error::Io(format!(
+            "the answer from {} was cut short (no {}): the agent closed the connection \
+             early; see its log, and try again",
+            socket.display(),
+            if metrics {
+                protocol::METRICS_END.trim_end()
+            } else {
+                "end line"
+            }
         ))),
         None => Ok(()),
     }
@@ -146,17 +160,18 @@ fn disconnected_note(args: &QueryArgs) -> Option<String> {
         return None;
     }
     let text = check::ask_status(&args.agent.socket, args.agent.limits()).ok()?;
-    let status: Value = serde_json::from_str(text.lines().next()?).ok()?;
-    if status["connected"].as_bool()? {
+    let status = check::read_status(&text).ok()?;
+    if status.connected {
         return None;
     }
     Some(format!(
         "libvirt DISCONNECTED at {}: {}; these are the domains of the last connected cycle, \
          if any\n",
-        human::text_safe(status["uri"].as_str().unwrap_or("?")),
+        human::text_safe(&status.uri),
         human::text_safe(
-            status["disconnect_reason"]
-                .as_str()
+            status
+                .disconnect_reason
+                .as_deref()
                 .unwrap_or("not yet connected")
         )
     ))
@@ -196,17 +211,15 @@ fn with_format(words: &[String], format: Option<QueryFormat>) -> Result<String> 
 /// How long `watch` may be silent: learnt from the agent's `status`.
 fn watch_silence(socket: &std::path::Path, limits: client::Limits) -> Result<Duration> {
     let text = check::ask_status(socket, limits)?;
-    let interval = serde_json::from_str::<Value>(text.lines().next().unwrap_or(""))
-        .ok()
-        .and_then(|status| status["interval_seconds"].as_f64())
-        .ok_or_else(|| {
-            Error::Io(format!(
-                "the agent at {} answered status without interval_seconds: is --socket \
-                 the agent's socket?",
-                socket.display()
-            ))
-        })?;
-    Ok(client::silence_limit(interval, &limits))
+    let status = check::read_status(&text).map_err(|why| {
+        Error::Io(format!(
+            "the agent at {} answered status with no status: {}; is --socket the agent's \
+             socket?",
+            socket.display(),
+            human::text_safe(&why.to_string())
+        ))
+    })?;
+    Ok(client::silence_limit(status.interval_seconds, &limits))
 }
 
 /// `status --check`: prints the verdict's line and exits with the plugin's code, which

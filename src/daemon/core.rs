@@ -34,7 +34,7 @@ use crate::config::{Config, SpoolConfig};
 use crate::libvirt::domain_events::DomainEvent;
 use crate::log::{Level, RateLimiter};
 use crate::query::answers::{self, Payload};
-use crate::query::protocol::{Format, ProtocolError, Request};
+use crate::query::protocol::{ErrorCode, Format, ProtocolError, Request};
 use crate::query::server::Limits;
 use crate::query::views::{Latest, View, Wanted};
 use crate::record::AgentRecord;
@@ -356,7 +356,7 @@ fn owned(bytes: Vec<u8>) -> Payload {
 fn missing(view: View) -> Payload {
     owned(
         ProtocolError::new(
-            "internal",
+            ErrorCode::Internal,
             format!("the {view:?} view could not be built; try again"),
         )
         .to_line(),

@@ -33,7 +33,7 @@ pub const PER_SECOND: f64 = 5.0;
 pub const RING: usize = 1000;
 
 /// Counters for `status`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct EventCounters {
     /// Events libvirt delivered.
     pub received: u64,

@@ -1,57 +1,12 @@
-//! The agent's health as `status` answers it and as systemd's STATUS= shows it.
+//! The agent's health as `status` answers it and as systemd's STATUS= shows it: the
+//! answer's types are the protocol's ([`crate::query::protocol::status`]); here they
+//! are built from the configuration and the last cycle, and said in one line.
 
-use std::path::PathBuf;
+pub use crate::query::protocol::status::{ClientStatus, CycleSummary, SpoolStatus, Status};
 
-use serde::Serialize;
-
-use super::events::EventCounters;
-use super::textfile::TextfileStats;
 use crate::config::Config;
-use crate::log::LogCounters;
-use crate::query::server::ClientCounters;
 use crate::record::CycleRecord;
 use crate::spool::SpoolStats;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    pub kind: &'static str,
-    pub version: &'static str,
-    pub pid: u32,
-    pub started: String,
-    pub uptime_s: u64,
-    pub uri: String,
-    pub connected: bool,
-    /// Why libvirt is not connected (null when connected).
-    pub disconnect_reason: Option<String>,
-    pub interval_seconds: f64,
-    pub cycles: u64,
-    pub last_cycle: Option<CycleSummary>,
-    pub skipped_ticks: u64,
-    pub spool: SpoolStatus,
-    pub clients: ClientStatus,
-    /// Domain events: received, written, dropped, suppressed.
-    pub events: EventCounters,
-    /// Log lines and systemd notifications: written, and dropped while journald
-    /// (or whatever reads stderr) did not keep up.
-    pub log: LogCounters,
-    /// Keys changed by a reload that only a restart applies (`socket.path`).
-    pub restart_needed: Vec<&'static str>,
-    /// The Prometheus textfile's writes and failures.
-    pub textfile: TextfileStats,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CycleSummary {
-    pub seq: u64,
-    pub ts: String,
-    pub duration_ms: f64,
-    pub domains: usize,
-    pub active: usize,
-    pub missing_fields: usize,
-    pub abandoned_calls: usize,
-    pub error: Option<String>,
-    pub age_s: f64,
-}
 
 impl CycleSummary {
     pub fn from_cycle(cycle: &CycleRecord) -> Self {
@@ -69,33 +24,11 @@ impl CycleSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SpoolStatus {
-    pub path: PathBuf,
-    #[serde(flatten)]
-    pub stats: SpoolStats,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct ClientStatus {
-    pub connected: usize,
-    pub watching: usize,
-    pub max: usize,
-    /// Bytes of answers queued for clients beyond the latest cycle's views: owned
-    /// bytes, and older cycles' buffers that a client still holds.
-    pub bytes_in_flight: u64,
-    /// The bound on `bytes_in_flight` (docs/service.md, "Limits").
-    pub budget_bytes: u64,
-    #[serde(flatten)]
-    pub counters: ClientCounters,
-}
-
 impl Status {
     /// The status of an agent that has just started.
     pub fn new(config: &Config, spool: SpoolStats) -> Self {
         Self {
-            kind: "status",
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
             started: crate::clock::now_rfc3339(),
             uptime_s: 0,
@@ -111,10 +44,10 @@ impl Status {
                 stats: spool,
             },
             clients: ClientStatus::default(),
-            events: EventCounters::default(),
-            log: LogCounters::default(),
+            events: Default::default(),
+            log: Default::default(),
             restart_needed: Vec::new(),
-            textfile: TextfileStats::default(),
+            textfile: Default::default(),
         }
     }
 

@@ -44,7 +44,7 @@ struct Job {
 
 /// What the textfile writer has done since the agent started (`status`'s
 /// `textfile`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct TextfileStats {
     /// The path of the latest exposition handed over; empty: no textfile.
     pub path: PathBuf,
@@ -56,6 +56,7 @@ pub struct TextfileStats {
     /// exposition (node_exporter's `node_textfile_mtime_seconds` shows its age).
     pub consecutive_errors: u64,
     /// The latest failure, kept after a success.
+    #[serde(deserialize_with = "crate::query::protocol::required")]
     pub last_error: Option<String>,
 }
 

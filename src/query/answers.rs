@@ -1,5 +1,6 @@
 //! Answers built from the latest snapshot. Pure: no I/O, no libvirt. Every answer
-//! line is a serde type, so its keys keep their order on the wire (`kind` first).
+//! line is a type of the protocol ([`super::protocol`]), so its keys keep their order
+//! on the wire (`kind` first).
 //!
 //! Whole-cycle answers (`all`, `list`, `metrics`, what watchers get) are views built
 //! once per cycle ([`super::views`]); what is built here costs the loop at most one
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::protocol::{Format, ProtocolError, COMMANDS};
+use super::protocol::{End, ErrorCode, Format, Help, ProtocolError, Version, COMMANDS};
 pub use super::views::Latest;
 use crate::collect::filter::{Candidate, Selector};
 use crate::record::{DomainRecord, SCHEMA_VERSION};
@@ -35,7 +36,7 @@ impl Payload {
 /// a string past the patterns' length limit is a `bad_argument`.
 pub fn find(latest: &Latest, target: &str) -> Result<(Selector, Vec<usize>), ProtocolError> {
     let selector = Selector::parse(target)
-        .map_err(|e| ProtocolError::new("bad_argument", format!("get: {e}")))?;
+        .map_err(|e| ProtocolError::new(ErrorCode::BadArgument, format!("get: {e}")))?;
     let found = selector.resolve(latest.records().iter().map(|r| candidate(r)));
     Ok((selector, found))
 }
@@ -56,7 +57,7 @@ pub fn get(
             Ok(())
         }
         [] => Err(ProtocolError::new(
-            "unknown_domain",
+            ErrorCode::UnknownDomain,
             format!(
                 "no domain matches '{target}' (read as {}) in cycle {}",
                 selector.reading(),
@@ -64,7 +65,7 @@ pub fn get(
             ),
         )),
         several => Err(ProtocolError::new(
-            "ambiguous_domain",
+            ErrorCode::AmbiguousDomain,
             format!(
                 "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
                  by its name or UUID",
@@ -104,36 +105,16 @@ pub fn names_of<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
 
 /// `{"kind":"end","count":N,"seq":S}`.
 pub fn end_line(count: usize, seq: u64, out: &mut Vec<u8>) {
-    #[derive(Serialize)]
-    struct End {
-        kind: &'static str,
-        count: usize,
-        seq: u64,
-    }
-    line(
-        &End {
-            kind: "end",
-            count,
-            seq,
-        },
-        out,
-    );
+    line(&End { count, seq }, out);
 }
 
 /// `help`: one line per command, then the end line.
 pub fn help(out: &mut Vec<u8>) {
-    #[derive(Serialize)]
-    struct Help {
-        kind: &'static str,
-        command: &'static str,
-        description: &'static str,
-    }
     for (command, description) in COMMANDS {
         line(
             &Help {
-                kind: "help",
-                command,
-                description,
+                command: command.into(),
+                description: description.into(),
             },
             out,
         );
@@ -143,16 +124,9 @@ pub fn help(out: &mut Vec<u8>) {
 
 /// `version`.
 pub fn version(out: &mut Vec<u8>) {
-    #[derive(Serialize)]
-    struct Version {
-        kind: &'static str,
-        version: &'static str,
-        schema: u32,
-    }
     line(
         &Version {
-            kind: "version",
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").into(),
             schema: SCHEMA_VERSION,
         },
         out,
@@ -161,8 +135,7 @@ pub fn version(out: &mut Vec<u8>) {
 
 /// Any serializable answer as one line.
 pub fn line<T: Serialize>(value: &T, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(&mut *out, value);
-    out.push(b'\n');
+    super::protocol::write_line(value, out);
 }
 
 #[cfg(test)]

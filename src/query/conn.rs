@@ -15,7 +15,7 @@ use mio::net::UnixStream;
 
 use super::answers::Payload;
 use super::budget::Holding;
-use super::protocol::{self, Format, ProtocolError, Request, MAX_REQUEST_BYTES};
+use super::protocol::{self, ErrorCode, Format, ProtocolError, Request, MAX_REQUEST_BYTES};
 use crate::chunk::Chunk;
 
 /// Bytes read from one client in one turn at most.
@@ -328,7 +328,7 @@ impl Client {
         self.input.clear();
         self.mode = Mode::Closing;
         Parsed::Error(ProtocolError::new(
-            "request_too_long",
+            ErrorCode::RequestTooLong,
             format!("a request line is at most {MAX_REQUEST_BYTES} bytes; closing"),
         ))
     }

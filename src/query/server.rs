@@ -72,7 +72,7 @@ pub enum Incoming {
 }
 
 /// What happened to clients, for `status`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientCounters {
     /// Newcomers turned away: every slot busy.
     pub refused: u64,

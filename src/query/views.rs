@@ -21,13 +21,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use mio::Waker;
-use serde::Serialize;
-
 use super::answers::{end_line, line, Payload};
-use super::protocol::Format;
+use super::protocol::{Format, List, METRICS_END};
 use crate::record::{DomainIdentity, DomainRecord, NodeRecord};
 use crate::views::{legacy, nova, prometheus};
+use mio::Waker;
 
 /// A view built on demand (the JSON lines are always there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -291,9 +289,9 @@ impl Latest {
         } else {
             None
         };
-        let mut owned = Vec::with_capacity(health.len() + 6);
+        let mut owned = Vec::with_capacity(health.len() + METRICS_END.len());
         owned.extend_from_slice(health);
-        owned.extend_from_slice(b"# EOF\n");
+        owned.extend_from_slice(METRICS_END.as_bytes());
         Ok(Payload { shared, owned })
     }
 
@@ -325,18 +323,10 @@ impl Latest {
     }
 
     fn list_document(&self) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct List<'a> {
-            kind: &'static str,
-            seq: u64,
-            count: usize,
-            domains: Vec<&'a DomainIdentity>,
-        }
-        let domains: Vec<_> = self.0.records.iter().map(|r| &r.domain).collect();
+        let domains: Vec<&DomainIdentity> = self.0.records.iter().map(|r| &r.domain).collect();
         let mut out = Vec::with_capacity(domains.len() * 160);
         line(
             &List {
-                kind: "list",
                 seq: self.0.seq,
                 count: domains.len(),
                 domains,

@@ -90,3 +90,34 @@ pub fn never_accepting(dir: &Path) -> (PathBuf, Vec<OwnedFd>) {
     }
     panic!("the backlog of 0 took 64 connections");
 }
+
+/// A whole `status` answer line of a connected agent cycling every `interval` s, as
+/// the protocol's type writes it: what a scripted agent says to `status`.
+pub fn status_line(interval: f64) -> String {
+    use virtdiag::query::protocol::{ClientStatus, SpoolStatus, Status};
+    let status = Status {
+        version: "0.0.0".into(),
+        pid: 1,
+        started: "2026-01-01T00:00:00Z".into(),
+        uptime_s: 1,
+        uri: "test:///default".into(),
+        connected: true,
+        disconnect_reason: None,
+        interval_seconds: interval,
+        cycles: 0,
+        last_cycle: None,
+        skipped_ticks: 0,
+        spool: SpoolStatus {
+            path: "/dev/null".into(),
+            stats: Default::default(),
+        },
+        clients: ClientStatus::default(),
+        events: Default::default(),
+        log: Default::default(),
+        restart_needed: Vec::new(),
+        textfile: Default::default(),
+    };
+    let mut line = serde_json::to_string(&status).unwrap();
+    line.push('\n');
+    line
+}

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::Row;
 use crate::commands::client::{self, Failure, Limits};
 use crate::error::Result;
+use crate::query::protocol::{Kind, Line};
 
 /// What the feed hands the screen.
 #[derive(Debug)]
@@ -35,7 +37,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Connects once, so that `top` can refuse to start without an agent (69, or 74
 /// for an agent that does not answer).
 pub fn probe(socket: &Path, limits: Limits) -> Result<()> {
-    ask(socket, "version", limits, |_| ())?;
+    ask(socket, "version", limits, |_, _| ())?;
     Ok(())
 }
 
@@ -57,15 +59,18 @@ pub fn spawn(socket: PathBuf, limits: Limits, updates: SyncSender<Update>) {
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
 fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String {
-    let status = match ask(socket, "status", limits, |value| value) {
+    let status = match ask(socket, "status", limits, |value, line| (value, line)) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
         Err(e) => return e.path_last(),
     };
-    let interval = status["interval_seconds"].as_f64().unwrap_or(10.0);
+    let (status, interval) = match status {
+        (value, Line::Status(read)) => (value, read.interval_seconds),
+        _ => return "the answer to status is not a status".into(),
+    };
     // Each record becomes its row as it is parsed.
-    let all = ask(socket, "all", limits, |value| {
-        let host = value["host"].as_str().map(str::to_string);
+    let all = ask(socket, "all", limits, |value, _| {
+        let host = Host::deserialize(&value).ok().map(|h| h.host);
         (Row::from_record(&value), host)
     });
     let (rows, hosts): (Vec<_>, Vec<_>) = match all {
@@ -107,21 +112,26 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
         let Ok(value) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
-        if let Some(message) = value["error"]["message"].as_str() {
-            return format!("the agent answered: {message}");
-        }
-        let sent = match value["kind"].as_str() {
-            Some("domain") => {
+        let read = match Line::from_value(&value) {
+            Ok(read) => read,
+            Err(e) => return format!("a broken answer from the agent: {e}"),
+        };
+        let sent = match read {
+            Line::Error(refusal) => return format!("the agent answered: {}", refusal.message),
+            Line::Other(Kind::Domain) => {
                 if host.is_none() {
-                    host = value["host"].as_str().map(str::to_string);
+                    host = Host::deserialize(&value).ok().map(|h| h.host);
                 }
                 pending.extend(Row::from_record(&value));
                 Ok(())
             }
-            Some("cycle") => {
+            Line::Other(Kind::Cycle) => {
                 held = 0;
                 let records = std::mem::take(&mut pending);
-                let connected = value["connected"].as_bool() == Some(true);
+                let connected = match CycleHead::deserialize(&value) {
+                    Ok(head) => head.connected,
+                    Err(e) => return format!("a broken cycle line from the agent: {e}"),
+                };
                 let sent = if connected {
                     updates.send(Update::Records(records, host.take()))
                 } else {
@@ -137,31 +147,50 @@ fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String
     }
 }
 
-/// One request on its own connection; `keep` of each line but the end line. An
-/// error line becomes an error.
+/// One request on its own connection; `keep` of each line but the end line, with the
+/// line as the protocol reads it. An error line becomes an error, and so does a line
+/// that is not what the protocol says a line of its kind is.
 fn ask<T>(
     socket: &Path,
     request: &str,
     limits: Limits,
-    keep: impl Fn(Value) -> T,
+    keep: impl Fn(Value, Line) -> T,
 ) -> Result<Vec<T>, Failure> {
     let mut lines = Vec::new();
     client::ask(socket, request, limits, |line| {
-        let value: Value = serde_json::from_slice(line).map_err(|e| {
-            Failure::answer(
+        let broken = |e: serde_json::Error| {
+            let detail = if e.is_data() {
+                e.to_string()
+            } else {
+                format!("not JSON: {e}")
+            };
+            Failure::answer(socket, "a broken answer from the agent", detail)
+        };
+        let value: Value = serde_json::from_slice(line).map_err(broken)?;
+        match Line::from_value(&value).map_err(broken)? {
+            Line::Error(refusal) => Err(Failure::answer(
                 socket,
-                "a broken answer from the agent",
-                format!("not JSON: {e}"),
-            )
-        })?;
-        if let Some(message) = value["error"]["message"].as_str() {
-            let detail = message.to_string();
-            return Err(Failure::answer(socket, "an error from the agent", detail));
+                "an error from the agent",
+                refusal.message,
+            )),
+            Line::End(_) => Ok(()),
+            read => {
+                lines.push(keep(value, read));
+                Ok(())
+            }
         }
-        if value["kind"].as_str() != Some("end") {
-            lines.push(keep(value));
-        }
-        Ok(())
     })?;
     Ok(lines)
+}
+
+/// The host name every record and cycle line carries.
+#[derive(Deserialize)]
+struct Host {
+    host: String,
+}
+
+/// What the feed reads of a cycle line: whether its records came before it.
+#[derive(Deserialize)]
+struct CycleHead {
+    connected: bool,
 }

@@ -11,7 +11,7 @@ use crate::daemon::writer::{Batch, Losses};
 use crate::libvirt::domain_events::DomainEvent;
 use crate::log::Level;
 use crate::query::answers::{self, Payload};
-use crate::query::protocol::{Format, ProtocolError};
+use crate::query::protocol::{ErrorCode, Format, ProtocolError};
 use crate::query::views::{Latest, View};
 use crate::views::prometheus::{self, Health};
 
@@ -83,7 +83,8 @@ impl Core {
                     format,
                 } if request <= served_request => match &error {
                     Some(error) => {
-                        let line = ProtocolError::new("cycle_failed", error.clone()).to_line();
+                        let line =
+                            ProtocolError::new(ErrorCode::CycleFailed, error.clone()).to_line();
                         self.effects.push(Effect::Send(token, owned(line)));
                         self.effects.push(Effect::Release(token));
                     }

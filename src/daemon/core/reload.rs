@@ -131,7 +131,7 @@ impl Core {
         self.status.uri = new.uri.clone();
         self.status.interval_seconds = new.interval_seconds;
         self.status.spool.path = new.spool.path.clone();
-        self.status.restart_needed = restart.clone();
+        self.status.restart_needed = restart.iter().map(|key| key.to_string()).collect();
         self.config = new;
         self.want_textfile();
         let mut message = format!("configuration reloaded from {}", self.source_path.display());

@@ -71,7 +71,7 @@ fn a_pattern_past_the_limit_is_a_bad_argument() {
     let mut out = Vec::new();
     let pattern = format!("[{}]", "a".repeat(4094));
     let e = get(&l, &pattern, Format::Json, &mut out).unwrap_err();
-    assert_eq!(e.code, "bad_argument");
+    assert_eq!(e.code, ErrorCode::BadArgument);
     assert!(
         e.message.contains("4096 bytes") && e.message.contains("at most 256 bytes"),
         "{}",
@@ -97,7 +97,7 @@ fn get_answers_one_domain_or_says_why_not() {
     let l = latest();
     let mut out = Vec::new();
     let e = get(&l, "*", Format::Json, &mut out).unwrap_err();
-    assert_eq!(e.code, "ambiguous_domain");
+    assert_eq!(e.code, ErrorCode::AmbiguousDomain);
     assert!(e.message.contains("matches 2 domains"), "{}", e.message);
     assert!(e.message.contains("'web', '4'"), "{}", e.message);
     assert!(out.is_empty());
@@ -105,7 +105,7 @@ fn get_answers_one_domain_or_says_why_not() {
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["domain"]["name"], "web");
     let e = get(&l, "5", Format::Json, &mut out).unwrap_err();
-    assert_eq!(e.code, "unknown_domain");
+    assert_eq!(e.code, ErrorCode::UnknownDomain);
     assert!(
         e.message.contains("read as an id, then a name"),
         "{}",
@@ -132,7 +132,7 @@ fn get_all_and_list_answer_whole_lines() {
 
     let mut out = Vec::new();
     let e = get(&l, "nope", Format::Json, &mut out).unwrap_err();
-    assert_eq!(e.code, "unknown_domain");
+    assert_eq!(e.code, ErrorCode::UnknownDomain);
     assert!(out.is_empty());
 
     assert_eq!(

@@ -7,7 +7,7 @@ use super::{Server, MAX_CYCLES_BEHIND, OUTPUT_HIGH_WATER};
 use crate::query::answers::Payload;
 use crate::query::budget::{self, Holding, ANSWER_BUDGET};
 use crate::query::conn::{Client, Mode};
-use crate::query::protocol::{Format, ProtocolError};
+use crate::query::protocol::{ErrorCode, Format, ProtocolError};
 
 /// Why a watcher is closed as too slow: what its `too_slow` error line says.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ impl Server {
             }
             match queue(client) {
                 Err(why) => {
-                    client.last_words(&ProtocolError::new("too_slow", why.to_string()));
+                    client.last_words(&ProtocolError::new(ErrorCode::TooSlow, why.to_string()));
                     client.output = Default::default();
                     slow += 1;
                 }
@@ -130,7 +130,7 @@ impl Server {
         for token in &verdict.close {
             if let Some(client) = self.clients.get_mut(token) {
                 client.last_words(&ProtocolError::new(
-                    "too_slow",
+                    ErrorCode::TooSlow,
                     format!(
                         "this client holds {} bytes of older cycles while the agent's answers \
                          in flight exceed their budget of {ANSWER_BUDGET} bytes; closing (read \

@@ -11,7 +11,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use super::{Server, ACCEPTS_PER_TURN};
 use crate::query::conn::Client;
 use crate::query::listener::Accepted;
-use crate::query::protocol::ProtocolError;
+use crate::query::protocol::{ErrorCode, ProtocolError};
 
 impl Server {
     /// Closes idle clients and those whose output has stalled. Returns when the next
@@ -45,7 +45,7 @@ impl Server {
         for token in &expired {
             if let Some(client) = self.clients.get_mut(token) {
                 client.last_words(&ProtocolError::new(
-                    "idle_timeout",
+                    ErrorCode::IdleTimeout,
                     format!("idle for {} s; closing", idle.as_secs_f64()),
                 ));
             }
@@ -54,7 +54,7 @@ impl Server {
         for token in &stalled {
             if let Some(client) = self.clients.get_mut(token) {
                 client.last_words(&ProtocolError::new(
-                    "too_slow",
+                    ErrorCode::TooSlow,
                     format!(
                         "{} bytes unread for {} s; closing",
                         client.output.pending(),
@@ -106,7 +106,7 @@ impl Server {
             }
             if self.clients.len() >= self.limits.max_clients && !self.make_room(registry) {
                 let error = ProtocolError::new(
-                    "too_many_clients",
+                    ErrorCode::TooManyClients,
                     format!(
                         "the agent already serves {} clients, none idle; try again later",
                         self.clients.len()
@@ -172,7 +172,7 @@ impl Server {
         };
         if let Some(client) = self.clients.get_mut(&token) {
             client.last_words(&ProtocolError::new(
-                "evicted",
+                ErrorCode::Evicted,
                 "every slot is taken and this connection was the longest idle; reconnect \
                  when you have a request",
             ));

@@ -1,15 +1,7 @@
-//! The socket protocol, pure: request lines in, typed requests out, and the error
-//! shape. One request per line; every answer is JSON, one document per line.
-//! `docs/protocol.md` is the reference.
+//! Requests, pure: a request line in, a typed [`Request`] or a [`ProtocolError`] out,
+//! and the commands as `help` lists them.
 
-use serde_json::json;
-
-/// The longest request line accepted, newline included.
-pub const MAX_REQUEST_BYTES: usize = 4096;
-
-/// Event lines `events` answers without a count, and at most.
-pub const DEFAULT_EVENTS: usize = 100;
-pub const MAX_EVENTS: usize = 1000;
+use super::{ErrorCode, ProtocolError, DEFAULT_EVENTS, MAX_EVENTS};
 
 /// How records are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,49 +89,17 @@ pub const COMMANDS: [(&str, &str); 11] = [
     ("quit", "close the connection"),
 ];
 
-/// A request that cannot be answered, with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ProtocolError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// `{"error":{"code":"...","message":"..."}}` and a newline.
-    pub fn to_line(&self) -> Vec<u8> {
-        let mut line = Vec::new();
-        self.to_line_into(&mut line);
-        line
-    }
-
-    /// Appends the error line to `out`.
-    pub fn to_line_into(&self, out: &mut Vec<u8>) {
-        let _ = serde_json::to_writer(
-            &mut *out,
-            &json!({"error": {"code": self.code, "message": self.message}}),
-        );
-        out.push(b'\n');
-    }
-}
-
 /// Parses one request line (without its newline). `Ok(None)` for a blank line.
 pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
     let text = std::str::from_utf8(line)
-        .map_err(|_| ProtocolError::new("bad_request", "the request is not UTF-8 text"))?;
+        .map_err(|_| ProtocolError::new(ErrorCode::BadRequest, "the request is not UTF-8 text"))?;
     let text = text.trim_end_matches('\r').trim();
     if text.is_empty() {
         return Ok(None);
     }
     if text.chars().any(char::is_control) {
         return Err(ProtocolError::new(
-            "bad_request",
+            ErrorCode::BadRequest,
             "the request contains control characters",
         ));
     }
@@ -163,12 +123,12 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
                     },
                     [] => {
                         return Err(ProtocolError::new(
-                            "bad_argument",
+                            ErrorCode::BadArgument,
                             "get needs a domain: get UUID|ID|NAME|GLOB",
                         ))
                     }
                     _ => return Err(ProtocolError::new(
-                        "bad_argument",
+                        ErrorCode::BadArgument,
                         "get takes one domain (names with spaces are not supported: use the UUID)",
                     )),
                 }
@@ -191,17 +151,22 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
                         .filter(|n| (1..=MAX_EVENTS).contains(n))
                         .ok_or_else(|| {
                             ProtocolError::new(
-                                "bad_argument",
+                                ErrorCode::BadArgument,
                                 format!("events takes a count from 1 to {MAX_EVENTS}"),
                             )
                         })?,
-                    _ => return Err(ProtocolError::new("bad_argument", "events takes one count")),
+                    _ => {
+                        return Err(ProtocolError::new(
+                            ErrorCode::BadArgument,
+                            "events takes one count",
+                        ))
+                    }
                 },
             },
             _ => {
                 let shown: String = command.chars().take(64).collect();
                 return Err(ProtocolError::new(
-                    "unknown_command",
+                    ErrorCode::UnknownCommand,
                     format!("unknown command '{shown}'; try 'help'"),
                 ));
             }
@@ -214,7 +179,7 @@ fn no_args(command: &str, args: &[&str], request: Request) -> Result<Request, Pr
         Ok(request)
     } else {
         Err(ProtocolError::new(
-            "bad_argument",
+            ErrorCode::BadArgument,
             format!("{command} takes no arguments"),
         ))
     }
@@ -226,7 +191,7 @@ fn only_format(command: &str, args: &[&str]) -> Result<Format, ProtocolError> {
         Ok(format)
     } else {
         Err(ProtocolError::new(
-            "bad_argument",
+            ErrorCode::BadArgument,
             format!("{command} takes only format=json|legacy|nova"),
         ))
     }
@@ -242,13 +207,13 @@ fn split_format<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, Format), Protocol
             Some(("format", "nova")) => format = Format::Nova,
             Some(("format", other)) => {
                 return Err(ProtocolError::new(
-                    "bad_argument",
+                    ErrorCode::BadArgument,
                     format!("unknown format '{other}': json, legacy or nova"),
                 ))
             }
             Some((key, _)) => {
                 return Err(ProtocolError::new(
-                    "bad_argument",
+                    ErrorCode::BadArgument,
                     format!("unknown option '{key}'"),
                 ))
             }
@@ -261,6 +226,7 @@ fn split_format<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, Format), Protocol
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::protocol::ErrorLine;
 
     fn ok(line: &str) -> Request {
         parse(line.as_bytes()).unwrap().unwrap()
@@ -321,25 +287,16 @@ mod tests {
 
     #[test]
     fn errors_have_codes_and_say_what_was_wrong() {
-        assert_eq!(err(b"frobnicate").code, "unknown_command");
+        assert_eq!(err(b"frobnicate").code, ErrorCode::UnknownCommand);
         assert!(err(b"frobnicate").message.contains("frobnicate"));
-        assert_eq!(err(b"get").code, "bad_argument");
-        assert_eq!(err(b"get a b").code, "bad_argument");
-        assert_eq!(err(b"get a format=xml").code, "bad_argument");
-        assert_eq!(err(b"all verbose=1").code, "bad_argument");
-        assert_eq!(err(b"status now").code, "bad_argument");
-        assert_eq!(err(b"metrics format=nova").code, "bad_argument");
-        assert_eq!(err(b"\xff\xfe").code, "bad_request");
-        assert_eq!(err(b"get \x01x").code, "bad_request");
-    }
-
-    #[test]
-    fn error_lines_are_one_json_document() {
-        let line = ProtocolError::new("unknown_domain", "no domain \"x\"").to_line();
-        assert_eq!(line.last(), Some(&b'\n'));
-        let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
-        assert_eq!(value["error"]["code"], "unknown_domain");
-        assert_eq!(value["error"]["message"], "no domain \"x\"");
+        assert_eq!(err(b"get").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"get a b").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"get a format=xml").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"all verbose=1").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"status now").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"metrics format=nova").code, ErrorCode::BadArgument);
+        assert_eq!(err(b"\xff\xfe").code, ErrorCode::BadRequest);
+        assert_eq!(err(b"get \x01x").code, ErrorCode::BadRequest);
     }
 
     #[test]
@@ -375,8 +332,8 @@ mod tests {
             if let Err(e) = parse(&line) {
                 let text = e.to_line();
                 assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 1);
-                let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
-                assert!(value["error"]["code"].is_string());
+                let read: ErrorLine = serde_json::from_slice(&text).unwrap();
+                assert_eq!(read.error, e);
             }
         }
     }

@@ -167,7 +167,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<()> {
         recovered.tail.last_cycle.take(),
         core.config().interval(),
         Arc::clone(&waker),
-        Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
+        Arc::clone(&events) as Arc<dyn crate::collect::events::EventSink>,
         core.wanted(),
     )
     .map_err(|e| Error::Software(format!("cannot start the collector thread: {e}")))?;

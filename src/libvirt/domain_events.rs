@@ -137,8 +137,9 @@ impl Drop for Registration {
 
 type Opaque = Arc<dyn RawEventSink>;
 
-/// Registers every event this module decodes, delivering to `sink`. Fails only if none
-/// could be registered; an ID the driver refuses is skipped and named in the log.
+/// Registers every event ID this module has a callback for, delivering to `sink`.
+/// Fails only if none could be registered; an ID the driver refuses is skipped and
+/// named in the log.
 pub fn register(conn: &Connect, sink: Arc<dyn RawEventSink>) -> Result<Registration, LibvirtError> {
     let mut registration = Registration {
         conn: conn.clone(),

@@ -3,6 +3,8 @@
 //! test` because it needs tmux; tests/run.sh installs tmux and runs it with
 //! `--ignored`.
 
+#![cfg(feature = "top")]
+
 mod common;
 
 use std::path::{Path, PathBuf};

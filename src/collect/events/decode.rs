@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use virt::sys;
+
 use crate::libvirt::domain_events::{RawArgs, RawParam};
 use crate::record::event::{
     AgentReason as AR, AgentState as AS, CrashedDetail as Cr, DefinedDetail as De, Device,
@@ -190,9 +192,150 @@ pub fn decode(args: RawArgs) -> DomainEvent {
         } => E::MemoryFailure {
             recipient: known(&[MR::Hypervisor, MR::Guest], recipient),
             action: known(&[MA::Ignore, MA::Inject, MA::Fatal, MA::Reset], action),
-            // VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED and _RECURSIVE.
-            action_required: flags & 1 != 0,
-            recursive: flags & 2 != 0,
+            action_required: flags & sys::VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED != 0,
+            recursive: flags & sys::VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE != 0,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(value: u32) -> i32 {
+        value as i32
+    }
+
+    #[test]
+    fn the_tables_follow_libvirts_numbering() {
+        // The last value of each table is where libvirt's header puts it.
+        use Known::Named as N;
+        use Lifecycle as L;
+        for (kind, detail, want) in [
+            (
+                sys::VIR_DOMAIN_EVENT_DEFINED,
+                sys::VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT,
+                L::Defined(N(De::FromSnapshot)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_UNDEFINED,
+                sys::VIR_DOMAIN_EVENT_UNDEFINED_RENAMED,
+                L::Undefined(N(Un::Renamed)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_STARTED,
+                sys::VIR_DOMAIN_EVENT_STARTED_RECREATED,
+                L::Started(N(St::Recreated)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_SUSPENDED,
+                sys::VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED,
+                L::Suspended(N(Su::PostcopyFailed)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_RESUMED,
+                sys::VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED,
+                L::Resumed(N(Re::PostcopyFailed)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_STOPPED,
+                sys::VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT,
+                L::Stopped(N(Sp::FromSnapshot)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_SHUTDOWN,
+                sys::VIR_DOMAIN_EVENT_SHUTDOWN_HOST,
+                L::Shutdown(N(Sh::Host)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_PMSUSPENDED,
+                sys::VIR_DOMAIN_EVENT_PMSUSPENDED_DISK,
+                L::PmSuspended(N(PM::Disk)),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_CRASHED,
+                sys::VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED,
+                L::Crashed(N(Cr::Crashloaded)),
+            ),
+        ] {
+            assert_eq!(lifecycle(raw(kind), raw(detail)), want);
+            let past = lifecycle(raw(kind), raw(detail) + 1);
+            assert_eq!(past.detail(), Err(raw(detail) + 1), "{past:?}");
+        }
+
+        let decoded = [
+            RawArgs::Watchdog {
+                action: raw(sys::VIR_DOMAIN_EVENT_WATCHDOG_INJECTNMI),
+            },
+            RawArgs::IoErrorReason {
+                src_path: None,
+                dev_alias: None,
+                action: raw(sys::VIR_DOMAIN_EVENT_IO_ERROR_REPORT),
+                reason: None,
+            },
+            RawArgs::DiskChange {
+                old_src_path: None,
+                new_src_path: None,
+                dev_alias: None,
+                reason: raw(sys::VIR_DOMAIN_EVENT_DISK_DROP_MISSING_ON_START),
+            },
+            RawArgs::TrayChange {
+                dev_alias: None,
+                reason: raw(sys::VIR_DOMAIN_EVENT_TRAY_CHANGE_CLOSE),
+            },
+            RawArgs::AgentLifecycle {
+                state: raw(sys::VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED),
+                reason: raw(sys::VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL),
+            },
+            RawArgs::MetadataChange {
+                type_: raw(sys::VIR_DOMAIN_METADATA_ELEMENT),
+                nsuri: None,
+            },
+            RawArgs::MemoryFailure {
+                recipient: raw(sys::VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST),
+                action: raw(sys::VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_RESET),
+                flags: sys::VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE,
+            },
+        ]
+        .map(decode);
+        let device = Device::default();
+        assert_eq!(
+            decoded,
+            [
+                DomainEvent::Watchdog {
+                    action: N(WA::InjectNmi)
+                },
+                DomainEvent::IoError {
+                    device: device.clone(),
+                    path: None,
+                    action: N(IO::Report),
+                    reason: None,
+                },
+                DomainEvent::DiskChange {
+                    device: device.clone(),
+                    old_path: None,
+                    new_path: None,
+                    reason: N(DC::DropMissingOnStart),
+                },
+                DomainEvent::TrayChange {
+                    device,
+                    reason: N(TC::Close),
+                },
+                DomainEvent::AgentLifecycle {
+                    state: N(AS::Disconnected),
+                    reason: N(AR::Channel),
+                },
+                DomainEvent::MetadataChanged {
+                    kind: N(MK::Element),
+                    namespace: None,
+                },
+                DomainEvent::MemoryFailure {
+                    recipient: N(MR::Guest),
+                    action: N(MA::Reset),
+                    action_required: false,
+                    recursive: true,
+                },
+            ]
+        );
     }
 }

@@ -48,7 +48,12 @@ pub enum Command {
     /// Collect twice, a short interval apart (so rates are filled), print every domain.
     Once(OnceArgs),
     /// A live view of every domain, fed by the agent's socket; `q` quits.
+    #[cfg(feature = "top")]
     Top(TopArgs),
+    /// Not in this build: virtdiag was built without the cargo feature `top`.
+    #[cfg(not(feature = "top"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Top(AbsentArgs),
     /// Print the shell completion script for bash, zsh or fish (the packages install
     /// them).
     Completions(CompletionsArgs),
@@ -114,6 +119,15 @@ pub const DEFAULT_SOCKET: &str = "/run/virtdiag/virtdiag.sock";
 /// The environment variable that names the agent's socket for `query` and `top`.
 pub const SOCKET_ENV: &str = "VIRTDIAG_SOCKET";
 
+/// Whatever follows a subcommand this build leaves out.
+#[cfg(not(feature = "top"))]
+#[derive(Debug, Args)]
+pub struct AbsentArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub ignored: Vec<String>,
+}
+
+#[cfg(feature = "top")]
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Keys: q quit; 1-9 and 0 sort by the column of that number (again: reverse); < > or the

@@ -16,6 +16,10 @@ fn script(shell: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "top"),
+    ignore = "the packaged scripts are the default build's, with `top`"
+)]
 fn the_packaged_scripts_are_current() {
     for (shell, file) in [
         ("bash", "virtdiag.bash"),
@@ -67,6 +71,7 @@ fn bash_complete(line: &[&str]) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(feature = "top"), ignore = "completes `top`, a default feature")]
 fn bash_completes_commands_and_flags() {
     assert_eq!(bash_complete(&["virtdiag", "to"]), ["top"]);
     let commands = bash_complete(&["virtdiag", ""]);

@@ -8,23 +8,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use virt::connect::Connect;
+use virtdiag::collect::events::{EventSink, ReceivedEvent};
 use virtdiag::collect::{Collector, CollectorConfig, DomainFilter};
 use virtdiag::daemon::events::EventLines;
-use virtdiag::libvirt::domain_events::{DomainEvent, EventSink};
 use virtdiag::query::answers::Latest;
+use virtdiag::record::event::{
+    DomainEvent, Known, Lifecycle, ResumedDetail, StartedDetail, StoppedDetail, SuspendedDetail,
+};
 
 #[derive(Default)]
-struct Recorder(Mutex<Vec<DomainEvent>>);
+struct Recorder(Mutex<Vec<ReceivedEvent>>);
 
 impl EventSink for Recorder {
-    fn deliver(&self, event: DomainEvent) {
+    fn deliver(&self, event: ReceivedEvent) {
         self.0.lock().unwrap().push(event);
     }
 }
 
 impl Recorder {
     /// Waits until `count` events arrived (libvirt's event thread delivers them).
-    fn wait_for(&self, count: usize) -> Vec<DomainEvent> {
+    fn wait_for(&self, count: usize) -> Vec<ReceivedEvent> {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let events = self.0.lock().unwrap().clone();
@@ -63,30 +66,15 @@ fn lifecycle_events_arrive_as_they_happen_and_make_valid_lines() {
     domain.create().unwrap();
     let events = recorder.wait_for(4);
     println!("4 events in {:?}", started.elapsed());
-    let seen: Vec<(String, Value, Value)> = events
-        .iter()
-        .map(|e| {
-            (
-                e.event.to_string(),
-                e.fields["type"].clone(),
-                e.fields["detail"].clone(),
-            )
-        })
-        .collect();
+    let seen: Vec<&DomainEvent> = events.iter().map(|e| &e.event).collect();
     let expected = [
-        ("suspended", "paused"),
-        ("resumed", "unpaused"),
-        ("stopped", "destroyed"),
-        ("started", "booted"),
-    ];
-    assert_eq!(seen.len(), expected.len(), "{seen:?}");
-    for ((event, kind, detail), (want_kind, want_detail)) in seen.iter().zip(expected) {
-        assert_eq!(event, "lifecycle");
-        assert_eq!(
-            (kind.as_str(), detail.as_str()),
-            (Some(want_kind), Some(want_detail))
-        );
-    }
+        Lifecycle::Suspended(Known::Named(SuspendedDetail::Paused)),
+        Lifecycle::Resumed(Known::Named(ResumedDetail::Unpaused)),
+        Lifecycle::Stopped(Known::Named(StoppedDetail::Destroyed)),
+        Lifecycle::Started(Known::Named(StartedDetail::Booted)),
+    ]
+    .map(DomainEvent::Lifecycle);
+    assert_eq!(seen, expected.iter().collect::<Vec<_>>());
     assert!(events.iter().all(|e| e.name == "vm-00001"));
     assert_eq!(events[0].uuid, common::fixture::uuid_for(1));
 
@@ -135,7 +123,9 @@ fn a_metadata_change_is_in_the_very_next_record() {
         .unwrap();
     let events = recorder.wait_for(1);
     assert!(
-        events.iter().any(|e| e.event == "metadata_changed"),
+        events
+            .iter()
+            .any(|e| matches!(e.event, DomainEvent::MetadataChanged { .. })),
         "{events:?}"
     );
     // No device count changed, no restart: only the event makes the collector read the

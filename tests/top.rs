@@ -3,6 +3,8 @@
 //! test` because it needs tmux; tests/run.sh installs tmux and runs it with
 //! `--ignored`.
 
+#![cfg(feature = "top")]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -365,10 +367,14 @@ fn top_says_when_the_stream_falls_silent_and_escapes_names() {
         .unwrap();
         let answer = match request {
             "status" => common::fake::status_line(0.25),
-            "watch" => format!("{domain}{cycle}
-"),
-            _ => format!("{domain}{{\"kind\":\"end\",\"count\":1,\"seq\":1}}
-"),
+            "watch" => format!(
+                "{domain}{cycle}
+"
+            ),
+            _ => format!(
+                "{domain}{{\"kind\":\"end\",\"count\":1,\"seq\":1}}
+"
+            ),
         };
         let _ = stream.write_all(answer.as_bytes());
         if request == "watch" {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
+use virtdiag::collect::events::{EventSink, ReceivedEvent};
 use virtdiag::collect::Snapshot;
 use virtdiag::libvirt::domain_checks;
-use virtdiag::libvirt::domain_events::{DomainEvent, EventSink};
 
 use common::collector;
 
@@ -86,7 +86,7 @@ fn the_node_line_matches_the_drivers_node_calls_and_the_records() {
 
 struct Discard;
 impl EventSink for Discard {
-    fn deliver(&self, _: DomainEvent) {}
+    fn deliver(&self, _: ReceivedEvent) {}
 }
 
 #[test]

@@ -8,7 +8,7 @@ use virt::sys;
 
 use super::stats::Group;
 use crate::libvirt::bulk::BulkStats;
-use crate::libvirt::domain_events::{self, EventSink, Registration};
+use crate::libvirt::domain_events::{self, RawEventSink, Registration};
 use crate::libvirt::events::ensure_event_loop;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::{log_debug, log_warn};
@@ -54,7 +54,7 @@ impl Connection {
     pub fn open(
         uri: &str,
         read_only: bool,
-        events: Option<Arc<dyn EventSink>>,
+        events: Option<Arc<dyn RawEventSink>>,
         wanted_groups: u32,
     ) -> Result<Self, LibvirtError> {
         if let Err(e) = ensure_event_loop() {

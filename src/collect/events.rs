@@ -1,5 +1,6 @@
 //! Domain events on the collector's connection: registered with each connection it
-//! opens, passed on to the daemon's sink, and used to keep the inventory current.
+//! opens, made into typed events ([`decode`]), passed on to the daemon's sink, and used
+//! to keep the inventory current.
 //!
 //! An event that changes what the domain XML says (a device added or removed, new
 //! metadata, media changed, a domain started) marks that domain's inventory stale, so
@@ -12,11 +13,30 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
-
 use super::inventory::Inventory;
 use super::verdicts::EventTally;
-use crate::libvirt::domain_events::{DomainEvent, EventSink};
+use crate::libvirt::domain_events::{RawEvent, RawEventSink};
+use crate::record::event::{DomainEvent, Lifecycle};
+
+pub mod decode;
+
+/// One domain event as the collector hands it on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedEvent {
+    /// When libvirt delivered it (RFC 3339, UTC).
+    pub ts: String,
+    pub name: String,
+    pub uuid: String,
+    /// The hypervisor's id; None for an inactive domain.
+    pub id: Option<u32>,
+    pub event: DomainEvent,
+}
+
+/// Where the collector delivers events. Must not block: it runs on libvirt's event
+/// thread.
+pub trait EventSink: Send + Sync {
+    fn deliver(&self, event: ReceivedEvent);
+}
 
 /// Stands between libvirt's callbacks and the daemon's sink.
 pub struct EventRouter {
@@ -79,25 +99,22 @@ impl EventRouter {
     }
 
     /// Adds the device's target (and a NIC's MAC) to an event that names it by alias.
-    fn annotate(&self, event: &mut DomainEvent) {
-        let Some(alias) = event.fields.get("device").and_then(Value::as_str) else {
+    fn annotate(&self, uuid: &str, event: &mut DomainEvent) {
+        let Some(device) = event.device_mut() else {
+            return;
+        };
+        let Some(alias) = device.alias.as_deref() else {
             return;
         };
         let aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(device) = aliases
-            .get(&event.uuid)
+        let Some(known) = aliases
+            .get(uuid)
             .and_then(|devices| devices.iter().find(|d| &*d.alias == alias))
         else {
             return;
         };
-        let (target, mac) = (device.target.clone(), device.mac.clone());
-        drop(aliases);
-        if let Some(target) = target {
-            event.fields.insert("target".into(), Value::from(&*target));
-        }
-        if let Some(mac) = mac {
-            event.fields.insert("mac".into(), Value::from(&*mac));
-        }
+        device.target = known.target.clone();
+        device.mac = known.mac.clone();
     }
 
     /// Each domain's event tally since the last call, emptied.
@@ -113,32 +130,43 @@ impl EventRouter {
 
 /// Whether this event changes what the domain XML says.
 pub fn changes_inventory(event: &DomainEvent) -> bool {
-    match event.event {
-        "device_added" | "device_removed" | "metadata_changed" | "tray_change" | "disk_change" => {
-            true
+    use DomainEvent as E;
+    match event {
+        E::DeviceAdded(_)
+        | E::DeviceRemoved(_)
+        | E::MetadataChanged { .. }
+        | E::TrayChange { .. }
+        | E::DiskChange { .. } => true,
+        E::Lifecycle(lifecycle) => {
+            matches!(lifecycle, Lifecycle::Started(_) | Lifecycle::Defined(_))
         }
-        "lifecycle" => matches!(
-            event.fields.get("type").and_then(|t| t.as_str()),
-            Some("started" | "defined")
-        ),
         _ => false,
     }
 }
 
-impl EventSink for EventRouter {
-    fn deliver(&self, mut event: DomainEvent) {
-        if event.event != "block_threshold" {
-            self.annotate(&mut event);
-        }
+impl RawEventSink for EventRouter {
+    fn deliver(&self, raw: RawEvent) {
+        let mut event = decode::decode(raw.args);
+        self.annotate(&raw.uuid, &mut event);
+        let event = ReceivedEvent {
+            ts: crate::clock::now_rfc3339(),
+            name: raw.name,
+            uuid: raw.uuid,
+            id: raw.id,
+            event,
+        };
         {
             let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
             // Bounded by the domains on the host, as UUIDs repeat; past the bound an
             // unknown UUID is not counted.
             if tallies.len() < 100_000 || tallies.contains_key(&event.uuid) {
-                tallies.entry(event.uuid.clone()).or_default().add(&event);
+                tallies
+                    .entry(event.uuid.clone())
+                    .or_default()
+                    .add(&event.event);
             }
         }
-        if changes_inventory(&event) {
+        if changes_inventory(&event.event) {
             let mut stale = self.stale.lock().unwrap_or_else(|p| p.into_inner());
             // Bounded by the domains on the host, as UUIDs repeat.
             if stale.len() < 100_000 {
@@ -150,77 +178,4 @@ impl EventSink for EventRouter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::Map;
-
-    struct Count(Mutex<usize>);
-
-    impl EventSink for Count {
-        fn deliver(&self, _: DomainEvent) {
-            *self.0.lock().unwrap() += 1;
-        }
-    }
-
-    fn event(name: &'static str, kind: Option<&str>) -> DomainEvent {
-        let mut fields = Map::new();
-        if let Some(kind) = kind {
-            fields.insert("type".into(), Value::from(kind));
-        }
-        DomainEvent {
-            ts: String::new(),
-            name: "vm".into(),
-            uuid: format!("uuid-{name}"),
-            id: Some(1),
-            event: name,
-            fields,
-        }
-    }
-
-    #[test]
-    fn device_and_metadata_events_mark_the_inventory_stale_and_pass_on() {
-        let count = Arc::new(Count(Mutex::new(0)));
-        let router = EventRouter::new(count.clone());
-        router.deliver(event("device_added", None));
-        router.deliver(event("reboot", None));
-        router.deliver(event("lifecycle", Some("suspended")));
-        router.deliver(event("lifecycle", Some("started")));
-        assert_eq!(*count.0.lock().unwrap(), 4);
-        let stale = router.take_stale();
-        assert_eq!(stale.len(), 2, "{stale:?}");
-        assert!(stale.contains("uuid-device_added"));
-        assert!(router.take_stale().is_empty());
-    }
-
-    #[test]
-    fn a_device_event_gets_the_target_and_mac_its_alias_stands_for() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        struct Keep(Arc<Mutex<Vec<DomainEvent>>>);
-        impl EventSink for Keep {
-            fn deliver(&self, event: DomainEvent) {
-                self.0.lock().unwrap().push(event);
-            }
-        }
-        let router = EventRouter::new(Arc::new(Keep(Arc::clone(&seen))));
-        let inventory = Inventory {
-            nics: vec![crate::collect::inventory::NicInfo {
-                dev: Some("tap7".into()),
-                mac: Some("52:54:00:00:00:07".into()),
-                alias: Some("net1".into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        router.set_aliases("uuid-device_removed", device_aliases(&inventory));
-        let mut removed = event("device_removed", None);
-        removed.fields.insert("device".into(), Value::from("net1"));
-        router.deliver(removed);
-        let mut unknown = event("device_removed", None);
-        unknown.fields.insert("device".into(), Value::from("net9"));
-        router.deliver(unknown);
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen[0].fields["target"], "tap7");
-        assert_eq!(seen[0].fields["mac"], "52:54:00:00:00:07");
-        assert!(!seen[1].fields.contains_key("target"));
-    }
-}
+mod tests;

@@ -10,8 +10,9 @@ use super::connection::Connection;
 use super::stats::Group;
 use super::{events, Collector};
 use crate::clock;
+use crate::collect::events::EventSink;
 use crate::libvirt::bulk::BulkStats;
-use crate::libvirt::domain_events::EventSink;
+use crate::libvirt::domain_events::RawEventSink;
 use crate::libvirt::LibvirtError;
 use crate::record::{AgentRecord, Source};
 use crate::spool::tail::LastCycle;
@@ -72,7 +73,7 @@ impl Collector {
         let events = self
             .events
             .as_ref()
-            .map(|router| Arc::clone(router) as Arc<dyn EventSink>);
+            .map(|router| Arc::clone(router) as Arc<dyn RawEventSink>);
         let connection = self.bounded.run("connect", move || {
             Connection::open(&uri, read_only, events, groups)
         })??;

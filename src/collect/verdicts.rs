@@ -20,9 +20,12 @@ use super::bounded::Bounded;
 use super::build::missing;
 use super::inventory::Inventory;
 use crate::libvirt::domain_checks::{self, RawJob};
-use crate::libvirt::domain_events::DomainEvent;
 use crate::libvirt::{ErrorClass, LibvirtError};
 use crate::rates::round3;
+use crate::record::event::{
+    DefinedDetail as De, DomainEvent, Known, Lifecycle, ResumedDetail as Re, StartedDetail as St,
+    StoppedDetail as Sp, SuspendedDetail as Su,
+};
 use crate::record::{
     ControlState, DiskError, DomainRecord, DomainState, GuestStats, JobOperation, JobRecord,
     StateReason,
@@ -41,32 +44,45 @@ pub struct EventTally {
     pub job: bool,
 }
 
-/// Lifecycle details that come with a job (migration, save, restore, snapshot, dump).
-const JOB_DETAILS: &[&str] = &[
-    "migrated",
-    "saved",
-    "restored",
-    "from_snapshot",
-    "postcopy",
-    "postcopy_failed",
-];
+/// Whether a lifecycle event's detail says a job came with it (migration, save,
+/// restore, snapshot, post-copy).
+fn comes_with_job(lifecycle: &Lifecycle) -> bool {
+    use Known::Named as N;
+    use Lifecycle as L;
+    matches!(
+        lifecycle,
+        L::Defined(N(De::FromSnapshot))
+            | L::Started(N(St::Migrated | St::Restored | St::FromSnapshot))
+            | L::Suspended(N(Su::Migrated
+                | Su::Restored
+                | Su::FromSnapshot
+                | Su::Postcopy
+                | Su::PostcopyFailed))
+            | L::Resumed(N(Re::Migrated
+                | Re::FromSnapshot
+                | Re::Postcopy
+                | Re::PostcopyFailed))
+            | L::Stopped(N(Sp::Migrated | Sp::Saved | Sp::FromSnapshot))
+    )
+}
 
 impl EventTally {
     /// Counts one event.
     pub fn add(&mut self, event: &DomainEvent) {
-        match event.event {
-            "lifecycle" => {
+        match event {
+            DomainEvent::Lifecycle(lifecycle) => {
                 self.lifecycle = self.lifecycle.saturating_add(1);
-                let field = |name: &str| event.fields.get(name).and_then(|v| v.as_str());
-                if field("type") == Some("crashed") {
+                if matches!(lifecycle, Lifecycle::Crashed(_)) {
                     self.crashed = self.crashed.saturating_add(1);
                 }
-                if field("detail").is_some_and(|d| JOB_DETAILS.contains(&d)) {
+                if comes_with_job(lifecycle) {
                     self.job = true;
                 }
             }
-            "io_error" => self.io_error = true,
-            "job_completed" | "migration_iteration" => self.job = true,
+            DomainEvent::IoError { .. } => self.io_error = true,
+            DomainEvent::JobCompleted { .. } | DomainEvent::MigrationIteration { .. } => {
+                self.job = true;
+            }
             _ => {}
         }
     }

@@ -25,7 +25,10 @@ pub fn run(cli: Cli) -> Result<()> {
         )?),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Query(args) => query::run(args),
+        #[cfg(feature = "top")]
         Command::Top(args) => top::run(&args.agent),
+        #[cfg(not(feature = "top"))]
+        Command::Top(_) => top::run(),
         Command::Completions(args) => completions::run(args.shell),
     }
 }

@@ -29,9 +29,9 @@ use super::textfile::TextfileStats;
 use super::worker::Cycle;
 use super::writer::{Batch, Losses};
 use crate::chunk::Chunk;
+use crate::collect::events::ReceivedEvent;
 use crate::collect::CollectorConfig;
 use crate::config::{Config, SpoolConfig};
-use crate::libvirt::domain_events::DomainEvent;
 use crate::log::{Level, RateLimiter};
 use crate::query::answers::{self, Payload};
 use crate::query::protocol::{ErrorCode, Format, ProtocolError, Request};
@@ -51,7 +51,7 @@ pub enum Input {
     Refused(Token, ProtocolError),
     /// Domain events since the last wake-up, with libvirt's counts so far (received,
     /// dropped).
-    Events(Vec<DomainEvent>, u64, u64),
+    Events(Vec<ReceivedEvent>, u64, u64),
     /// The builder finished a view of cycle `seq`.
     Built(u64, View),
     /// SIGHUP.

@@ -16,11 +16,10 @@ use std::time::Instant;
 
 use mio::Waker;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::libvirt::domain_events::{DomainEvent, EventSink};
+use crate::collect::events::{EventSink, ReceivedEvent};
 use crate::query::answers::{self, Latest};
-use crate::record::event::{lifecycle_state, EventRecord};
+use crate::record::event::EventRecord;
 use crate::record::{DomainIdentity, DomainState, StateReason};
 
 /// Events waiting for the loop, at most.
@@ -47,7 +46,7 @@ pub struct EventCounters {
 
 #[derive(Default)]
 struct Queued {
-    events: VecDeque<DomainEvent>,
+    events: VecDeque<ReceivedEvent>,
     received: u64,
     dropped: u64,
 }
@@ -67,7 +66,7 @@ impl EventQueue {
     }
 
     /// Everything waiting, and the counts so far (received, dropped).
-    pub fn take(&self) -> (VecDeque<DomainEvent>, u64, u64) {
+    pub fn take(&self) -> (VecDeque<ReceivedEvent>, u64, u64) {
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
         let events = std::mem::take(&mut queued.events);
         (events, queued.received, queued.dropped)
@@ -75,7 +74,7 @@ impl EventQueue {
 }
 
 impl EventSink for EventQueue {
-    fn deliver(&self, event: DomainEvent) {
+    fn deliver(&self, event: ReceivedEvent) {
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
         queued.received += 1;
         if queued.events.len() >= MAX_QUEUED {
@@ -119,21 +118,18 @@ impl EventLines {
     /// The line for one event, or None if the domain's rate limit holds it back.
     pub fn line(
         &mut self,
-        event: DomainEvent,
+        event: ReceivedEvent,
         host: &Arc<str>,
         latest: &Latest,
         now: Instant,
     ) -> Option<Vec<u8>> {
         let suppressed = self.admit(&event.uuid, now)?;
         let known = latest.record_by_uuid(&event.uuid);
-        let mut fields = event.fields;
-        let (state, reason) = lifecycle_state(&fields)
-            .filter(|_| event.event == "lifecycle")
-            .or_else(|| known.map(|r| (r.domain.state.as_str(), r.domain.reason.as_str())))
-            .unwrap_or(("unknown", "unknown"));
-        if suppressed > 0 {
-            fields.insert("suppressed".into(), Value::from(suppressed));
-        }
+        let (state, reason) = event
+            .event
+            .lifecycle_state()
+            .or_else(|| known.map(|r| (r.domain.state, r.domain.reason)))
+            .unwrap_or((DomainState::Unknown, StateReason::Unknown));
         let record = EventRecord::new(
             Arc::from(event.ts),
             Arc::clone(host),
@@ -141,14 +137,14 @@ impl EventLines {
                 name: Arc::from(event.name),
                 uuid: Arc::from(event.uuid),
                 id: event.id,
-                state: DomainState::from_name(state).unwrap_or(DomainState::Unknown),
-                reason: StateReason::from_name(reason).unwrap_or(StateReason::Unknown),
+                state,
+                reason,
                 transitions: None,
                 crashes: None,
             },
             known.and_then(|r| r.nova.clone()),
             event.event,
-            fields,
+            suppressed,
         );
         let mut line = Vec::new();
         answers::line(&record, &mut line);
@@ -194,21 +190,20 @@ impl EventLines {
 mod tests {
     use std::time::Duration;
 
-    use serde_json::Map;
+    use serde_json::Value;
 
     use super::*;
+    use crate::collect::events::decode::lifecycle;
+    use crate::record::event::DomainEvent;
 
-    fn event(uuid: &str, kind: &str, detail: &str) -> DomainEvent {
-        let mut fields = Map::new();
-        fields.insert("type".into(), Value::from(kind));
-        fields.insert("detail".into(), Value::from(detail));
-        DomainEvent {
+    /// A lifecycle event by libvirt's numbers (`virDomainEventType`, its detail).
+    fn event(uuid: &str, kind: i32, detail: i32) -> ReceivedEvent {
+        ReceivedEvent {
             ts: "2026-11-29T00:00:00.000Z".into(),
             name: "vm".into(),
             uuid: uuid.into(),
             id: Some(3),
-            event: "lifecycle",
-            fields,
+            event: DomainEvent::Lifecycle(lifecycle(kind, detail)),
         }
     }
 
@@ -217,12 +212,7 @@ mod tests {
         let mut lines = EventLines::default();
         let host: Arc<str> = Arc::from("h");
         let line = lines
-            .line(
-                event("u1", "suspended", "ioerror"),
-                &host,
-                &Latest::default(),
-                Instant::now(),
-            )
+            .line(event("u1", 3, 2), &host, &Latest::default(), Instant::now())
             .unwrap();
         let value: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(value["kind"], "event");
@@ -242,7 +232,7 @@ mod tests {
         let passed = (0..100)
             .filter(|_| {
                 lines
-                    .line(event("loud", "resumed", "unpaused"), &host, &latest, t0)
+                    .line(event("loud", 4, 0), &host, &latest, t0)
                     .is_some()
             })
             .count();
@@ -250,12 +240,12 @@ mod tests {
         assert_eq!(lines.counters.suppressed, 100 - BURST as u64);
         // Another domain is not held back by the loud one.
         assert!(lines
-            .line(event("quiet", "resumed", "unpaused"), &host, &latest, t0)
+            .line(event("quiet", 4, 0), &host, &latest, t0)
             .is_some());
         // A second later, the loud one may write again and says what it lost.
         let line = lines
             .line(
-                event("loud", "resumed", "unpaused"),
+                event("loud", 4, 0),
                 &host,
                 &latest,
                 t0 + Duration::from_secs(1),
@@ -273,7 +263,7 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..(RING + 10) {
             let uuid = format!("u{i}");
-            lines.line(event(&uuid, "started", "booted"), &host, &latest, t0);
+            lines.line(event(&uuid, 2, 0), &host, &latest, t0);
         }
         assert_eq!(lines.last(usize::MAX).count(), RING);
         let newest: Value = serde_json::from_slice(lines.last(1).next().unwrap()).unwrap();

@@ -139,7 +139,7 @@ pub fn run(source: Source, overrides: Overrides) -> Result<(), Error> {
         recovered.tail.last_cycle.take(),
         core.config().interval(),
         Arc::clone(&waker),
-        Arc::clone(&events) as Arc<dyn crate::libvirt::domain_events::EventSink>,
+        Arc::clone(&events) as Arc<dyn crate::collect::events::EventSink>,
         core.wanted(),
     )
     .at(Step::Collector)?;

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
+use crate::collect::events::EventSink;
 use crate::collect::{Collector, CollectorConfig, Snapshot};
-use crate::libvirt::domain_events::EventSink;
 use crate::query::views::{Latest, Wanted};
 use crate::spool::tail::LastCycle;
 

@@ -5,7 +5,7 @@
 //! - [`vcpus`]: `virDomainGetVcpus`, which the crate does not wrap.
 //! - [`events`]: libvirt's default event loop on its own thread (keepalive and domain
 //!   events need it).
-//! - [`domain_events`]: domain event callbacks, registered on a connection and decoded.
+//! - [`domain_events`]: domain event callbacks, registered on a connection; each copies its arguments.
 //! - [`control`]: `virDomainGetControlInfo`, why a domain's monitor does not answer.
 //! - [`domain_checks`]: `virDomainGetDiskErrors` and `virDomainGetJobStats`, asked only
 //!   when a verdict needs them.

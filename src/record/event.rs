@@ -2,29 +2,53 @@
 //!
 //! `{"kind":"event","schema":1,"ts":…,"host":…,"domain":{name,uuid,id,state,reason},
 //! "nova":…,"event":NAME,…}`: the event's own fields follow `event`, in libvirt's words
-//! (`docs/record.md`, "Event lines"). For a lifecycle event the domain's state and
-//! reason are what the event says; for the others, what the latest cycle saw.
+//! and in alphabetical order (`docs/record.md`, "Event lines"). For a lifecycle event
+//! the domain's state and reason are what the event says; for the others, what the
+//! latest cycle saw. The event itself is typed ([`DomainEvent`], one variant per
+//! libvirt event ID); this module only writes it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use super::{DomainIdentity, NovaInfo, SCHEMA_VERSION};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// An enum whose values the record writes as words: `Variant => "word"` each.
+macro_rules! words {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $word:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($variant,)+
+        }
+
+        impl $crate::record::event::Word for $name {
+            fn word(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+        }
+    };
+}
+
+mod kinds;
+mod lifecycle;
+
+pub use kinds::*;
+pub use lifecycle::*;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
-    pub kind: &'static str,
-    pub schema: u32,
     pub ts: Arc<str>,
     pub host: Arc<str>,
     pub domain: DomainIdentity,
     pub nova: Option<Arc<NovaInfo>>,
-    pub event: &'static str,
-    /// The event's own fields; `suppressed` when earlier events of this domain were
-    /// dropped by the rate limit.
-    #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    pub event: DomainEvent,
+    /// Earlier events of this domain dropped by the rate limit (written when not 0).
+    pub suppressed: u64,
 }
 
 impl EventRecord {
@@ -33,143 +57,177 @@ impl EventRecord {
         host: Arc<str>,
         domain: DomainIdentity,
         nova: Option<Arc<NovaInfo>>,
-        event: &'static str,
-        fields: Map<String, Value>,
+        event: DomainEvent,
+        suppressed: u64,
     ) -> Self {
         Self {
-            kind: "event",
-            schema: SCHEMA_VERSION,
             ts,
             host,
             domain,
             nova,
             event,
-            fields,
+            suppressed,
         }
     }
 }
 
-/// `virDomainEventType` and, per type, its details, in libvirt's words.
-const LIFECYCLE: &[(&str, &str, &[&str])] = &[
-    // (type, the state it leaves the domain in, details)
-    (
-        "defined",
-        "",
-        &["added", "updated", "renamed", "from_snapshot"],
-    ),
-    ("undefined", "", &["removed", "renamed"]),
-    (
-        "started",
-        "running",
-        &[
-            "booted",
-            "migrated",
-            "restored",
-            "from_snapshot",
-            "wakeup",
-            "recreated",
-        ],
-    ),
-    (
-        "suspended",
-        "paused",
-        &[
-            "paused",
-            "migrated",
-            "ioerror",
-            "watchdog",
-            "restored",
-            "from_snapshot",
-            "api_error",
-            "postcopy",
-            "postcopy_failed",
-        ],
-    ),
-    (
-        "resumed",
-        "running",
-        &[
-            "unpaused",
-            "migrated",
-            "from_snapshot",
-            "postcopy",
-            "postcopy_failed",
-        ],
-    ),
-    (
-        "stopped",
-        "shutoff",
-        &[
-            "shutdown",
-            "destroyed",
-            "crashed",
-            "migrated",
-            "saved",
-            "failed",
-            "from_snapshot",
-        ],
-    ),
-    ("shutdown", "shutdown", &["finished", "guest", "host"]),
-    ("pmsuspended", "pmsuspended", &["memory", "disk"]),
-    ("crashed", "crashed", &["panicked", "crashloaded"]),
-];
-
-/// A lifecycle event's type and detail as names (numbers when newer than this table).
-pub fn lifecycle_names(kind: i32, detail: i32) -> (Value, Value) {
-    let Some((name, _, details)) = usize::try_from(kind).ok().and_then(|k| LIFECYCLE.get(k)) else {
-        return (Value::from(kind), Value::from(detail));
-    };
-    let detail = usize::try_from(detail)
-        .ok()
-        .and_then(|d| details.get(d))
-        .map_or_else(|| Value::from(detail), |d| Value::from(*d));
-    (Value::from(*name), detail)
+impl Serialize for EventRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = fields(&self.event);
+        if self.suppressed > 0 {
+            fields.push(("suppressed", Field::Unsigned(self.suppressed)));
+        }
+        fields.sort_unstable_by_key(|(key, _)| *key);
+        let mut map = serializer.serialize_map(Some(7 + fields.len()))?;
+        map.serialize_entry("kind", "event")?;
+        map.serialize_entry("schema", &SCHEMA_VERSION)?;
+        map.serialize_entry("ts", &self.ts)?;
+        map.serialize_entry("host", &self.host)?;
+        map.serialize_entry("domain", &self.domain)?;
+        map.serialize_entry("nova", &self.nova)?;
+        map.serialize_entry("event", self.event.name())?;
+        for (key, value) in &fields {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
-/// The state a lifecycle event of this type leaves the domain in (None: unchanged, as
-/// for `defined` and `undefined`), and the detail as its reason.
-pub fn lifecycle_state(fields: &Map<String, Value>) -> Option<(&'static str, &'static str)> {
-    let kind = fields.get("type")?.as_str()?;
-    let (_, state, details) = LIFECYCLE.iter().find(|(name, _, _)| *name == kind)?;
-    if state.is_empty() {
-        return None;
+/// One of an event's own fields, as written.
+enum Field<'a> {
+    Word(&'static str),
+    Signed(i64),
+    Unsigned(u64),
+    Bool(bool),
+    /// A string, or null.
+    Text(Option<&'a str>),
+    Stats(&'a BTreeMap<String, JobStat>),
+}
+
+impl<'a> Field<'a> {
+    fn text(value: &'a Option<String>) -> Self {
+        Self::Text(value.as_deref())
     }
-    let detail = fields.get("detail").and_then(Value::as_str);
-    let reason = details
-        .iter()
-        .find(|d| Some(**d) == detail)
-        .copied()
-        .unwrap_or("unknown");
-    Some((state, reason))
+
+    fn known<T: Word>(value: Known<T>) -> Self {
+        match value {
+            Known::Named(value) => Self::Word(value.word()),
+            Known::Number(n) => Self::Signed(n.into()),
+        }
+    }
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Word(word) => serializer.serialize_str(word),
+            Self::Signed(n) => serializer.serialize_i64(*n),
+            Self::Unsigned(n) => serializer.serialize_u64(*n),
+            Self::Bool(b) => serializer.serialize_bool(*b),
+            Self::Text(text) => text.serialize(serializer),
+            Self::Stats(stats) => stats.serialize(serializer),
+        }
+    }
+}
+
+/// The event's own fields, in any order (the line sorts them).
+fn fields(event: &DomainEvent) -> Vec<(&'static str, Field<'_>)> {
+    use DomainEvent as E;
+    let mut fields = Vec::with_capacity(8);
+    match event {
+        E::Lifecycle(lifecycle) => {
+            let word_or_number = |value: Result<&'static str, i32>| match value {
+                Ok(word) => Field::Word(word),
+                Err(n) => Field::Signed(n.into()),
+            };
+            fields.extend([
+                ("type", word_or_number(lifecycle.kind())),
+                ("detail", word_or_number(lifecycle.detail())),
+            ]);
+        }
+        E::Reboot | E::ControlError => {}
+        E::Watchdog { action } => fields.push(("action", Field::known(*action))),
+        E::IoError {
+            device,
+            path,
+            action,
+            reason,
+        } => {
+            push_device(&mut fields, device);
+            fields.extend([
+                ("path", Field::text(path)),
+                ("action", Field::known(*action)),
+                ("reason", Field::text(reason)),
+            ]);
+        }
+        E::DiskChange {
+            device,
+            old_path,
+            new_path,
+            reason,
+        } => {
+            push_device(&mut fields, device);
+            fields.extend([
+                ("old_path", Field::text(old_path)),
+                ("new_path", Field::text(new_path)),
+                ("reason", Field::known(*reason)),
+            ]);
+        }
+        E::TrayChange { device, reason } => {
+            push_device(&mut fields, device);
+            fields.push(("reason", Field::known(*reason)));
+        }
+        E::DeviceAdded(device) | E::DeviceRemoved(device) | E::DeviceRemovalFailed(device) => {
+            push_device(&mut fields, device);
+        }
+        E::AgentLifecycle { state, reason } => fields.extend([
+            ("state", Field::known(*state)),
+            ("reason", Field::known(*reason)),
+        ]),
+        E::MigrationIteration { iteration } => {
+            fields.push(("iteration", Field::Signed((*iteration).into())));
+        }
+        E::JobCompleted { stats } => fields.push(("stats", Field::Stats(stats))),
+        E::MetadataChanged { kind, namespace } => fields.extend([
+            ("type", Field::known(*kind)),
+            ("namespace", Field::text(namespace)),
+        ]),
+        E::BlockThreshold {
+            device,
+            path,
+            threshold_bytes,
+            excess_bytes,
+        } => fields.extend([
+            ("device", Field::text(device)),
+            ("path", Field::text(path)),
+            ("threshold_bytes", Field::Unsigned(*threshold_bytes)),
+            ("excess_bytes", Field::Unsigned(*excess_bytes)),
+        ]),
+        E::MemoryFailure {
+            recipient,
+            action,
+            action_required,
+            recursive,
+        } => fields.extend([
+            ("recipient", Field::known(*recipient)),
+            ("action", Field::known(*action)),
+            ("action_required", Field::Bool(*action_required)),
+            ("recursive", Field::Bool(*recursive)),
+        ]),
+    }
+    fields
+}
+
+/// `device` (the alias, or null), and `target` and `mac` where the inventory knew them.
+fn push_device<'a>(fields: &mut Vec<(&'static str, Field<'a>)>, device: &'a Device) {
+    fields.push(("device", Field::Text(device.alias.as_deref())));
+    if let Some(target) = &device.target {
+        fields.push(("target", Field::Text(Some(target))));
+    }
+    if let Some(mac) = &device.mac {
+        fields.push(("mac", Field::Text(Some(mac))));
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lifecycle_numbers_become_libvirts_words_and_a_state() {
-        let (kind, detail) = lifecycle_names(3, 2);
-        assert_eq!(
-            (kind.as_str(), detail.as_str()),
-            (Some("suspended"), Some("ioerror"))
-        );
-        let mut fields = Map::new();
-        fields.insert("type".into(), kind);
-        fields.insert("detail".into(), detail);
-        assert_eq!(lifecycle_state(&fields), Some(("paused", "ioerror")));
-
-        let (kind, detail) = lifecycle_names(0, 1);
-        fields.insert("type".into(), kind);
-        fields.insert("detail".into(), detail);
-        assert_eq!(
-            lifecycle_state(&fields),
-            None,
-            "defining leaves the state as it was"
-        );
-
-        // Newer libvirt: numbers, not a panic.
-        assert_eq!(lifecycle_names(42, 7), (Value::from(42), Value::from(7)));
-        assert_eq!(lifecycle_names(5, 99).1, Value::from(99));
-    }
-}
+mod tests;

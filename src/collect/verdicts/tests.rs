@@ -1,33 +1,19 @@
 //! The verdicts' pure parts: event tallies, job records, overhead and balloon freshness.
 
-use serde_json::{Map, Value};
-
 use super::*;
+use crate::collect::events::decode::lifecycle;
 use crate::record::{BalloonRecord, CpuStats, VcpuRecord};
 
-fn event(name: &'static str, kind: Option<&str>, detail: Option<&str>) -> DomainEvent {
-    let mut fields = Map::new();
-    if let Some(kind) = kind {
-        fields.insert("type".into(), Value::from(kind));
-    }
-    if let Some(detail) = detail {
-        fields.insert("detail".into(), Value::from(detail));
-    }
-    DomainEvent {
-        ts: String::new(),
-        name: "vm".into(),
-        uuid: "u".into(),
-        id: Some(1),
-        event: name,
-        fields,
-    }
+/// A lifecycle event by libvirt's numbers (`virDomainEventType`, its detail).
+fn life(kind: i32, detail: i32) -> DomainEvent {
+    DomainEvent::Lifecycle(lifecycle(kind, detail))
 }
 
 #[test]
 fn the_tally_counts_transitions_crashes_and_flags_io_errors_and_jobs() {
     let mut tally = EventTally::default();
-    tally.add(&event("lifecycle", Some("suspended"), Some("ioerror")));
-    tally.add(&event("lifecycle", Some("resumed"), Some("unpaused")));
+    tally.add(&life(3, 2)); // suspended, ioerror
+    tally.add(&life(4, 0)); // resumed, unpaused
     assert_eq!(
         tally,
         EventTally {
@@ -35,22 +21,52 @@ fn the_tally_counts_transitions_crashes_and_flags_io_errors_and_jobs() {
             ..Default::default()
         }
     );
-    tally.add(&event("io_error", None, None));
-    tally.add(&event("lifecycle", Some("crashed"), Some("panicked")));
+    tally.add(&DomainEvent::IoError {
+        device: Default::default(),
+        path: None,
+        action: Known::Number(0),
+        reason: None,
+    });
+    tally.add(&life(8, 0)); // crashed, panicked
     assert!(tally.io_error && !tally.job);
     assert_eq!((tally.lifecycle, tally.crashed), (3, 1));
-    tally.add(&event("reboot", None, None));
+    tally.add(&DomainEvent::Reboot);
     assert_eq!(tally.lifecycle, 3, "a reboot is not a lifecycle event");
 
-    for (name, kind, detail) in [
-        ("migration_iteration", None, None),
-        ("job_completed", None, None),
-        ("lifecycle", Some("suspended"), Some("migrated")),
-        ("lifecycle", Some("stopped"), Some("saved")),
+    for event in [
+        DomainEvent::MigrationIteration { iteration: 1 },
+        DomainEvent::JobCompleted {
+            stats: Default::default(),
+        },
+        life(3, 1), // suspended, migrated
+        life(5, 4), // stopped, saved
     ] {
         let mut tally = EventTally::default();
-        tally.add(&event(name, kind, detail));
-        assert!(tally.job, "{name} {detail:?}");
+        tally.add(&event);
+        assert!(tally.job, "{event:?}");
+    }
+}
+
+#[test]
+fn a_job_comes_with_exactly_the_details_that_name_one() {
+    // Every type and detail libvirt numbers, and some it does not yet.
+    for kind in -1..10 {
+        for detail in -1..11 {
+            let event = lifecycle(kind, detail);
+            let named = event.detail().ok();
+            let by_word = named.is_some_and(|d| {
+                [
+                    "migrated",
+                    "saved",
+                    "restored",
+                    "from_snapshot",
+                    "postcopy",
+                    "postcopy_failed",
+                ]
+                .contains(&d)
+            });
+            assert_eq!(comes_with_job(&event), by_word, "{event:?}");
+        }
     }
 }
 

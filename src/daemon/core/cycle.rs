@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use super::{owned, Core, Effect, Then, Waiting, World};
 use crate::chunk::Chunk;
+use crate::collect::events::ReceivedEvent;
 use crate::daemon::status::CycleSummary;
 use crate::daemon::worker::Cycle;
 use crate::daemon::writer::{Batch, Losses};
-use crate::libvirt::domain_events::DomainEvent;
 use crate::log::Level;
 use crate::query::answers::{self, Payload};
 use crate::query::protocol::{ErrorCode, Format, ProtocolError};
@@ -145,7 +145,7 @@ impl Core {
 
     /// Domain events that arrived since the last wake-up: to the spool, the ring and
     /// the watchers.
-    pub(super) fn take_events(&mut self, events: Vec<DomainEvent>, received: u64, dropped: u64) {
+    pub(super) fn take_events(&mut self, events: Vec<ReceivedEvent>, received: u64, dropped: u64) {
         self.events.counters.received = received;
         self.events.counters.dropped = dropped;
         let mut lines = Vec::new();

@@ -12,7 +12,7 @@ pub mod pretty_json;
 
 use serde_json::Value;
 
-use crate::query::protocol::{Line, List, Status};
+use crate::query::protocol::{Help, Line, List, Status};
 
 pub use super::escape::{json_safe, printable, text_safe};
 use super::top::model::bytes;
@@ -28,15 +28,10 @@ pub fn render(line: &Value) -> Option<String> {
 }
 
 /// The lines of a `help` answer as two columns, command and description.
-pub fn help(lines: &[Value]) -> String {
+pub fn help(lines: &[Help]) -> String {
     let rows: Vec<Vec<String>> = lines
         .iter()
-        .filter_map(|l| match Line::from_value(l) {
-            Ok(Line::Help(help)) => {
-                Some(vec![printable(&help.command), printable(&help.description)])
-            }
-            _ => None,
-        })
+        .map(|help| vec![printable(&help.command), printable(&help.description)])
         .collect();
     columns(&["REQUEST", "WHAT IT ANSWERS"], &rows, &[])
 }

@@ -111,7 +111,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
             )));
         }
         let text = match (&value, pretty) {
-            (Some(v), true) => answer.line(&line, v),
+            (Some(v), true) => answer.line(&line, v, read.as_ref().unwrap_or(&Line::Untagged)),
             (Some(v), false) if table && read == Some(Line::Untagged) => {
                 human::answer::one_line(&line, v)
             }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{domain_view, help, host_table, pretty_json, render, text_safe};
 use crate::commands::top::model::Row;
-use crate::query::protocol::{Format, Request};
+use crate::query::protocol::{Format, Help, Kind, Line, Request};
 use crate::record::{CycleRecord, DomainRecord};
 use crate::views::table;
 
@@ -26,7 +26,7 @@ pub struct Answer {
     /// `get`.
     domains: Vec<Row>,
     first: Option<DomainRecord>,
-    help: Vec<Value>,
+    help: Vec<Help>,
 }
 
 impl Answer {
@@ -49,16 +49,16 @@ impl Answer {
 
     /// The text for this line of the answer (`value` is `raw` parsed); empty while
     /// the line is held.
-    pub fn line(&mut self, raw: &str, value: &Value) -> String {
-        match value["kind"].as_str() {
-            Some("domain") => self.domain(raw, value),
-            Some("help") => {
-                self.help.push(value.clone());
+    pub fn line(&mut self, raw: &str, value: &Value, read: &Line) -> String {
+        match read {
+            Line::Other(Kind::Domain) => self.domain(raw, value),
+            Line::Help(line) => {
+                self.help.push(line.clone());
                 String::new()
             }
-            Some("end") if !self.help.is_empty() => help(&std::mem::take(&mut self.help)),
-            Some("end") => self.domains(&format!(", cycle {}", value["seq"].as_u64().unwrap_or(0))),
-            Some("cycle") => match CycleRecord::deserialize(value) {
+            Line::End(_) if !self.help.is_empty() => help(&std::mem::take(&mut self.help)),
+            Line::End(end) => self.domains(&format!(", cycle {}", end.seq)),
+            Line::Other(Kind::Cycle) => match CycleRecord::deserialize(value) {
                 Ok(cycle) => self.cycle(&cycle),
                 Err(_) => one_line(raw, value),
             },
@@ -146,7 +146,8 @@ mod tests {
     fn feed(answer: &mut Answer, lines: &[Value]) -> String {
         let mut text = String::new();
         for line in lines {
-            text.push_str(&answer.line(&line.to_string(), line));
+            let read = Line::from_value(line).unwrap();
+            text.push_str(&answer.line(&line.to_string(), line, &read));
         }
         text.push_str(&answer.finish());
         text
@@ -163,7 +164,10 @@ mod tests {
         let mut answer = Answer::new(Some(&Request::All {
             format: Format::Json,
         }));
-        assert_eq!(answer.line("", &domain("a")), "");
+        assert_eq!(
+            answer.line("", &domain("a"), &Line::Other(Kind::Domain)),
+            ""
+        );
         let text = feed(
             &mut answer,
             &[domain("b"), json!({"kind": "end", "count": 2, "seq": 5})],
@@ -209,9 +213,9 @@ mod tests {
             target: "a".into(),
             format,
         };
-        let nova = Answer::new(Some(&request(Format::Nova))).line(raw, &value);
+        let nova = Answer::new(Some(&request(Format::Nova))).line(raw, &value, &Line::Untagged);
         assert!(nova.starts_with("{\n  \"domain\": \"a\",\n"), "{nova}");
-        let legacy = Answer::new(Some(&request(Format::Legacy))).line(raw, &value);
+        let legacy = Answer::new(Some(&request(Format::Legacy))).line(raw, &value, &Line::Untagged);
         assert!(
             legacy.starts_with("Domain: a\n+----------+-----------+\n| Property |"),
             "{legacy}"

@@ -15,13 +15,13 @@ use serde_json::Value;
 use super::model::Row;
 use crate::commands::client::{self, Failure, Limits};
 use crate::error::Result;
-use crate::query::protocol::{Kind, Line};
+use crate::query::protocol::{Kind, Line, Status};
 
 /// What the feed hands the screen.
 #[derive(Debug)]
 pub enum Update {
     /// The agent's `status` answer.
-    Status(Value),
+    Status(Box<Status>),
     /// The rows of every latest domain record (the `all` answer, or a cycle's),
     /// replacing the rows, and the host the records name.
     Records(Vec<Row>, Option<String>),
@@ -59,15 +59,16 @@ pub fn spawn(socket: PathBuf, limits: Limits, updates: SyncSender<Update>) {
 /// One session with the agent: the current state, then every cycle until the
 /// stream ends. Returns why it ended.
 fn follow(socket: &Path, limits: Limits, updates: &SyncSender<Update>) -> String {
-    let status = match ask(socket, "status", limits, |value, line| (value, line)) {
+    let status = match ask(socket, "status", limits, |_, line| line) {
         Ok(mut lines) if !lines.is_empty() => lines.remove(0),
         Ok(_) => return "empty answer to status".into(),
         Err(e) => return e.path_last(),
     };
-    let (status, interval) = match status {
-        (value, Line::Status(read)) => (value, read.interval_seconds),
+    let status = match status {
+        Line::Status(status) => status,
         _ => return "the answer to status is not a status".into(),
     };
+    let interval = status.interval_seconds;
     // Each record becomes its row as it is parsed.
     let all = ask(socket, "all", limits, |value, _| {
         let host = Host::deserialize(&value).ok().map(|h| h.host);

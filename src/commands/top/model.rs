@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::collect::filter::Glob;
 use crate::commands::escape::printable;
+use crate::query::protocol::Status;
 use crate::record::{CycleRecord, DomainRecord, DomainState};
 
 pub use super::column::Column;
@@ -179,19 +180,19 @@ impl Cycle {
     }
 
     /// The header's facts from a `status` answer received at `now`.
-    pub fn from_status(status: &Value, now: Instant) -> Cycle {
-        let last = &status["last_cycle"];
+    pub fn from_status(status: &Status, now: Instant) -> Cycle {
+        let last = status.last_cycle.as_ref();
         Cycle {
             host: None,
-            seq: last["seq"].as_u64(),
-            connected: status["connected"].as_bool(),
-            error: status["disconnect_reason"]
-                .as_str()
-                .or(last["error"].as_str())
-                .map(str::to_string),
-            duration_ms: last["duration_ms"].as_f64(),
-            started: last["age_s"].as_f64().and_then(|age| {
-                let age = age.max(0.0) + last["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+            seq: last.map(|l| l.seq),
+            connected: Some(status.connected),
+            error: status
+                .disconnect_reason
+                .clone()
+                .or_else(|| last.and_then(|l| l.error.clone())),
+            duration_ms: last.map(|l| l.duration_ms),
+            started: last.and_then(|l| {
+                let age = l.age_s.max(0.0) + l.duration_ms / 1000.0;
                 now.checked_sub(Duration::from_secs_f64(age))
             }),
             node: None,

@@ -187,8 +187,12 @@ fn the_header_says_age_duration_and_libvirt() {
         view.header(later),
         "hv1  cycle 7: 3 s ago, 12 ms  libvirt connected  0 domains, 0 running"
     );
-    let status = json!({"connected": false, "disconnect_reason": "no socket",
-        "last_cycle": null});
+    let status = Status {
+        connected: false,
+        disconnect_reason: Some("no socket".into()),
+        last_cycle: None,
+        ..crate::query::protocol::status::tests::example()
+    };
     view.cycle = Cycle::from_status(&status, now);
     assert_eq!(
         view.header(now),

@@ -1,9 +1,12 @@
 //! The schema of every NDJSON line: domain records, cycle summaries and agent events.
 //!
 //! Schema version 1, frozen: `docs/record.md` describes every field and
-//! `docs/record.schema.json` is the machine-checked form. Every output (spool line,
-//! socket answer, legacy view) is one of these types or a projection of one. A value
-//! libvirt does not provide is `null`, never -1; names carry their unit.
+//! `docs/record.schema.json`, generated from these types (`record::schema`, test builds), is
+//! the machine-checked form. Every output (spool line, socket answer, legacy view) is
+//! one of these types or a projection of one, and every line reads back into its type
+//! (`Deserialize`), so the agent and its clients share one definition. A value libvirt
+//! does not provide is `null`, never -1; names carry their unit; a closed list of words
+//! is an enum (`record::vocabulary`).
 
 use std::sync::Arc;
 

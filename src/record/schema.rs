@@ -11,6 +11,8 @@
 //! - a number is never negative (times, rates, percentages), unless its field is
 //!   marked `x-signed` (a disk's growth).
 //!
+//! Descriptions are the doc comments with their lines joined.
+//!
 //! Event lines carry their event's own fields as a map today (`record/event.rs`):
 //! their envelope comes from the types, and those fields from [`event_fields`].
 //!
@@ -171,6 +173,24 @@ impl Transform for Closed {
     }
 }
 
+/// Joins the lines of each paragraph of a description: doc comments wrap at 88
+/// columns, descriptions need not.
+#[derive(Clone)]
+struct Unwrapped;
+
+impl Transform for Unwrapped {
+    fn transform(&mut self, schema: &mut Schema) {
+        if let Some(Value::String(text)) = schema.get_mut("description") {
+            let paragraphs: Vec<String> = text
+                .split("\n\n")
+                .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+                .collect();
+            *text = paragraphs.join("\n\n");
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
 /// Makes every number non-negative unless marked `x-signed` (the mark is removed).
 #[derive(Clone)]
 struct NonNegative;
@@ -198,6 +218,7 @@ pub fn generate() -> Value {
         .for_serialize()
         .with_transform(Closed)
         .with_transform(NonNegative)
+        .with_transform(Unwrapped)
         .into_generator();
     let mut one_of = vec![
         generator.subschema_for::<DomainRecord>().to_value(),

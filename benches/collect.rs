@@ -5,6 +5,10 @@
 //!
 //! cargo bench --bench collect                      # the full table + 10 000-cycle leak check
 //! cargo bench --bench collect -- --sizes 1000 --cycles 50 --leak-cycles 0
+//!
+//! `fast` and `serde` time the domain lines of a cycle written by the hand-written writer
+//! (`record::json`) and by `serde_json::to_writer`, into one buffer each: what the fast
+//! writer saves, to keep it only while it pays for itself.
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
@@ -128,6 +132,7 @@ fn bench_size(domains: usize, cycles: usize) {
     c.collect(); // first cycle: connection, probe, inventory
     let (mut total, mut libvirt, mut own, mut json) = (vec![], vec![], vec![], vec![]);
     let mut views: [Vec<f64>; 4] = Default::default();
+    let (mut fast, mut serde) = (vec![], vec![]);
     let (mut bytes, mut prom_bytes) = (0, 0);
     for _ in 0..cycles {
         let snapshot = c.collect();
@@ -141,6 +146,9 @@ fn bench_size(domains: usize, cycles: usize) {
         );
         json.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = latest.lines_arc().len();
+        let (fast_ms, serde_ms) = writers(&snapshot.records);
+        fast.push(fast_ms);
+        serde.push(serde_ms);
         // Each view, built only in cycles after a client (or the textfile) asked for it.
         for (view, times) in View::ALL.into_iter().zip(&mut views) {
             let started = Instant::now();
@@ -162,9 +170,10 @@ fn bench_size(domains: usize, cycles: usize) {
         median(&mut json),
     );
     let [legacy, nova, list, prom] = views.map(|mut times| median(&mut times));
+    let (fast, serde) = (median(&mut fast), median(&mut serde));
     let collector_kib = LIVE_BYTES.load(Ordering::Relaxed) / 1024;
     println!(
-        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {base:>9.2} {prom:>8.2} {nova:>8.2} {legacy:>8.2} {list:>8.2} {rate:>10.0} {kib:>9} {prom_kib:>9} {driver:>10} {coll:>10} {rss:>9}",
+        "{domains:>6} {total:>10.2} {libvirt:>10.2} {own:>8.2} {json:>8.2} {base:>9.2} {prom:>8.2} {nova:>8.2} {legacy:>8.2} {list:>8.2} {fast:>8.2} {serde:>8.2} {rate:>10.0} {kib:>9} {prom_kib:>9} {driver:>10} {coll:>10} {rss:>9}",
         base = own + json,
         prom_kib = prom_bytes / 1024,
         rate = domains as f64 / (total / 1000.0),
@@ -175,6 +184,26 @@ fn bench_size(domains: usize, cycles: usize) {
     );
     drop(c);
     drop(driver_probe);
+}
+
+/// Writes every record as a JSON line with each writer; their times in ms. The bytes
+/// must be the same.
+fn writers(records: &[std::sync::Arc<virtdiag::record::DomainRecord>]) -> (f64, f64) {
+    let mut fast = Vec::with_capacity(records.len() * 3072);
+    let started = Instant::now();
+    for record in records {
+        virtdiag::record::json::write_domain_line(record, &mut fast);
+    }
+    let fast_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut serde = Vec::with_capacity(records.len() * 3072);
+    let started = Instant::now();
+    for record in records {
+        serde_json::to_writer(&mut serde, &**record).unwrap();
+        serde.push(b'\n');
+    }
+    let serde_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(fast == serde, "the two writers differ");
+    (fast_ms, serde_ms)
 }
 
 fn leak_check(domains: usize, cycles: usize, limit_kib: u64) -> bool {
@@ -248,10 +277,10 @@ fn print_header(options: &Options) {
         "virtdiag collector on the test driver, in-process; medians of {} cycles after a warm-up cycle",
         options.cycles
     );
-    println!("times in ms; own = outside libvirt calls; json = the JSON lines (every cycle); base = own + json, a cycle's own work when no view is asked for; prom, nova, legacy, list = each view, built only in cycles after a client or the textfile asked for it");
+    println!("times in ms; own = outside libvirt calls; json = the JSON lines (every cycle); base = own + json, a cycle's own work when no view is asked for; prom, nova, legacy, list = each view, built only in cycles after a client or the textfile asked for it; fast, serde = the domain lines written by the hand-written writer and by serde_json");
     println!("driver_KiB = RSS of one test-driver connection to the host; heap_KiB = Rust heap held by the collector (its own memory); rss_KiB = process total (two driver connections)");
     println!(
-        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "{:>6} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9}",
         "doms",
         "cycle",
         "libvirt",
@@ -262,6 +291,8 @@ fn print_header(options: &Options) {
         "nova",
         "legacy",
         "list",
+        "fast",
+        "serde",
         "records/s",
         "json_KiB",
         "prom_KiB",

@@ -10,13 +10,23 @@ use super::{de, GroupSources, NodeRecord, SCHEMA_VERSION};
 
 /// One line per cycle: what the cycle did and what it cost.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CycleRecord {
     /// Always `cycle`.
     #[serde(deserialize_with = "de::cycle_kind")]
+    #[cfg_attr(test, schemars(extend("const" = "cycle")))]
     pub kind: de::Word,
+    #[cfg_attr(test, schemars(extend("const" = 1)))]
     pub schema: u32,
+    /// When the line was made: RFC 3339, UTC, milliseconds.
+    #[cfg_attr(test, schemars(regex(pattern = crate::record::schema::TS_PATTERN)))]
     pub ts: Arc<str>,
+    /// The host name the agent runs on.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub host: Arc<str>,
+    /// The cycle: one more each cycle, the same on a cycle's domain lines and its
+    /// cycle line.
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub seq: u64,
     pub uri: Arc<str>,
     pub connected: bool,
@@ -56,15 +66,23 @@ pub struct CycleRecord {
 
 /// A lifecycle line of the agent itself: start, stop, libvirt connect/disconnect.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct AgentRecord {
     /// Always `agent`.
     #[serde(deserialize_with = "de::agent_kind")]
+    #[cfg_attr(test, schemars(extend("const" = "agent")))]
     pub kind: de::Word,
+    #[cfg_attr(test, schemars(extend("const" = 1)))]
     pub schema: u32,
+    /// When the line was made: RFC 3339, UTC, milliseconds.
+    #[cfg_attr(test, schemars(regex(pattern = crate::record::schema::TS_PATTERN)))]
     pub ts: Arc<str>,
+    /// The host name the agent runs on.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub host: Arc<str>,
     /// One of [`AGENT_EVENTS`].
     #[serde(deserialize_with = "de::agent_event")]
+    #[cfg_attr(test, schemars(schema_with = "super::schema::agent_event"))]
     pub event: de::Word,
     pub uri: Option<Arc<str>>,
     pub message: String,

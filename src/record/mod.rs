@@ -1,9 +1,12 @@
 //! The schema of every NDJSON line: domain records, cycle summaries and agent events.
 //!
 //! Schema version 1, frozen: `docs/record.md` describes every field and
-//! `docs/record.schema.json` is the machine-checked form. Every output (spool line,
-//! socket answer, legacy view) is one of these types or a projection of one. A value
-//! libvirt does not provide is `null`, never -1; names carry their unit.
+//! `docs/record.schema.json`, generated from these types (`record::schema`, test builds), is
+//! the machine-checked form. Every output (spool line, socket answer, legacy view) is
+//! one of these types or a projection of one, and every line reads back into its type
+//! (`Deserialize`), so the agent and its clients share one definition. A value libvirt
+//! does not provide is `null`, never -1; names carry their unit; a closed list of words
+//! is an enum (`record::vocabulary`).
 
 use std::sync::Arc;
 
@@ -15,6 +18,8 @@ pub mod event;
 pub mod json;
 mod lines;
 pub mod opt_in;
+#[cfg(test)]
+mod schema;
 mod verdict;
 mod vocabulary;
 
@@ -30,14 +35,26 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// One domain at one cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DomainRecord {
     /// Always `domain`.
     #[serde(deserialize_with = "de::domain_kind")]
+    #[cfg_attr(test, schemars(extend("const" = "domain")))]
     pub kind: de::Word,
+    #[cfg_attr(test, schemars(extend("const" = 1)))]
     pub schema: u32,
+    /// When the line was made: RFC 3339, UTC, milliseconds.
+    #[cfg_attr(test, schemars(regex(pattern = self::schema::TS_PATTERN)))]
     pub ts: Arc<str>,
+    /// The host name the agent runs on.
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub host: Arc<str>,
+    /// The cycle: one more each cycle, the same on a cycle's domain lines and its
+    /// cycle line.
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub seq: u64,
+    /// In a domain line, `transitions` and `crashes` are always there.
+    #[cfg_attr(test, schemars(extend("required" = ["transitions", "crashes"])))]
     pub domain: DomainIdentity,
     pub nova: Option<Arc<NovaInfo>>,
     pub cpu: Option<CpuStats>,
@@ -54,8 +71,10 @@ pub struct DomainRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DomainIdentity {
     pub name: Arc<str>,
+    #[cfg_attr(test, schemars(regex(pattern = self::schema::UUID_PATTERN)))]
     pub uuid: Arc<str>,
     /// The hypervisor's id while running; null when inactive.
     pub id: Option<u32>,
@@ -81,6 +100,7 @@ pub struct DomainIdentity {
 
 /// OpenStack Nova's metadata from the domain XML.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NovaInfo {
     pub instance: Option<String>,
     pub flavor: Option<String>,
@@ -91,6 +111,7 @@ pub struct NovaInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CpuStats {
     pub time_ns: Option<u64>,
     pub user_ns: Option<u64>,
@@ -112,10 +133,12 @@ pub struct CpuStats {
     /// resctrl cache monitors (they come with `cpu-total`); absent when the domain has
     /// none, as on most hosts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Vec<CacheMonitorRecord>"))]
     pub cache_monitors: Option<Vec<CacheMonitorRecord>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct VcpuRecord {
     pub id: u32,
     pub state: Option<VcpuState>,
@@ -131,6 +154,7 @@ pub struct VcpuRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct MemoryStats {
     pub max_kib: Option<u64>,
     pub current_kib: Option<u64>,
@@ -147,6 +171,7 @@ pub struct MemoryStats {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BalloonRecord {
     pub actual_kib: Option<u64>,
     pub unused_kib: Option<u64>,
@@ -171,6 +196,7 @@ pub struct BalloonRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DiskRecord {
     pub dev: Option<Arc<str>>,
     pub bus: Option<Arc<str>>,
@@ -205,6 +231,7 @@ pub struct DiskRecord {
     /// 100 × allocation / capacity.
     pub fill_pct: Option<f64>,
     /// How the allocation moved per second (negative when trimmed).
+    #[cfg_attr(test, schemars(extend("x-signed" = true)))]
     pub growth_bytes_per_s: Option<f64>,
     /// Seconds until full at that growth; null when not growing.
     pub full_in_s: Option<f64>,
@@ -217,6 +244,7 @@ pub struct DiskRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NicRecord {
     pub dev: Option<Arc<str>>,
     pub mac: Option<Arc<str>>,
@@ -242,6 +270,7 @@ pub struct NicRecord {
 
 /// Where each group of a record came from, and what could not be read.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CollectInfo {
     pub sources: GroupSources,
     /// Measured seconds since this domain's previous sample (the rates' interval);
@@ -257,6 +286,7 @@ pub struct CollectInfo {
 
 /// Why a domain's statistics did not come: its control interface's state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ControlRecord {
     /// `ok`, `job` (busy with a job), `occupied` (a call is waiting for the monitor) or
     /// `error`.
@@ -268,6 +298,7 @@ pub struct ControlRecord {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct GroupSources {
     pub state: Source,
     pub cpu: Source,
@@ -277,19 +308,25 @@ pub struct GroupSources {
     pub nics: Source,
     /// The opt-in groups: absent unless chosen in `collect.groups`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Source"))]
     pub kvm: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Source"))]
     pub perf: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Source"))]
     pub iothreads: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Source"))]
     pub bandwidth_monitors: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, schemars(with = "Source"))]
     pub dirtyrate: Option<Source>,
 }
 
 /// How a group was filled.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// From the one bulk call of the cycle.
@@ -305,6 +342,7 @@ pub enum Source {
 
 /// One field that could not be read this cycle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Missing {
     pub field: String,
     pub reason: String,

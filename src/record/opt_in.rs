@@ -96,6 +96,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Named<V> {
 /// One KVM statistic: a number (`sum`: cumulative, `cur`: instant, `max`: peak) or a
 /// flag (`blocking.cur`, `guest_mode.cur`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum KvmValue {
     Count(u64),
@@ -104,8 +105,10 @@ pub enum KvmValue {
 
 /// The `vm` group (QMP `query-stats`, libvirt 8.9 and QEMU 7.1 or newer, KVM guests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct KvmRecord {
     /// Per-VM counters (`vm.<name>.<type>` without `vm.`); null when none came.
+    #[cfg_attr(test, schemars(with = "Option<super::schema::KvmCounters>"))]
     pub vm: Option<Named<KvmValue>>,
     /// Per-vCPU counters (`vcpu.<N>.<name>.<type>`), which libvirt returns with the
     /// `vcpu` group; empty when that group is not chosen or the guest is not KVM.
@@ -121,6 +124,7 @@ pub struct KvmVcpuRecord {
 
 /// One IOThread's adaptive polling (`iothread.<id>.*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct IothreadRecord {
     /// The IOThread's id in the domain XML (from 1).
     pub id: u32,
@@ -135,6 +139,7 @@ pub struct IothreadRecord {
 /// The last memory dirty-rate measurement (`dirtyrate.*`). Reading it measures nothing:
 /// a measurement is started by `virsh domdirtyrate-calc` (read-write connections only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DirtyRateRecord {
     /// `unstarted`, `measuring` or `measured`.
     pub status: Option<DirtyRateStatus>,
@@ -151,6 +156,7 @@ pub struct DirtyRateRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DirtyRateVcpuRecord {
     pub id: u32,
     pub mib_per_s: Option<u64>,
@@ -158,6 +164,7 @@ pub struct DirtyRateVcpuRecord {
 
 /// A resctrl cache monitor (`cpu.cache.monitor.<M>.*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CacheMonitorRecord {
     pub name: Option<Arc<str>>,
     /// The vCPUs it watches, as libvirt writes them (`0-1`).
@@ -166,6 +173,7 @@ pub struct CacheMonitorRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CacheBankRecord {
     /// The host's cache id.
     pub id: Option<u64>,
@@ -175,6 +183,7 @@ pub struct CacheBankRecord {
 
 /// A resctrl memory bandwidth monitor (`memory.bandwidth.monitor.<M>.*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BandwidthMonitorRecord {
     pub name: Option<Arc<str>>,
     pub vcpus: Option<Arc<str>>,
@@ -182,6 +191,7 @@ pub struct BandwidthMonitorRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BandwidthNodeRecord {
     /// The host's memory controller id.
     pub id: Option<u64>,
@@ -193,6 +203,7 @@ pub struct BandwidthNodeRecord {
 
 /// The opt-in groups at the top level of a domain record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct OptInStats {
     #[serde(
         default,

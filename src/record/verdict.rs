@@ -7,6 +7,7 @@ use super::JobOperation;
 /// A job in progress, from `virDomainGetJobStats`; a figure libvirt does not give for
 /// this kind of job is null.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct JobRecord {
     /// libvirt's name of the operation: `migration_out`, `migration_in`, `save`,
     /// `restore`, `dump`, `backup`, `snapshot`, `snapshot_revert`, `snapshot_delete`,
@@ -26,6 +27,7 @@ pub struct JobRecord {
 
 /// The host's totals and what its guests are promised.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct NodeRecord {
     pub cpus: Option<u32>,
     pub memory_kib: Option<u64>,
@@ -43,6 +45,7 @@ pub struct NodeRecord {
 
 /// Domains of this cycle by state.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct DomainStates {
     pub running: usize,
     pub paused: usize,

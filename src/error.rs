@@ -15,6 +15,7 @@
 //! variant here, not from the call site.
 
 use crate::commands::client::{Failure, Kind};
+use crate::commands::failure;
 use crate::config;
 use crate::daemon;
 
@@ -37,24 +38,18 @@ pub enum Error {
     /// Standard output refused what was written (74); a closed pipe is not an error.
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
-    /// Bad command line (64, EX_USAGE).
-    #[error("{0}")]
-    Usage(String),
-    /// A request or input that is malformed, or names no domain (65, EX_DATAERR).
-    #[error("{0}")]
-    Data(String),
-    /// libvirt or the agent's socket cannot be reached (69, EX_UNAVAILABLE).
-    #[error("{0}")]
-    Unavailable(String),
-    /// An internal failure (70, EX_SOFTWARE).
-    #[error("{0}")]
-    Software(String),
-    /// A file or directory the program must write is not usable (73, EX_CANTCREAT).
-    #[error("{0}")]
-    CantCreate(String),
-    /// A broken answer or a failed write (74, EX_IOERR).
-    #[error("{0}")]
-    Io(String),
+    /// A command line the command cannot run (64).
+    #[error(transparent)]
+    Usage(#[from] failure::Usage),
+    /// The agent's error answer, or no such domain (65).
+    #[error(transparent)]
+    Answered(#[from] failure::Answered),
+    /// libvirt cannot be read (69).
+    #[error(transparent)]
+    Libvirt(#[from] failure::Libvirt),
+    /// `top`'s terminal failed it (70 for a signal handler, 74 for the terminal).
+    #[error(transparent)]
+    Terminal(#[from] failure::Terminal),
 }
 
 // The exit codes, as sysexits.h names them.
@@ -90,11 +85,10 @@ impl Error {
             },
             Error::Stdout(_) => EX_IOERR,
             Error::Usage(_) => EX_USAGE,
-            Error::Data(_) => EX_DATAERR,
-            Error::Unavailable(_) => EX_UNAVAILABLE,
-            Error::Software(_) => EX_SOFTWARE,
-            Error::CantCreate(_) => EX_CANTCREAT,
-            Error::Io(_) => EX_IOERR,
+            Error::Answered(_) => EX_DATAERR,
+            Error::Libvirt(_) => EX_UNAVAILABLE,
+            Error::Terminal(failure::Terminal::Signal { .. }) => EX_SOFTWARE,
+            Error::Terminal(failure::Terminal::Io(_)) => EX_IOERR,
         }
     }
 }
@@ -177,6 +171,29 @@ mod tests {
         );
         let full = std::io::Error::from_raw_os_error(28);
         assert_eq!(Error::Stdout(full).exit_code(), EX_IOERR);
+
+        let lines = Error::from(failure::Usage::QueryLines);
+        assert_eq!(lines.exit_code(), EX_USAGE);
+        let refused = failure::Answered::Refused("unknown_domain".into());
+        assert_eq!(Error::from(refused).exit_code(), EX_DATAERR);
+        let none = failure::Answered::NoDomain {
+            pattern: "web-*".into(),
+            reading: "a glob on the name and Nova display name",
+            uri: "test:///default".into(),
+        };
+        assert_eq!(Error::from(none).exit_code(), EX_DATAERR);
+        let libvirt = failure::Libvirt::Collection {
+            uri: "qemu:///system".into(),
+            error: "gone".into(),
+        };
+        assert_eq!(Error::from(libvirt).exit_code(), EX_UNAVAILABLE);
+        let signal = failure::Terminal::Signal {
+            signal: 15,
+            source: std::io::Error::other("EINVAL"),
+        };
+        assert_eq!(Error::from(signal).exit_code(), EX_SOFTWARE);
+        let terminal = failure::Terminal::Io(std::io::Error::other("EIO"));
+        assert_eq!(Error::from(terminal).exit_code(), EX_IOERR);
     }
 
     /// The man page's EXIT STATUS lists exactly the codes this module gives.

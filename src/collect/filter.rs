@@ -59,6 +59,15 @@ pub enum Shape {
     Name,
 }
 
+/// A selection string refused: its start (32 characters, shown escaped, since a
+/// message may reach a terminal) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{}…': {why}", .shown.escape_debug())]
+pub struct Refused {
+    pub shown: String,
+    pub why: TooLong,
+}
+
 impl Selector {
     /// Classifies `text`; a string longer than [`MAX_PATTERN_BYTES`] is refused, whatever
     /// its shape, before anything is compiled.
@@ -81,15 +90,14 @@ impl Selector {
         })
     }
 
-    /// Every string of a list, or why the first one refused is refused (the string
-    /// shown cut short, escaped: a message may reach a terminal).
-    pub fn parse_all(texts: &[String]) -> Result<Vec<Self>, String> {
+    /// Every string of a list, or the first one refused and why.
+    pub fn parse_all(texts: &[String]) -> Result<Vec<Self>, Refused> {
         texts
             .iter()
             .map(|text| {
-                Selector::parse(text).map_err(|e| {
-                    let shown: String = text.chars().take(32).collect();
-                    format!("'{}…': {e}", shown.escape_debug())
+                Selector::parse(text).map_err(|why| Refused {
+                    shown: text.chars().take(32).collect(),
+                    why,
                 })
             })
             .collect()

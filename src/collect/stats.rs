@@ -11,7 +11,7 @@ use crate::libvirt::bulk::ParamValue;
 mod group;
 mod opt_in;
 
-pub use self::group::Group;
+pub use self::group::{Group, UnknownGroup};
 pub use self::opt_in::RawOptIn;
 
 /// The most devices (disks, NICs, vCPUs, monitors) one domain's statistics hold: indices

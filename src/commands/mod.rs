@@ -6,6 +6,7 @@ pub mod check_config;
 pub mod client;
 pub mod completions;
 pub mod escape;
+pub mod failure;
 pub mod human;
 pub mod once;
 pub mod query;

@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::failure::{Answered, Libvirt, Usage};
 use super::human;
 use super::top::model::Row;
 use crate::cli::{Format, OnceArgs};
@@ -19,8 +20,7 @@ use crate::views::{legacy, nova, prometheus, table};
 
 pub fn run(args: OnceArgs) -> Result<()> {
     // Refused before libvirt is asked anything.
-    let wanted = Selector::parse_all(&args.domains)
-        .map_err(|e| Error::Usage(format!("--domain {}", human::text_safe(&e))))?;
+    let wanted = Selector::parse_all(&args.domains).map_err(Usage::Domain)?;
     let mut collector = Collector::new(CollectorConfig {
         uri: args.uri.clone(),
         read_only: !args.read_write,
@@ -35,19 +35,21 @@ pub fn run(args: OnceArgs) -> Result<()> {
     });
     collector.connect().map_err(|e| {
         let advice = crate::libvirt::errors::connect_advice(&args.uri, &e);
-        Error::Unavailable(format!(
-            "cannot connect to libvirt at {}: {e}; {advice}",
-            args.uri
-        ))
+        Libvirt::Connect {
+            uri: args.uri.clone(),
+            error: e.to_string(),
+            advice,
+        }
     })?;
     collector.collect();
     std::thread::sleep(Duration::from_secs_f64(args.sample_interval));
     let snapshot = collector.collect();
     if let Some(error) = &snapshot.cycle.error {
-        return Err(Error::Unavailable(format!(
-            "collection from {} failed: {error}",
-            args.uri
-        )));
+        return Err(Libvirt::Collection {
+            uri: args.uri.clone(),
+            error: error.to_string(),
+        }
+        .into());
     }
     let records = selected(&snapshot.records, &wanted, &args.uri)?;
     let records = &records;
@@ -117,11 +119,12 @@ fn selected(
     for selector in wanted {
         let found = selector.resolve(records.iter().map(|r| answers::candidate(r)));
         if found.is_empty() {
-            return Err(Error::Data(format!(
-                "no domain matches '{}' (read as {}) at {uri}",
-                human::text_safe(selector.text()),
-                selector.reading()
-            )));
+            return Err(Answered::NoDomain {
+                pattern: human::text_safe(selector.text()),
+                reading: selector.reading(),
+                uri: uri.to_string(),
+            }
+            .into());
         }
         for index in found {
             chosen[index] = true;
@@ -150,6 +153,6 @@ fn print(out: &[u8]) -> Result<()> {
     match stdout.write_all(out).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Io(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(Error::Stdout(e)),
     }
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::client::Failure;
+use super::failure::{Answered, Usage};
 use super::{check, client, human};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::error::{Error, Result};
@@ -22,7 +24,7 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let request = with_format(&args.command, args.format)?;
     let table = args.format == Some(QueryFormat::Table);
     if request.contains('\n') {
-        return Err(Error::Usage("a query is one line".into()));
+        return Err(Usage::QueryLines.into());
     }
     // The agent answers a malformed request with an error line; only a well-formed
     // request can promise an end line.
@@ -80,11 +82,12 @@ pub fn run(args: QueryArgs) -> Result<()> {
         let read = match value.as_ref().map(Line::from_value).transpose() {
             Ok(read) => read,
             Err(e) => {
-                return Err(Error::Io(format!(
-                    "a broken answer from the agent at {}: {}",
-                    socket.display(),
-                    human::text_safe(&e.to_string())
-                )))
+                return Err(Failure::answer(
+                    socket,
+                    "a broken answer from the agent",
+                    human::text_safe(&e.to_string()),
+                )
+                .into())
             }
         };
         if let Some(Line::Error(refusal)) = &read {
@@ -102,13 +105,16 @@ pub fn run(args: QueryArgs) -> Result<()> {
             held + line.len() as u64
         };
         if pretty && held > limits.max_answer_bytes {
-            return Err(Error::Io(format!(
-                "the agent at {} sent more than {} bytes (--max-answer-bytes) of records \
-                 without closing them with a cycle or end line: is --socket the agent's \
-                 socket?",
-                socket.display(),
-                limits.max_answer_bytes
-            )));
+            return Err(Failure::answer(
+                socket,
+                "records without end from the agent",
+                format!(
+                    "more than {} bytes (--max-answer-bytes) of records without a cycle or \
+                     end line to close them: is --socket the agent's socket?",
+                    limits.max_answer_bytes
+                ),
+            )
+            .into());
         }
         let text = match (&value, pretty) {
             (Some(v), true) => answer.line(&line, v, read.as_ref().unwrap_or(&Line::Untagged)),
@@ -134,20 +140,20 @@ pub fn run(args: QueryArgs) -> Result<()> {
         }
     }
     match failed {
-        Some(message) => Err(Error::Data(format!(
-            "the agent answered: {}",
-            human::text_safe(&message)
-        ))),
-        None if (needs_end || metrics) && !ended => Err(Error::Io(format!(
-            "the answer from {} was cut short (no {}): the agent closed the connection \
-             early; see its log, and try again",
-            socket.display(),
-            if metrics {
-                protocol::METRICS_END.trim_end()
-            } else {
-                "end line"
-            }
-        ))),
+        Some(message) => Err(Answered::Refused(human::text_safe(&message)).into()),
+        None if (needs_end || metrics) && !ended => Err(Failure::answer(
+            socket,
+            "the answer was cut short",
+            format!(
+                "no {}: the agent closed the connection early; see its log, and try again",
+                if metrics {
+                    protocol::METRICS_END.trim_end()
+                } else {
+                    "end line"
+                }
+            ),
+        )
+        .into()),
         None => Ok(()),
     }
 }
@@ -187,18 +193,13 @@ fn with_format(words: &[String], format: Option<QueryFormat>) -> Result<String> 
         .map(|w| w.to_ascii_lowercase())
         .unwrap_or_default();
     if !matches!(command.as_str(), "get" | "all" | "collect" | "watch") {
-        return Err(Error::Usage(format!(
-            "--format goes with get, all, collect and watch, not '{}'",
-            human::text_safe(&command)
-        )));
+        return Err(Usage::FormatWith(human::text_safe(&command)).into());
     }
     if words
         .iter()
         .any(|w| w.to_ascii_lowercase().starts_with("format="))
     {
-        return Err(Error::Usage(
-            "give the format once: --format or format=, not both".into(),
-        ));
+        return Err(Usage::FormatTwice.into());
     }
     let word = match format {
         QueryFormat::Json => "json",
@@ -212,12 +213,14 @@ fn with_format(words: &[String], format: Option<QueryFormat>) -> Result<String> 
 fn watch_silence(socket: &std::path::Path, limits: client::Limits) -> Result<Duration> {
     let text = check::ask_status(socket, limits)?;
     let status = check::read_status(&text).map_err(|why| {
-        Error::Io(format!(
-            "the agent at {} answered status with no status: {}; is --socket the agent's \
-             socket?",
-            socket.display(),
-            human::text_safe(&why.to_string())
-        ))
+        Failure::answer(
+            socket,
+            "no status in the agent's answer to status",
+            format!(
+                "{}; is --socket the agent's socket?",
+                human::text_safe(&why.to_string())
+            ),
+        )
     })?;
     Ok(client::silence_limit(status.interval_seconds, &limits))
 }
@@ -244,6 +247,6 @@ fn write(stdout: &mut impl Write, text: &str) -> Result<bool> {
     match stdout.write_all(text.as_bytes()) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::Io(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(Error::Stdout(e)),
     }
 }

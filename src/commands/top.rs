@@ -22,11 +22,7 @@ pub use terminal::run;
 /// What `virtdiag top` answers in a build without the `top` feature.
 #[cfg(not(feature = "top"))]
 pub fn run() -> crate::error::Result<()> {
-    Err(crate::error::Error::Usage(
-        "top is not in this build of virtdiag: it was built without the cargo feature \
-         `top` (`cargo build --features top`); `virtdiag query watch` streams the records"
-            .into(),
-    ))
+    Err(super::failure::Usage::TopNotBuilt.into())
 }
 
 #[cfg(all(test, not(feature = "top")))]
@@ -41,7 +37,10 @@ mod tests {
         let cli = Cli::try_parse_from(["virtdiag", "top", "--socket", "/s"]).unwrap();
         assert!(matches!(cli.command, Command::Top(_)));
         let error = crate::commands::run(cli).unwrap_err();
-        assert!(matches!(error, Error::Usage(_)));
+        assert!(matches!(
+            error,
+            Error::Usage(crate::commands::failure::Usage::TopNotBuilt)
+        ));
         assert!(error.to_string().contains("cargo feature `top`"), "{error}");
     }
 }

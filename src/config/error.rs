@@ -55,10 +55,10 @@ pub enum Invalid {
     NotProm(PathBuf),
     /// A domain selection string refused, as the selector says.
     #[error("{0}")]
-    Selector(String),
+    Selector(crate::collect::filter::Refused),
     /// A statistics group not known, as the group list says.
     #[error("{0}")]
-    Group(String),
+    Group(crate::collect::stats::UnknownGroup),
 }
 
 impl From<std::convert::Infallible> for Invalid {

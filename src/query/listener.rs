@@ -25,7 +25,7 @@ use mio::net::{UnixListener, UnixStream};
 use nix::errno::Errno;
 use nix::sys::stat::{umask, Mode};
 
-use super::protocol::ProtocolError;
+use super::protocol::{ErrorCode, ProtocolError};
 use crate::spool::guard::{self, LockedFile, OpenError};
 
 /// Why the socket could not be bound: each names the path and what to do.
@@ -218,7 +218,7 @@ impl Listener {
                     return match shed {
                         Ok((mut stream, _)) => {
                             let error = ProtocolError::new(
-                                "out_of_descriptors",
+                                ErrorCode::OutOfDescriptors,
                                 "the agent has no file descriptor left for a client; try again \
                                  later, or raise LimitNOFILE",
                             );

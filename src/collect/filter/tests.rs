@@ -87,7 +87,9 @@ fn every_shape_is_bounded_in_length() {
         assert_eq!(Selector::parse(&long), Err(TooLong { bytes: long.len() }));
     }
     assert!(Selector::parse(&"w".repeat(MAX_PATTERN_BYTES)).is_ok());
-    let why = Selector::parse_all(&["web".into(), "*".repeat(300)]).unwrap_err();
+    let refused = Selector::parse_all(&["web".into(), "*".repeat(300)]).unwrap_err();
+    assert_eq!(refused.why, TooLong { bytes: 300 });
+    let why = refused.to_string();
     assert!(
         why.starts_with(&format!("'{}…': ", "*".repeat(32))),
         "{why}"

@@ -21,6 +21,7 @@ use super::feed::{self, Update};
 use super::model::{Column, Cycle, View};
 use crate::cli::AgentArgs;
 use crate::commands::escape::printable;
+use crate::commands::failure::{Terminal, Usage};
 use crate::error::{Error, Result};
 
 /// How often the screen is redrawn (the cycle's age) and signals are looked at.
@@ -30,11 +31,7 @@ const KEYS: &str = "q quit  1-9,0 or </> sort  r reverse  / filter";
 
 pub fn run(agent: &AgentArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "top reads keys from and draws on a terminal; for a stream of records use \
-             `virtdiag query watch`"
-                .into(),
-        ));
+        return Err(Usage::NotATerminal.into());
     }
     let limits = agent.limits();
     feed::probe(&agent.socket, limits)?;
@@ -45,15 +42,14 @@ pub fn run(agent: &AgentArgs) -> Result<()> {
         signal_hook::consts::SIGHUP,
     ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|e| Error::Software(format!("cannot handle signal {signal}: {e}")))?;
+            .map_err(|source| Terminal::Signal { signal, source })?;
     }
     // Bounded: when the screen falls behind, the feed waits, stops reading the socket,
     // and the agent closes it as too slow; the feed then reconnects.
     let (updates, received) = mpsc::sync_channel(feed::UPDATES_IN_FLIGHT);
     feed::spawn(agent.socket.clone(), limits, updates);
     // Raw mode and the alternate screen; the hook it installs restores them on a panic.
-    let mut terminal =
-        ratatui::try_init().map_err(|e| Error::Io(format!("cannot set up the terminal: {e}")))?;
+    let mut terminal = ratatui::try_init().map_err(Terminal::Io)?;
     let outcome = screen(&mut terminal, &received, &stop);
     ratatui::restore();
     outcome
@@ -65,7 +61,7 @@ fn screen(
     received: &mpsc::Receiver<Update>,
     stop: &AtomicBool,
 ) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io(format!("terminal: {e}"));
+    let io = |e: std::io::Error| Error::from(Terminal::Io(e));
     let mut view = View::default();
     let mut prompt: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {

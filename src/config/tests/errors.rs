@@ -195,6 +195,8 @@ fn a_domain_pattern_past_the_limit_is_refused_with_its_key() {
         panic!("not a refused selector on line 3");
     };
     assert_eq!(key, "domains.exclude");
+    assert_eq!(why.why.bytes, 302);
+    let why = why.to_string();
     assert!(
         why.starts_with("'[aaa") && why.contains("302 bytes") && why.contains("at most 256"),
         "{why}"

@@ -71,16 +71,6 @@ impl ErrorCode {
     }
 }
 
-/// For call sites that still name a code by its wire word: a word that names no code
-/// is [`ErrorCode::Internal`] (a unit test holds every such word to a code).
-impl From<&'static str> for ErrorCode {
-    fn from(word: &'static str) -> ErrorCode {
-        let code = ErrorCode::from_wire(word);
-        debug_assert!(code.is_some(), "no error code is written '{word}'");
-        code.unwrap_or(ErrorCode::Internal)
-    }
-}
-
 /// A request that cannot be answered, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolError {
@@ -96,9 +86,9 @@ pub struct ErrorLine<E = ProtocolError> {
 }
 
 impl ProtocolError {
-    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
@@ -143,27 +133,9 @@ mod tests {
                 "{word}"
             );
             assert_eq!(ErrorCode::from_wire(&word), Some(code));
-            assert_eq!(
-                ErrorCode::from(Box::leak(word.into_boxed_str()) as &str),
-                code
-            );
         }
         assert_eq!(ErrorCode::from_wire("no_such_code"), None);
         assert_eq!(ErrorCode::UnknownDomain.wire(), "unknown_domain");
-    }
-
-    #[test]
-    fn the_word_the_listener_writes_is_a_code() {
-        // src/query/listener.rs names its code by its word.
-        let listener = include_str!("../listener.rs");
-        let words: Vec<&str> = listener
-            .split("ProtocolError::new(")
-            .skip(1)
-            .filter_map(|call| call.trim_start().strip_prefix('"')?.split('"').next())
-            .collect();
-        for word in words {
-            assert!(ErrorCode::from_wire(word).is_some(), "{word}");
-        }
     }
 
     #[test]

@@ -128,3 +128,23 @@ pub fn record(name: &str, uuid: &str) -> DomainRecord {
         },
     }
 }
+
+/// A disk's rates: read and write bytes per second, read and write operations per
+/// second.
+pub type DiskRates = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+/// Keeps the record's first disks, one per entry of `disks`, with those rates, and its
+/// first NIC, with `rx` and `tx` bytes per second.
+pub fn with_rates(mut record: DomainRecord, disks: &[DiskRates], rx: f64, tx: f64) -> DomainRecord {
+    record.disks.truncate(disks.len());
+    for (disk, &(read, write, read_ops, write_ops)) in record.disks.iter_mut().zip(disks) {
+        disk.read_bytes_per_s = read;
+        disk.write_bytes_per_s = write;
+        disk.read_ops_per_s = read_ops;
+        disk.write_ops_per_s = write_ops;
+    }
+    record.nics.truncate(1);
+    record.nics[0].rx_bytes_per_s = Some(rx);
+    record.nics[0].tx_bytes_per_s = Some(tx);
+    record
+}

@@ -122,7 +122,6 @@ mod tests {
         cpu.vcpus.truncate(2);
         record.memory.used_kib = Some(1_048_576);
         record.memory.max_kib = Some(2_097_152);
-        record.disks.truncate(2);
         let rates = [
             (
                 Some(50_002.2),
@@ -132,16 +131,7 @@ mod tests {
             ),
             (Some(49_997.8), None, Some(0.3), None),
         ];
-        for (disk, (read, write, read_ops, write_ops)) in record.disks.iter_mut().zip(rates) {
-            disk.read_bytes_per_s = read;
-            disk.write_bytes_per_s = write;
-            disk.read_ops_per_s = read_ops;
-            disk.write_ops_per_s = write_ops;
-        }
-        record.nics.truncate(1);
-        record.nics[0].rx_bytes_per_s = Some(12_345_678.0);
-        record.nics[0].tx_bytes_per_s = Some(234_567_890.0);
-        record
+        fixture::with_rates(record, &rates, 12_345_678.0, 234_567_890.0)
     }
 
     #[test]

@@ -22,21 +22,11 @@ fn record(name: &str, cpu: Option<f64>, rx: f64) -> DomainRecord {
         .collect();
     record.memory.max_kib = Some(2_097_152);
     record.memory.used_kib = Some(524_288);
-    record.disks.truncate(2);
     let rates = [
         (Some(1000.0), None, Some(10.0), Some(2.0)),
         (Some(24.0), None, None, Some(3.0)),
     ];
-    for (disk, (read, write, read_ops, write_ops)) in record.disks.iter_mut().zip(rates) {
-        disk.read_bytes_per_s = read;
-        disk.write_bytes_per_s = write;
-        disk.read_ops_per_s = read_ops;
-        disk.write_ops_per_s = write_ops;
-    }
-    record.nics.truncate(1);
-    record.nics[0].rx_bytes_per_s = Some(rx);
-    record.nics[0].tx_bytes_per_s = Some(5.0);
-    record
+    fixture::with_rates(record, &rates, rx, 5.0)
 }
 
 #[test]

@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 
 use super::{DomainIdentity, NovaInfo, SCHEMA_VERSION};
 
-/// An enum whose values the record writes as words: `Variant => "word"` each.
+/// An enum whose values the record writes (and reads) as words: `Variant => "word"` each.
 macro_rules! words {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $word:literal,)+ }) => {
         $(#[$meta])*
@@ -25,6 +25,8 @@ macro_rules! words {
         }
 
         impl $crate::record::event::Word for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
             fn word(self) -> &'static str {
                 match self {
                     $(Self::$variant => $word,)+

@@ -5,7 +5,7 @@
 //! and in alphabetical order (`docs/record.md`, "Event lines"). For a lifecycle event
 //! the domain's state and reason are what the event says; for the others, what the
 //! latest cycle saw. The event itself is typed ([`DomainEvent`], one variant per
-//! libvirt event ID); this module only writes it.
+//! libvirt event ID); this module writes it, and `de` reads it back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +36,7 @@ macro_rules! words {
     };
 }
 
+mod de;
 mod kinds;
 mod lifecycle;
 

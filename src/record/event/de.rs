@@ -3,9 +3,10 @@
 //!
 //! A word is read through its enum's own table ([`Word::ALL`]), so each word is still
 //! written once; a number where a word is expected is [`Known::Number`], as written. A
-//! line of another kind, an event name the agent does not write, an unknown word or a
-//! field of the wrong type is an error. The writer's numbers carry no libvirt type, so
-//! a job statistic reads back as `Unsigned` when not negative (the same bytes).
+//! line of another kind, an event name the agent does not write, an unknown word, a
+//! field of the wrong type or a field the event does not have is an error. The
+//! writer's numbers carry no libvirt type, so a job statistic reads back as `Unsigned`
+//! when not negative (the same bytes).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -126,15 +127,15 @@ impl<'de> Deserialize<'de> for JobStat {
 
 /// An event as its line spells it: the `event` word, then its own fields.
 #[derive(Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
 enum Wire {
     Lifecycle {
         #[serde(rename = "type")]
         kind: Known<LifecycleType>,
         detail: Raw,
     },
-    Reboot,
-    ControlError,
+    Reboot {},
+    ControlError {},
     Watchdog {
         action: Known<WatchdogAction>,
     },
@@ -191,6 +192,7 @@ enum Wire {
 
 /// `device` (the alias, or null), with `target` and `mac` when written.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WireDevice {
     device: Option<String>,
     target: Option<Arc<str>>,
@@ -242,8 +244,8 @@ impl<'de> Deserialize<'de> for DomainEvent {
         use DomainEvent as E;
         Ok(match Wire::deserialize(deserializer)? {
             Wire::Lifecycle { kind, detail } => E::Lifecycle(lifecycle::<D::Error>(kind, detail)?),
-            Wire::Reboot => E::Reboot,
-            Wire::ControlError => E::ControlError,
+            Wire::Reboot {} => E::Reboot,
+            Wire::ControlError {} => E::ControlError,
             Wire::Watchdog { action } => E::Watchdog { action },
             Wire::IoError {
                 device,

@@ -176,3 +176,20 @@ fn what_the_agent_does_not_write_does_not_read() {
         );
     }
 }
+
+#[test]
+fn a_field_of_another_event_does_not_read() {
+    let good = line(DomainEvent::Reboot, 0);
+    for extra in [
+        r#""event":"reboot","action":"pause""#,
+        r#""event":"io_error","action":"pause","device":null,"iteration":3,"path":null,"reason":null"#,
+        r#""event":"device_added","device":"net1","stats":{}"#,
+        r#""event":"migration_iteration","iteration":3,"mac":"m""#,
+    ] {
+        let text = good.replace(r#""event":"reboot""#, extra);
+        assert!(
+            serde_json::from_str::<EventRecord>(&text).is_err(),
+            "read: {text}"
+        );
+    }
+}

@@ -316,8 +316,8 @@ struct Line {
     host: Arc<str>,
     domain: DomainIdentity,
     nova: Option<Arc<NovaInfo>>,
-    #[serde(default)]
-    suppressed: u64,
+    /// Written only when not 0.
+    suppressed: Option<u64>,
     #[serde(flatten)]
     event: DomainEvent,
 }
@@ -331,13 +331,19 @@ impl<'de> Deserialize<'de> for EventRecord {
                 &"schema 1",
             ));
         }
+        if line.suppressed == Some(0) {
+            return Err(de::Error::invalid_value(
+                Unexpected::Unsigned(0),
+                &"suppressed above 0 (0 is not written)",
+            ));
+        }
         Ok(Self::new(
             line.ts,
             line.host,
             line.domain,
             line.nova,
             line.event,
-            line.suppressed,
+            line.suppressed.unwrap_or(0),
         ))
     }
 }

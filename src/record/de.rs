@@ -67,3 +67,7 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+pub fn event_kind<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    word(d, &["event"])
+}

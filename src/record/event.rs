@@ -5,7 +5,7 @@
 //! and in alphabetical order (`docs/record.md`, "Event lines"). For a lifecycle event
 //! the domain's state and reason are what the event says; for the others, what the
 //! latest cycle saw. The event itself is typed ([`DomainEvent`], one variant per
-//! libvirt event ID); this module only writes it.
+//! libvirt event ID); this module writes it, and `de` reads it back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 
 use super::{DomainIdentity, NovaInfo, SCHEMA_VERSION};
 
-/// An enum whose values the record writes as words: `Variant => "word"` each.
+/// An enum whose values the record writes (and reads) as words: `Variant => "word"` each.
 macro_rules! words {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $word:literal,)+ }) => {
         $(#[$meta])*
@@ -25,6 +25,8 @@ macro_rules! words {
         }
 
         impl $crate::record::event::Word for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
             fn word(self) -> &'static str {
                 match self {
                     $(Self::$variant => $word,)+
@@ -34,6 +36,7 @@ macro_rules! words {
     };
 }
 
+mod de;
 mod kinds;
 mod lifecycle;
 

@@ -13,8 +13,9 @@
 //!
 //! Descriptions are the doc comments with their lines joined.
 //!
-//! Event lines carry their event's own fields as a map today (`record/event.rs`):
-//! their envelope comes from the types, and those fields from [`event_fields`].
+//! An event line's envelope comes from the types; its event's own fields, typed in
+//! `record/event` (one variant per event, read back by `record/event/de.rs`), are
+//! still listed by hand in [`event_fields`], one schema for the fields of all events.
 //!
 //! The test below fails when the committed file differs from the generated one;
 //! `VIRTDIAG_BLESS=1 cargo test --lib record::schema` rewrites it.

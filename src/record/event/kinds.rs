@@ -10,8 +10,16 @@ use super::lifecycle::Lifecycle;
 use crate::record::{DomainState, StateReason};
 
 /// An enum value the record writes as a word.
-pub trait Word: Copy {
+pub trait Word: Copy + 'static {
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
+
     fn word(self) -> &'static str;
+
+    /// The value written as `word`.
+    fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|value| value.word() == word)
+    }
 }
 
 /// A libvirt enum value: one this table names, or the number libvirt gave when it is

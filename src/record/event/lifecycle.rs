@@ -1,7 +1,7 @@
 //! The lifecycle event in the record's words: its type (`virDomainEventType`) with the
 //! detail of that type, and the state the event leaves the domain in.
 
-use super::Known;
+use super::{Known, Word};
 use crate::record::{DomainState, StateReason};
 
 /// A lifecycle event: the type, with its own kind of detail.
@@ -109,8 +109,23 @@ words! {
     }
 }
 
+words! {
+    /// A lifecycle event's `type` (`virDomainEventType`).
+    pub enum LifecycleType {
+        Defined => "defined",
+        Undefined => "undefined",
+        Started => "started",
+        Suspended => "suspended",
+        Resumed => "resumed",
+        Stopped => "stopped",
+        Shutdown => "shutdown",
+        PmSuspended => "pmsuspended",
+        Crashed => "crashed",
+    }
+}
+
 /// A detail as written: its word, or its number.
-fn detail<T: super::Word>(detail: &Known<T>) -> Result<&'static str, i32> {
+fn detail<T: Word>(detail: &Known<T>) -> Result<&'static str, i32> {
     match *detail {
         Known::Named(d) => Ok(d.word()),
         Known::Number(n) => Err(n),
@@ -120,16 +135,22 @@ fn detail<T: super::Word>(detail: &Known<T>) -> Result<&'static str, i32> {
 impl Lifecycle {
     /// The type's word (`started`, `stopped`, ...), or its number when unknown.
     pub fn kind(&self) -> Result<&'static str, i32> {
+        self.known_type().map(Word::word)
+    }
+
+    /// The type, or its number when newer than this table.
+    pub fn known_type(&self) -> Result<LifecycleType, i32> {
+        use LifecycleType as T;
         Ok(match self {
-            Self::Defined(_) => "defined",
-            Self::Undefined(_) => "undefined",
-            Self::Started(_) => "started",
-            Self::Suspended(_) => "suspended",
-            Self::Resumed(_) => "resumed",
-            Self::Stopped(_) => "stopped",
-            Self::Shutdown(_) => "shutdown",
-            Self::PmSuspended(_) => "pmsuspended",
-            Self::Crashed(_) => "crashed",
+            Self::Defined(_) => T::Defined,
+            Self::Undefined(_) => T::Undefined,
+            Self::Started(_) => T::Started,
+            Self::Suspended(_) => T::Suspended,
+            Self::Resumed(_) => T::Resumed,
+            Self::Stopped(_) => T::Stopped,
+            Self::Shutdown(_) => T::Shutdown,
+            Self::PmSuspended(_) => T::PmSuspended,
+            Self::Crashed(_) => T::Crashed,
             Self::Unknown { kind, .. } => return Err(*kind),
         })
     }

@@ -86,3 +86,112 @@ fn device_fields_and_suppressed_take_their_alphabetical_place() {
         format!(r#"{HEAD}"event":"job_completed","stats":{{"a":-1,"b":null}},"suppressed":1}}"#)
     );
 }
+
+/// Every line of the golden file (each event ID, numbers newer than the tables, nulls,
+/// `suppressed`) reads into its type and writes back to the same bytes.
+#[test]
+fn every_golden_event_line_reads_back_to_the_same_bytes() {
+    let golden = include_str!("../../../tests/golden/event_lines.txt");
+    let mut names = std::collections::BTreeSet::new();
+    for (n, text) in golden.lines().enumerate() {
+        let record: EventRecord =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("line {}: {e}\n{text}", n + 1));
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            text,
+            "line {}",
+            n + 1
+        );
+        names.insert(record.event.name());
+    }
+    assert_eq!(golden.lines().count(), 390);
+    assert_eq!(names.len(), 16, "every event ID: {names:?}");
+}
+
+#[test]
+fn a_number_where_a_word_is_expected_is_kept_as_the_number() {
+    let event: DomainEvent = serde_json::from_str(r#"{"event":"watchdog","action":12}"#).unwrap();
+    assert_eq!(
+        event,
+        DomainEvent::Watchdog {
+            action: Known::Number(12)
+        }
+    );
+    let event: DomainEvent =
+        serde_json::from_str(r#"{"event":"lifecycle","type":"started","detail":"booted"}"#)
+            .unwrap();
+    assert_eq!(
+        event,
+        DomainEvent::Lifecycle(Lifecycle::Started(Known::Named(StartedDetail::Booted)))
+    );
+}
+
+#[test]
+fn what_the_agent_does_not_write_does_not_read() {
+    let good = line(DomainEvent::Reboot, 0);
+    assert!(serde_json::from_str::<EventRecord>(&good).is_ok());
+    let bad = [
+        // another kind of line
+        good.replace(r#""kind":"event""#, r#""kind":"domain""#),
+        // another schema
+        good.replace(r#""schema":1"#, r#""schema":2"#),
+        // an event name the agent does not write
+        good.replace(r#""event":"reboot""#, r#""event":"reboots""#),
+        good.replace(r#","event":"reboot""#, ""),
+        // a word not in the table
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"watchdog","action":"explode""#,
+        ),
+        // a detail word of another type
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"lifecycle","detail":"booted","type":"stopped""#,
+        ),
+        // a word for the detail of a type newer than the tables
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"lifecycle","detail":"booted","type":42"#,
+        ),
+        // fields of the wrong type, or missing
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"migration_iteration","iteration":"3""#,
+        ),
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"watchdog","action":4294967296"#,
+        ),
+        good.replace(
+            r#""event":"reboot""#,
+            r#""event":"memory_failure","action":"fatal","action_required":1,"recipient":"guest","recursive":false"#,
+        ),
+        good.replace(r#""event":"reboot""#, r#""event":"watchdog""#),
+        good.replace(r#""event":"reboot""#, r#""event":"reboot","suppressed":-1"#),
+        // a count the writer leaves out
+        good.replace(r#""event":"reboot""#, r#""event":"reboot","suppressed":0"#),
+    ];
+    for text in bad {
+        assert!(
+            serde_json::from_str::<EventRecord>(&text).is_err(),
+            "read: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_field_of_another_event_does_not_read() {
+    let good = line(DomainEvent::Reboot, 0);
+    for extra in [
+        r#""event":"reboot","action":"pause""#,
+        r#""event":"io_error","action":"pause","device":null,"iteration":3,"path":null,"reason":null"#,
+        r#""event":"device_added","device":"net1","stats":{}"#,
+        r#""event":"migration_iteration","iteration":3,"mac":"m""#,
+    ] {
+        let text = good.replace(r#""event":"reboot""#, extra);
+        assert!(
+            serde_json::from_str::<EventRecord>(&text).is_err(),
+            "read: {text}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! | code | class | errors |
 //! |---|---|---|
 //! | 64 | usage | a bad command line ([`Error::Cli`], [`Error::Usage`]) |
-//! | 65 | data | no such domain, an error answer from the agent ([`Error::Data`]) |
+//! | 65 | data | no such domain, an error answer from the agent ([`Error::Answered`]) |
 //! | 69 | unavailable | libvirt or the agent unreachable |
 //! | 70 | software | the system refused the agent a thread or the event loop |
 //! | 73 | cannot create | the spool or the socket cannot be opened |

@@ -29,6 +29,10 @@ section "cargo fmt --check"
 cargo fmt --check
 section "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
+# The service built without the terminal UI (the `top` feature) lints clean too.
+cargo clippy --all-targets --no-default-features --quiet -- -D warnings
+section "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 section "cargo test"
 cargo test 2>&1
 section "attacks on the release build"

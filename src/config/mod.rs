@@ -7,7 +7,7 @@
 //! wrong type or a bad value is an error that names the key, the file and the line;
 //! every error is reported, not just the first. A missing default file means defaults;
 //! a missing file named explicitly is an error. Checks across keys follow
-//! ([`cross`]: the files the agent writes each have their own path). `virtdiag
+//! (`cross`: the files the agent writes each have their own path). `virtdiag
 //! check-config` runs exactly this code, then [`environment::check`].
 
 mod cross;

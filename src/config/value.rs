@@ -285,7 +285,7 @@ impl Limit {
 
     /// `seconds` as a [`Duration`]. A validated value is already in the range; one
     /// set directly out of it is clamped into it (NaN to the minimum), so the result
-    /// is always at most [`MAX_DURATION_SECONDS`] and never panics.
+    /// is always at most `MAX_DURATION_SECONDS` and never panics.
     pub fn duration(&self, seconds: f64) -> Duration {
         let seconds = if seconds.is_nan() {
             self.min

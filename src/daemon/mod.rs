@@ -4,7 +4,7 @@
 //! could block, behind a bounded hand-over:
 //! - the event loop (here): one mio poll for the socket, the signals and the other
 //!   threads' wake-ups; it never touches libvirt or the disk, and carries out what the
-//!   daemon's core ([`core`], no I/O of its own) decides ([`effects`]);
+//!   daemon's core ([`core`], no I/O of its own) decides (`effects`);
 //! - the collector ([`worker`]): every libvirt call, handing each finished cycle over a
 //!   bounded channel, with the views asked for since the last cycle built;
 //! - the view builder ([`crate::query::views`]): a view a client asked for that the

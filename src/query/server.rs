@@ -8,7 +8,7 @@
 //! collector between turns. A client's next request is read only while it owes less
 //! than [`OUTPUT_HIGH_WATER`] bytes: a client that sends without reading waits in its
 //! own socket buffer. The answers in flight of all clients together are held to one
-//! budget ([`budget`]).
+//! budget ([`crate::query::budget`]).
 //!
 //! Limits and what happens at each (docs/service.md, "Limits"):
 //! - a request line over 4 KiB: an error line, then the connection closes;
@@ -102,7 +102,7 @@ pub struct Server {
     pub counters: ClientCounters,
     /// The latest cycle's buffers, which the answer budget does not count.
     current: Vec<usize>,
-    /// Bytes in flight as last judged ([`budget`]).
+    /// Bytes in flight as last judged ([`crate::query::budget`]).
     pub in_flight: u64,
     log_limit: RateLimiter,
 }

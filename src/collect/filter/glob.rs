@@ -6,7 +6,7 @@
 //!
 //! A pattern is compiled once ([`Glob::compile`]) and is at most [`MAX_PATTERN_BYTES`]
 //! long, so it has at most that many tokens. Matching is a bit-parallel NFA: the set
-//! of pattern positions reached so far is a bit set of at most [`WORDS`] words, and
+//! of pattern positions reached so far is a bit set of at most `WORDS` words, and
 //! each character of the name costs one table look-up and a few word operations,
 //! whatever the pattern holds (long sets, many stars). No backtracking, no
 //! allocation: a match is linear in the name, and it runs for every domain of every

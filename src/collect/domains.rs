@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use super::bounded::Bounded;
 use super::build::{build_record, missing, Previous, Sample};
-use super::connection::BulkGroups;
 use super::connection::Connection;
 use super::events::{device_aliases, EventRouter};
 use super::filter::Candidate;
 use super::inventory::{self, Inventory};
-use super::per_domain::{self, Call, Stop};
+use super::per_domain::{self, Stop};
 use super::sources::{group_sources, inactive_sources};
 use super::stats::{Group, RawStats};
 use super::{ms, stuck, verdicts, Costs, DomainFilter};
@@ -53,9 +52,8 @@ struct Known {
     device_counts: Option<(usize, usize)>,
     /// An event said the XML changed: read it again.
     inventory_stale: bool,
-    /// When this domain's per-domain calls were left behind, not answering.
-    stuck_since: Option<Instant>,
-    unsupported: HashSet<Call>,
+    /// The per-domain calls it refuses, and whether they were left behind.
+    calls: per_domain::Remembered,
     /// The last sample of the running domain, with the instant of its `ts` (its
     /// `read_ms` count from there).
     last: Option<(Instant, Arc<DomainRecord>)>,
@@ -120,8 +118,7 @@ impl Domains {
                 inventory: Arc::default(),
                 device_counts: None,
                 inventory_stale: true,
-                stuck_since: None,
-                unsupported: HashSet::new(),
+                calls: per_domain::Remembered::default(),
                 last: Some((base, Arc::new(record))),
                 verdict: verdicts::Memory::default(),
             },
@@ -246,8 +243,7 @@ impl Domains {
                 inventory: Arc::default(),
                 device_counts: None,
                 inventory_stale: false,
-                stuck_since: None,
-                unsupported: HashSet::new(),
+                calls: per_domain::Remembered::default(),
                 last: None,
                 verdict: verdicts::Memory::default(),
             });
@@ -258,7 +254,7 @@ impl Domains {
             }
             entry.inventory = Arc::new(inventory);
             entry.inventory_stale = false;
-            entry.unsupported.clear();
+            entry.calls.unsupported.clear();
         }
         self.seen.insert(key);
         let known = self.known.get_mut(&key).expect("inserted above");
@@ -280,10 +276,11 @@ impl Domains {
         let mut duration = Duration::ZERO;
         if active {
             let per_domain_started = Instant::now();
-            let outcome = per_domain_calls(
+            let outcome = per_domain::bounded_fill(
                 &domain,
                 connection.groups(),
-                known,
+                &known.inventory,
+                &mut known.calls,
                 &mut raw,
                 &mut missing_fields,
                 bounded,
@@ -350,14 +347,14 @@ impl Domains {
             previous: last_record
                 .as_deref()
                 .filter(|_| record.collect.interval_s.is_some()),
-            stuck: known.stuck_since.is_some() && bounded.abandoned() > 0,
+            stuck: known.calls.stuck_since.is_some() && bounded.abandoned() > 0,
         };
         let missing_before = record.collect.missing.len();
         let spent = verdicts::complete(&mut record, inputs, &mut known.verdict, bounded)?;
         costs.per_domain += spent.libvirt;
         costs.missing_fields += record.collect.missing.len() - missing_before;
         if spent.timed_out {
-            known.stuck_since = Some(Instant::now());
+            known.calls.stuck_since = Some(Instant::now());
         }
         let record = Arc::new(record);
         known.last = active.then(|| (cycle.base, Arc::clone(&record)));
@@ -372,72 +369,6 @@ impl Domains {
             log_debug!(
                 "domain {name}: {what} (normal churn; {suppressed} similar lines suppressed)"
             );
-        }
-    }
-}
-
-/// The per-domain calls for the groups the driver does not serve in bulk, bounded like
-/// the bulk call: on the collector's caller thread, at most the call time-out. A domain
-/// whose calls were left behind is not asked again while calls are still stuck; its
-/// record names the hang in `collect.missing`.
-fn per_domain_calls(
-    domain: &virt::domain::Domain,
-    groups: BulkGroups,
-    known: &mut Known,
-    raw: &mut RawStats,
-    missing_fields: &mut Vec<crate::record::Missing>,
-    bounded: &mut Bounded,
-) -> Result<(), Stop> {
-    if !per_domain::needs_calls(groups) {
-        return per_domain::fill(
-            domain,
-            groups,
-            &known.inventory,
-            raw,
-            &mut known.unsupported,
-            missing_fields,
-        );
-    }
-    if let Some(since) = known.stuck_since {
-        if bounded.abandoned() > 0 {
-            missing_fields.push(missing(
-                "*",
-                format!(
-                    "per-domain calls stuck for {:.1} s (a hung guest); not asked again until they return",
-                    since.elapsed().as_secs_f64()
-                ),
-            ));
-            return Ok(());
-        }
-        known.stuck_since = None;
-    }
-    let domain = domain.clone();
-    let inventory = Arc::clone(&known.inventory);
-    let mut unsupported = std::mem::take(&mut known.unsupported);
-    let mut filled = raw.clone();
-    let outcome = bounded.run("the per-domain calls", move || {
-        let mut missing = Vec::new();
-        let outcome = per_domain::fill(
-            &domain,
-            groups,
-            &inventory,
-            &mut filled,
-            &mut unsupported,
-            &mut missing,
-        );
-        (outcome, filled, unsupported, missing)
-    });
-    match outcome {
-        Ok((outcome, filled, unsupported, missing)) => {
-            *raw = filled;
-            known.unsupported = unsupported;
-            missing_fields.extend(missing);
-            outcome
-        }
-        Err(timeout) => {
-            known.stuck_since = Some(Instant::now());
-            missing_fields.push(missing("*", timeout.message));
-            Ok(())
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The per-domain path: one call per statistic, for groups the driver does not serve in
 //! bulk (libvirt's test driver serves only `state`). Fills the same [`RawStats`] as the
 //! bulk path, each value stamped with the moment its call returned. Calls the driver
-//! refuses are remembered per domain and not retried.
+//! refuses are remembered per domain and not retried; calls left behind by a hung
+//! guest are bounded like the bulk call and not repeated while they hang
+//! ([`bounded_fill`]).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use virt::domain::Domain;
 
+use super::bounded::Bounded;
 use super::build::missing;
 use super::connection::BulkGroups;
 use super::inventory::Inventory;
@@ -36,6 +40,82 @@ pub enum Stop {
     Stopped,
     /// The connection broke: the cycle ends.
     Connection(LibvirtError),
+}
+
+/// What a domain's per-domain calls leave for the next cycle.
+#[derive(Debug, Default)]
+pub struct Remembered {
+    /// The calls the driver refused: not asked again.
+    pub unsupported: HashSet<Call>,
+    /// When the calls were left behind, not answering.
+    pub stuck_since: Option<Instant>,
+}
+
+/// The per-domain calls for the groups the driver does not serve in bulk, bounded like
+/// the bulk call: on the collector's caller thread, at most the call time-out. A domain
+/// whose calls were left behind is not asked again while calls are still stuck; its
+/// record names the hang in `collect.missing`.
+pub fn bounded_fill(
+    domain: &Domain,
+    groups: BulkGroups,
+    inventory: &Arc<Inventory>,
+    remembered: &mut Remembered,
+    raw: &mut RawStats,
+    missing_fields: &mut Vec<Missing>,
+    bounded: &mut Bounded,
+) -> Result<(), Stop> {
+    if !needs_calls(groups) {
+        return fill(
+            domain,
+            groups,
+            inventory,
+            raw,
+            &mut remembered.unsupported,
+            missing_fields,
+        );
+    }
+    if let Some(since) = remembered.stuck_since {
+        if bounded.abandoned() > 0 {
+            missing_fields.push(missing(
+                "*",
+                format!(
+                    "per-domain calls stuck for {:.1} s (a hung guest); not asked again until they return",
+                    since.elapsed().as_secs_f64()
+                ),
+            ));
+            return Ok(());
+        }
+        remembered.stuck_since = None;
+    }
+    let domain = domain.clone();
+    let inventory = Arc::clone(inventory);
+    let mut unsupported = std::mem::take(&mut remembered.unsupported);
+    let mut filled = raw.clone();
+    let outcome = bounded.run("the per-domain calls", move || {
+        let mut missing = Vec::new();
+        let outcome = fill(
+            &domain,
+            groups,
+            &inventory,
+            &mut filled,
+            &mut unsupported,
+            &mut missing,
+        );
+        (outcome, filled, unsupported, missing)
+    });
+    match outcome {
+        Ok((outcome, filled, unsupported, missing)) => {
+            *raw = filled;
+            remembered.unsupported = unsupported;
+            missing_fields.extend(missing);
+            outcome
+        }
+        Err(timeout) => {
+            remembered.stuck_since = Some(Instant::now());
+            missing_fields.push(missing("*", timeout.message));
+            Ok(())
+        }
+    }
 }
 
 /// Whether [`fill`] has any call to make: some group is not served in bulk.

@@ -11,6 +11,7 @@
 //! check-config` runs exactly this code, then [`environment::check`].
 
 mod cross;
+mod entry;
 pub mod environment;
 mod error;
 mod flags;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::protocol::{End, ErrorCode, Format, Help, ProtocolError, Version, COMMANDS};
 pub use super::views::Latest;
 use crate::collect::filter::{Candidate, Selector};
+use crate::commands::escape::printable;
 use crate::record::{DomainRecord, SCHEMA_VERSION};
 
 /// An answer: a buffer shared with other clients (a cycle's serialized lines, never
@@ -59,7 +60,8 @@ pub fn get(
         [] => Err(ProtocolError::new(
             ErrorCode::UnknownDomain,
             format!(
-                "no domain matches '{target}' (read as {}) in cycle {}",
+                "no domain matches '{}' (read as {}) in cycle {}",
+                printable(target),
                 selector.reading(),
                 latest.seq()
             ),
@@ -67,8 +69,9 @@ pub fn get(
         several => Err(ProtocolError::new(
             ErrorCode::AmbiguousDomain,
             format!(
-                "'{target}' (read as {}) matches {} domains in cycle {}: {}; name one \
+                "'{}' (read as {}) matches {} domains in cycle {}: {}; name one \
                  by its name or UUID",
+                printable(target),
                 selector.reading(),
                 several.len(),
                 latest.seq(),
@@ -94,7 +97,7 @@ pub fn names_of<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     let total = names.len();
     let mut text = names
         .take(SHOWN)
-        .map(|n| format!("'{n}'"))
+        .map(|n| format!("'{}'", printable(n)))
         .collect::<Vec<_>>()
         .join(", ");
     if total > SHOWN {

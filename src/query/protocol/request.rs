@@ -2,6 +2,7 @@
 //! and the commands as `help` lists them.
 
 use super::{ErrorCode, ProtocolError, DEFAULT_EVENTS, MAX_EVENTS};
+use crate::commands::escape::printable;
 
 /// How records are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +165,7 @@ pub fn parse(line: &[u8]) -> Result<Option<Request>, ProtocolError> {
                 },
             },
             _ => {
-                let shown: String = command.chars().take(64).collect();
+                let shown = printable(&command.chars().take(64).collect::<String>());
                 return Err(ProtocolError::new(
                     ErrorCode::UnknownCommand,
                     format!("unknown command '{shown}'; try 'help'"),
@@ -208,13 +209,16 @@ fn split_format<'a>(args: &[&'a str]) -> Result<(Vec<&'a str>, Format), Protocol
             Some(("format", other)) => {
                 return Err(ProtocolError::new(
                     ErrorCode::BadArgument,
-                    format!("unknown format '{other}': json, legacy or nova"),
+                    format!(
+                        "unknown format '{}': json, legacy or nova",
+                        printable(other)
+                    ),
                 ))
             }
             Some((key, _)) => {
                 return Err(ProtocolError::new(
                     ErrorCode::BadArgument,
-                    format!("unknown option '{key}'"),
+                    format!("unknown option '{}'", printable(key)),
                 ))
             }
             None => positional.push(*arg),
@@ -234,6 +238,22 @@ mod tests {
 
     fn err(line: &[u8]) -> ProtocolError {
         parse(line).unwrap_err()
+    }
+
+    /// A word of the request echoed in an error reaches whatever shows the error raw
+    /// (socat on a terminal): bidi overrides in it are written escaped.
+    #[test]
+    fn echoed_words_are_escaped() {
+        let override_ = "\u{202e}";
+        for (line, word) in [
+            (format!("frob{override_}"), "frob\\u202e"),
+            (format!("all format=x{override_}"), "x\\u202e"),
+            (format!("all o{override_}=1"), "o\\u202e"),
+        ] {
+            let error = err(line.as_bytes());
+            assert!(!error.message.contains(override_), "{:?}", error.message);
+            assert!(error.message.contains(word), "{:?}", error.message);
+        }
     }
 
     #[test]

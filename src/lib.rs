@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod escape;
 pub mod host;
 pub mod libvirt;
 pub mod log;

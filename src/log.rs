@@ -72,7 +72,7 @@ pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
     let line = if JOURNAL.load(Ordering::Relaxed) {
         format!("<{}>{args}\n", level as u8)
     } else if TERMINAL.load(Ordering::Relaxed) {
-        let text = crate::commands::escape::printable(&args.to_string());
+        let text = crate::escape::printable(&args.to_string());
         format!("virtdiag: {}: {text}\n", level.name())
     } else {
         format!("virtdiag: {}: {args}\n", level.name())

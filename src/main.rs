@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use virtdiag::cli::Cli;
-use virtdiag::commands::escape;
 use virtdiag::error::Error;
+use virtdiag::escape;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

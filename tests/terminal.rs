@@ -48,7 +48,7 @@ fn hostile_host(dir: &Path) -> PathBuf {
 fn raw_controls(shown: &[u8]) -> Vec<char> {
     String::from_utf8_lossy(shown)
         .chars()
-        .filter(|&c| c != '\n' && c != '\r' && virtdiag::commands::escape::is_unsafe(c))
+        .filter(|&c| c != '\n' && c != '\r' && virtdiag::escape::is_unsafe(c))
         .collect()
 }
 

@@ -36,7 +36,7 @@ pub struct Verdict {
 
 impl Verdict {
     fn new(state: State, text: &str, perfdata: &str) -> Verdict {
-        let text = super::escape::printable(text);
+        let text = crate::escape::printable(text);
         let line = if perfdata.is_empty() {
             format!("VIRTDIAG {} - {text}", state.word())
         } else {

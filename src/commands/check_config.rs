@@ -37,7 +37,7 @@ pub fn run(args: CheckConfigArgs) -> Result<()> {
     // TOML leaves the C1 controls and the bidi characters raw in strings; its own
     // `\u009b` escapes keep the text the same TOML.
     if std::io::stdout().is_terminal() {
-        text = super::escape::json_safe(&text).into_owned();
+        text = crate::escape::json_safe(&text).into_owned();
     }
     print!("{text}");
     Ok(())

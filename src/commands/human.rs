@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::query::protocol::{Help, Line, List, Status};
 
-pub use super::escape::{json_safe, printable, text_safe};
 use super::top::model::bytes;
+pub use crate::escape::{json_safe, printable, text_safe};
 
 /// The answer line for a person, or `None` when it has no human form here (or is not
 /// what the protocol says a line of its kind is).

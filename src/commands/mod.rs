@@ -5,7 +5,6 @@ pub mod check;
 pub mod check_config;
 pub mod client;
 pub mod completions;
-pub mod escape;
 pub mod failure;
 pub mod human;
 pub mod once;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::protocol::{End, ErrorCode, Format, Help, ProtocolError, Version, COMMANDS};
 pub use super::views::Latest;
 use crate::collect::filter::{Candidate, Selector};
-use crate::commands::escape::printable;
+use crate::escape::printable;
 use crate::record::{DomainRecord, SCHEMA_VERSION};
 
 /// An answer: a buffer shared with other clients (a cycle's serialized lines, never

@@ -5,7 +5,7 @@
 
 use super::host_table::{megabytes, ops, percent};
 use super::{duration, size};
-use crate::commands::escape::printable;
+use crate::escape::printable;
 use crate::record::{
     CollectInfo, CpuStats, DiskError, DiskRecord, DomainRecord, GroupSources, GuestStats,
     JobRecord, MemoryStats, NicRecord, NovaInfo, Source, VcpuState,

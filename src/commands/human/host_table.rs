@@ -5,8 +5,8 @@
 //! are those `top` shows, from the same [`Row`].
 
 use super::columns;
-use crate::commands::escape::printable;
 use crate::commands::top::model::Row;
+use crate::escape::printable;
 use crate::record::DomainState;
 
 /// The table of these domains' rows (each from its record, [`Row::from_domain`]),

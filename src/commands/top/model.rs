@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::collect::filter::Glob;
-use crate::commands::escape::printable;
+use crate::escape::printable;
 use crate::query::protocol::Status;
 use crate::record::{CycleRecord, DomainRecord, DomainState};
 

@@ -20,9 +20,9 @@ use ratatui::{DefaultTerminal, Frame};
 use super::feed::{self, Update};
 use super::model::{Column, Cycle, View};
 use crate::cli::AgentArgs;
-use crate::commands::escape::printable;
 use crate::commands::failure::{Terminal, Usage};
 use crate::error::{Error, Result};
+use crate::escape::printable;
 
 /// How often the screen is redrawn (the cycle's age) and signals are looked at.
 const TICK: Duration = Duration::from_millis(250);

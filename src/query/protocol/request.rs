@@ -2,7 +2,7 @@
 //! and the commands as `help` lists them.
 
 use super::{ErrorCode, ProtocolError, DEFAULT_EVENTS, MAX_EVENTS};
-use crate::commands::escape::printable;
+use crate::escape::printable;
 
 /// How records are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! What may reach a terminal: the one escaping of text that came from outside
 //! (domain names, Nova metadata, URIs, paths, patterns, the agent's answers), used
 //! by the tables, `top`, the JSON and text printed on a terminal, and every error
-//! and log line written to one. Pure.
+//! and log line written to one, and the agent's error answers that quote a request. Pure.
 //!
 //! Escaped: every control character (C0, DEL, and the 8-bit C1 codes U+0080..U+009F
 //! that terminals obey as CSI, OSC, ...) and the bidirectional formatting characters

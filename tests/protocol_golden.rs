@@ -51,28 +51,23 @@ fn every_answer_is_what_the_wire_promises() {
     let dir = workdir("protocol-golden");
     let mut agent = Agent::start(&dir, &demo_config(3600.0));
     agent.wait_cycles(1);
+    let masks = Masks::new(&dir.display().to_string());
     let mut transcript = String::new();
     for request in REQUESTS {
-        let answer = ask(&agent, request);
-        transcript.push_str(&format!("## {}\n", request.escape_debug()));
-        for line in answer.lines() {
-            transcript.push_str(&mask(line, &dir.display().to_string()));
-            transcript.push('\n');
-        }
+        let heading = request.escape_debug().to_string();
+        masks.append(&mut transcript, &heading, ask(&agent, request).lines());
     }
     // A line past the longest request: refused, and the connection closed.
     let long = format!("get {}", "x".repeat(5000));
-    transcript.push_str("## get xxx... (5,000 bytes)\n");
-    for line in ask(&agent, &long).lines() {
-        transcript.push_str(&mask(line, &dir.display().to_string()));
-        transcript.push('\n');
-    }
+    let answer = ask(&agent, &long);
+    masks.append(&mut transcript, "get xxx... (5,000 bytes)", answer.lines());
     // A watcher's first lines: the next cycle, asked for with `collect` on the side.
-    transcript.push_str("## watch (one cycle)\n");
-    for line in watch_one_cycle(&agent) {
-        transcript.push_str(&mask(&line, &dir.display().to_string()));
-        transcript.push('\n');
-    }
+    let watched = watch_one_cycle(&agent);
+    masks.append(
+        &mut transcript,
+        "watch (one cycle)",
+        watched.iter().map(String::as_str),
+    );
     agent.stop(Duration::from_secs(10));
 
     let golden = common::repo_root().join("tests/golden/protocol.txt");
@@ -136,25 +131,58 @@ fn watch_one_cycle(agent: &Agent) -> Vec<String> {
     }
 }
 
-/// The line with what varies between runs replaced by fixed marks.
-fn mask(line: &str, workdir: &str) -> String {
-    let host = nix_hostname();
-    let repo = common::repo_root().display().to_string();
-    let line = line
-        .replace(workdir, "<dir>")
-        .replace(&repo, "<repo>")
-        .replace(env!("CARGO_PKG_VERSION"), "<version>");
-    let line = if host.is_empty() {
-        line
-    } else {
-        line.replace(&format!("\"{host}\""), "\"<host>\"")
-            .replace(&format!("host=\\\"{host}\\\""), "host=\\\"<host>\\\"")
-            .replace(&format!("host=\"{host}\""), "host=\"<host>\"")
-    };
-    if line.starts_with('{') {
-        mask_json(&line)
-    } else {
-        mask_prometheus(&line)
+/// What varies between runs, found once: the test's directory, the checkout, the host
+/// name.
+struct Masks {
+    workdir: String,
+    repo: String,
+    host: Option<String>,
+}
+
+impl Masks {
+    fn new(workdir: &str) -> Masks {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty());
+        Masks {
+            workdir: workdir.to_string(),
+            repo: common::repo_root().display().to_string(),
+            host,
+        }
+    }
+
+    /// `## HEADING`, then each line masked.
+    fn append<'a>(
+        &self,
+        transcript: &mut String,
+        heading: &str,
+        lines: impl Iterator<Item = &'a str>,
+    ) {
+        transcript.push_str(&format!("## {heading}\n"));
+        for line in lines {
+            transcript.push_str(&self.line(line));
+            transcript.push('\n');
+        }
+    }
+
+    /// The line with what varies between runs replaced by fixed marks.
+    fn line(&self, line: &str) -> String {
+        let mut line = line
+            .replace(&self.workdir, "<dir>")
+            .replace(&self.repo, "<repo>")
+            .replace(env!("CARGO_PKG_VERSION"), "<version>");
+        if let Some(host) = &self.host {
+            line = line
+                .replace(&format!("\"{host}\""), "\"<host>\"")
+                .replace(&format!("host=\\\"{host}\\\""), "host=\\\"<host>\\\"")
+                .replace(&format!("host=\"{host}\""), "host=\"<host>\"");
+        }
+        if line.starts_with('{') {
+            mask_json(&line)
+        } else {
+            mask_prometheus(&line)
+        }
     }
 }
 
@@ -225,10 +253,4 @@ fn mask_prometheus(line: &str) -> String {
         Some((series, _value)) => format!("{series} 0"),
         None => line.to_string(),
     }
-}
-
-fn nix_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
 }

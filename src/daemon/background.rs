@@ -175,7 +175,7 @@ mod tests {
     use std::sync::mpsc;
 
     /// Sends every job it runs, then "finish".
-    struct Record(mpsc::Sender<String>);
+    struct Record(mpsc::SyncSender<String>);
 
     impl Work<String> for Record {
         fn run(&mut self, job: String) {
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn the_latest_wins_and_stop_runs_what_waits_then_finish() {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(16);
         let mut background = Background::stuck(Latest::default());
         for n in 0..3 {
             background.with_queue(|q| q.replace(format!("job {n}")));
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn a_hung_thread_is_left_behind_at_its_deadline() {
-        let (go, wait) = mpsc::channel();
+        let (go, wait) = mpsc::sync_channel(1);
         let mut background = Background::spawn("hung", Latest::default(), Hung(wait)).unwrap();
         background.with_queue(|q| q.replace(()));
         let start = Instant::now();
